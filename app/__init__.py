@@ -1,0 +1,1 @@
+"""Winnow: curate supervised fine-tuning pairs."""

@@ -1,0 +1,88 @@
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
+from app.importers import open_source
+from app.schemas.common import Page
+from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
+from app.services import examples as service
+from app.services.imports import OnError, check_format, run_import
+from app.uploads import spool_request_body
+
+router = APIRouter(tags=["examples"])
+
+ImportFormat = Literal["auto", "prompt_completion", "messages", "alpaca", "sharegpt", "input_output"]
+IMPORT_BODY_DOC = {
+    "requestBody": {
+        "description": "JSONL (`application/x-ndjson`), a JSON array, CSV (`text/csv`), or a multipart form "
+                       "with the file in the `file` field.",
+        "content": {
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
+        },
+    },
+    "responses": {422: {"model": ImportResult, "description": "with on_error=abort: nothing was imported"}},
+}
+
+
+@router.post("/datasets/{dataset_id}/import", response_model=ImportResult, openapi_extra=IMPORT_BODY_DOC)
+async def import_examples(
+    dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+    format: Annotated[ImportFormat, Query(description="record format; auto detects it per file")] = "auto",
+    on_error: Annotated[OnError, Query(description="abort: one bad line imports nothing; skip: import the rest")]
+    = OnError.abort,
+) -> JSONResponse:
+    check_format(format)
+    async with spool_request_body(request, settings.max_body_bytes) as upload:
+        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
+        outcome = await run_in_threadpool(
+            run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size
+        )
+    result = ImportResult(imported=outcome.imported, updated=outcome.updated, skipped=outcome.skipped,
+                          format=outcome.format, errors=[asdict(e) for e in outcome.errors])
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if outcome.aborted else status.HTTP_200_OK
+    return JSONResponse(result.model_dump(), status_code=code)
+
+
+@router.post("/datasets/{dataset_id}/examples", status_code=status.HTTP_201_CREATED, response_model=ExamplePublic)
+def create_example(dataset_id: int, data: ExampleCreate, session: SessionDep) -> ExamplePublic:
+    return ExamplePublic.of(service.create_example(session, dataset_id, data))
+
+
+@router.get("/datasets/{dataset_id}/examples", response_model=Page[ExamplePublic])
+def list_examples(
+    dataset_id: int, session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0,
+    status: Literal["pending", "accepted", "rejected"] | None = None,
+    label: Annotated[str | None, Query(max_length=500)] = None,
+    check: Annotated[str | None, Query(max_length=50, description="only examples with an open finding of this check")] = None,
+    q: Annotated[str | None, Query(max_length=500, description="text contained in the input or output")] = None,
+) -> Page[ExamplePublic]:
+    items, total = service.list_examples(session, dataset_id, status=status, label=label, check=check, q=q,
+                                         limit=limit, offset=offset)
+    return Page(items=[ExamplePublic.of(e) for e in items], total=total)
+
+
+@router.get("/examples/{example_id}", response_model=ExamplePublic)
+def get_example(example_id: int, session: SessionDep) -> ExamplePublic:
+    return ExamplePublic.of(service.get_example(session, example_id))
+
+
+@router.patch("/examples/{example_id}", response_model=ExamplePublic, responses={409: {"description": "stale version"}})
+def update_example(example_id: int, data: ExampleUpdate, session: SessionDep) -> ExamplePublic:
+    return ExamplePublic.of(service.update_example(session, example_id, data))
+
+
+@router.delete("/examples/{example_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_example(example_id: int, session: SessionDep) -> Response:
+    service.delete_example(session, example_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/examples/{example_id}/revisions", response_model=list[RevisionPublic])
+def list_revisions(example_id: int, session: SessionDep) -> list[RevisionPublic]:
+    return [RevisionPublic.model_validate(r) for r in service.list_revisions(session, example_id)]

@@ -1,0 +1,41 @@
+"""All settings come from the environment (or a `.env` file), in one place."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), validation_alias="WINNOW_DATA_DIR")
+    # Empty means: a SQLite file inside the data directory.
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    # Largest request body accepted (imports included); beyond it the answer is 413.
+    max_body_bytes: int = Field(default=1024 * 1024 * 1024, validation_alias="WINNOW_MAX_BODY_BYTES")
+    # Largest body of any other request (JSON edits and the like).
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, validation_alias="WINNOW_MAX_REQUEST_BYTES")
+    # Rows written per INSERT batch during an import.
+    import_batch_size: int = Field(default=2000, validation_alias="WINNOW_IMPORT_BATCH_SIZE")
+    # `all-MiniLM-L6-v2` (packaged sentence-transformers model) or `hashing` (fast, for tests).
+    embedding_model: str = Field(default="all-MiniLM-L6-v2", validation_alias="WINNOW_EMBEDDING_MODEL")
+    embed_batch_size: int = Field(default=64, validation_alias="WINNOW_EMBED_BATCH_SIZE")
+    # Apply Alembic migrations when the app starts.
+    migrate_on_start: bool = Field(default=True, validation_alias="WINNOW_MIGRATE_ON_START")
+
+    @model_validator(mode="after")
+    def _default_database(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'winnow.db').resolve()}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

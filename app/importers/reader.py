@@ -1,0 +1,209 @@
+"""Stream records out of a JSONL, JSON-array or CSV file, with 1-based line numbers.
+
+The source is a seekable binary file (a spooled temporary file for request bodies), so the
+import can read it twice: once to validate, once to write, without holding it in memory.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import IO, Any
+
+import orjson
+
+from app.importers.formats import FORMATS, FieldError, detect_format, map_common
+from app.text import storable, storable_json
+
+BOM = b"\xef\xbb\xbf"
+CSV_JSON_COLUMNS = {"metadata", "messages", "conversations", "history"}
+CSV_OPTIONAL_COLUMNS = {"id", "label", "metadata", "weight", "system"}
+
+
+class FileKind(StrEnum):
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+
+
+@dataclass(slots=True)
+class LineError:
+    line: int
+    field: str | None
+    message: str
+
+
+@dataclass(slots=True)
+class ParsedPair:
+    line: int
+    external_id: str | None
+    system: str | None
+    input: str
+    output: str
+    history: list[dict] | None
+    label: str | None
+    metadata: dict | None
+    weight: float | None
+
+
+@dataclass
+class ImportSource:
+    file: IO[bytes]
+    kind: FileKind
+    format: str = "auto"
+
+
+def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) -> FileKind:
+    name = (filename or "").lower()
+    ctype = (content_type or "").lower()
+    if name.endswith(".csv") or "csv" in ctype:
+        return FileKind.csv
+    head = file.read(4096)
+    file.seek(0)
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    if head.lstrip()[:1] == b"[":
+        return FileKind.json
+    return FileKind.jsonl
+
+
+def open_source(file: IO[bytes], *, filename: str | None = None, content_type: str | None = None,
+                format: str = "auto") -> ImportSource:
+    return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format)
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # The standard library accepts what orjson refuses on purpose (lone surrogates, NaN)
+        # and gives a clearer position when the JSON is really broken.
+        return json.loads(raw.decode("utf-8"))
+
+
+def _jsonl_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
+    for number, raw in enumerate(file, start=1):
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
+        if not raw.strip():
+            continue
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield LineError(number, None, f"not valid UTF-8 at byte {exc.start + 1}")
+            continue
+        try:
+            yield number, _loads(raw)
+        except (ValueError, RecursionError) as exc:
+            yield LineError(number, None, f"invalid JSON: {exc}")
+
+
+def _json_array_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
+    raw = file.read()
+    if raw.startswith(BOM):
+        raw = raw[len(BOM):]
+    try:
+        data = _loads(raw)
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        yield LineError(1, None, f"invalid JSON: {exc}")
+        return
+    if not isinstance(data, list):
+        yield LineError(1, None, "a JSON file must hold an array of records")
+        return
+    # In a JSON array the "line" is the record's 1-based position in the array.
+    yield from enumerate(data, start=1)
+
+
+def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+    try:
+        reader = csv.DictReader(text)
+        if not reader.fieldnames:
+            return
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                yield LineError(reader.line_num + 1, None, f"not valid UTF-8 ({exc.reason}); the rest of the file was not read")
+                return
+            except csv.Error as exc:
+                yield LineError(reader.line_num, None, f"invalid CSV: {exc}")
+                return
+            number = reader.line_num
+            if None in row:
+                yield LineError(number, None, "more cells than header columns")
+                continue
+            record: dict[str, Any] = {}
+            error = None
+            for key, value in row.items():
+                if value is None or (value == "" and key in CSV_OPTIONAL_COLUMNS):
+                    continue
+                if key in CSV_JSON_COLUMNS:
+                    try:
+                        value = json.loads(value)
+                    except ValueError as exc:
+                        error = LineError(number, key, f"'{key}' must be JSON: {exc}")
+                        break
+                elif key == "weight":
+                    try:
+                        value = float(value)
+                    except ValueError:
+                        error = LineError(number, key, "'weight' must be a number >= 0")
+                        break
+                record[key] = value
+            yield error or (number, record)
+    finally:
+        text.detach()
+
+
+def _records(source: ImportSource) -> Iterator[tuple[int, Any] | LineError]:
+    source.file.seek(0)
+    if source.kind is FileKind.csv:
+        return _csv_records(source.file)
+    if source.kind is FileKind.json:
+        return _json_array_records(source.file)
+    return _jsonl_records(source.file)
+
+
+def to_pair(number: int, record: Any, format: str) -> ParsedPair:
+    if not isinstance(record, dict):
+        raise FieldError(None, "each record must be a JSON object")
+    mapper, format_keys = FORMATS[format]
+    fields = mapper(record)
+    common = map_common(record, format_keys)
+    return ParsedPair(
+        line=number,
+        external_id=storable(common["external_id"]) if common["external_id"] else None,
+        system=storable(fields["system"]) if fields["system"] is not None else None,
+        input=storable(fields["input"]),
+        output=storable(fields["output"]),
+        history=storable_json(fields["history"]),
+        label=storable(common["label"]) if common["label"] is not None else None,
+        metadata=storable_json(common["metadata"]),
+        weight=common["weight"],
+    )
+
+
+def iter_pairs(source: ImportSource) -> Iterator[ParsedPair | LineError]:
+    """Every record as a pair or as an error. With format `auto` the first recognisable
+    record decides the format of the whole file (stored back on `source.format`)."""
+    for item in _records(source):
+        if isinstance(item, LineError):
+            yield item
+            continue
+        number, record = item
+        if source.format == "auto":
+            detected = detect_format(set(record)) if isinstance(record, dict) else None
+            if detected is None:
+                yield LineError(number, None, "unknown format: expected prompt/completion, messages, "
+                                              "instruction/output (alpaca), conversations (sharegpt) or input/output")
+                continue
+            source.format = detected
+        try:
+            yield to_pair(number, record, source.format)
+        except FieldError as exc:
+            yield LineError(number, exc.field, exc.message)

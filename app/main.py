@@ -1,0 +1,46 @@
+"""create_app(): settings, migrations, routers, static files and error handlers."""
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import api
+from app.api import errors
+from app.config import Settings, get_settings
+from app.uploads import BodyLimitMiddleware
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("winnow")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if settings.migrate_on_start:
+            from app.migrate import upgrade
+
+            upgrade(settings.database_url)
+        yield
+
+    app = FastAPI(
+        title="Winnow",
+        version="0.1.0",
+        description="Curate supervised fine-tuning pairs: import, analyse, review, export leakage-free splits.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_body_bytes,
+                       request_limit=settings.max_request_bytes)
+    errors.install(app)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,28 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from app.models.common import JSON_TYPE, TIMESTAMP, utcnow
+
+
+class TaskType(StrEnum):
+    generation = "generation"
+    classification = "classification"
+
+
+class Dataset(SQLModel, table=True):
+    __tablename__ = "datasets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True, index=True)
+    description: str = Field(default="")
+    task_type: str = Field(default=TaskType.generation, max_length=20)
+    label_set: list[str] | None = Field(default=None, sa_column=Column(JSON_TYPE))
+    output_schema: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON_TYPE))
+    # Check thresholds and limits; see app/checks for the keys and defaults.
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON_TYPE, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)

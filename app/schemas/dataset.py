@@ -1,0 +1,66 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TaskTypeLiteral = Literal["generation", "classification"]
+
+
+def _check_labels(labels: list[str] | None) -> list[str] | None:
+    if labels is None:
+        return None
+    cleaned = [label.strip() for label in labels]
+    if any(not label for label in cleaned):
+        raise ValueError("labels must be non-empty strings")
+    if len(set(cleaned)) != len(cleaned):
+        raise ValueError("labels must be unique")
+    return cleaned
+
+
+class DatasetCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    task_type: TaskTypeLiteral = "generation"
+    label_set: list[str] | None = Field(default=None, max_length=10_000)
+    output_schema: dict[str, Any] | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    _labels = field_validator("label_set")(_check_labels)
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("name must not be blank")
+        return value
+
+
+class DatasetUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    task_type: TaskTypeLiteral | None = None
+    label_set: list[str] | None = None
+    output_schema: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+
+    _labels = field_validator("label_set")(_check_labels)
+
+
+class DatasetPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    task_type: str
+    label_set: list[str] | None
+    output_schema: dict[str, Any] | None
+    settings: dict[str, Any]
+    example_count: int = 0
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,93 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+StatusLiteral = Literal["pending", "accepted", "rejected"]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str
+
+
+class ExampleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str | None = Field(default=None, max_length=500)
+    system: str | None = None
+    input: str
+    output: str = ""
+    history: list[Message] | None = None
+    label: str | None = Field(default=None, max_length=500)
+    metadata: dict[str, Any] | None = None
+    weight: float | None = Field(default=None, ge=0)
+    status: StatusLiteral = "pending"
+
+
+class ExampleUpdate(BaseModel):
+    """Fields to change. `version` is the version the client last saw: a stale one gets 409."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+    system: str | None = None
+    input: str | None = None
+    output: str | None = None
+    history: list[Message] | None = None
+    label: str | None = Field(default=None, max_length=500)
+    metadata: dict[str, Any] | None = None
+    weight: float | None = Field(default=None, ge=0)
+    status: StatusLiteral | None = None
+
+
+class ExamplePublic(BaseModel):
+    id: int
+    dataset_id: int
+    external_id: str | None
+    system: str | None
+    input: str
+    output: str
+    history: list[dict[str, Any]] | None
+    label: str | None
+    metadata: dict[str, Any] | None
+    weight: float | None
+    status: str
+    content_hash: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, example) -> "ExamplePublic":
+        data = {name: getattr(example, name) for name in cls.model_fields if name != "metadata"}
+        return cls(**data, metadata=example.meta)
+
+
+class RevisionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    example_id: int
+    version: int
+    field: str
+    old: Any
+    new: Any
+    author: str
+    created_at: datetime
+
+
+class ImportError_(BaseModel):
+    line: int
+    field: str | None
+    message: str
+
+
+class ImportResult(BaseModel):
+    imported: int
+    updated: int
+    skipped: int
+    format: str | None = None
+    errors: list[ImportError_]

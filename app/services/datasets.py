@@ -1,0 +1,100 @@
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import Dataset, Example, utcnow
+from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
+
+
+def _validate_schema(output_schema: dict | None) -> None:
+    if output_schema is None:
+        return
+    import jsonschema
+
+    try:
+        jsonschema.validators.validator_for(output_schema).check_schema(output_schema)
+    except jsonschema.SchemaError as exc:
+        raise InvalidInput(f"output_schema is not a valid JSON Schema: {exc.message}", field="output_schema") from exc
+
+
+def get_dataset(session: Session, dataset_id: int) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    return dataset
+
+
+def get_dataset_by_name(session: Session, name: str) -> Dataset:
+    dataset = session.scalars(select(Dataset).where(Dataset.name == name)).first()
+    if dataset is None:
+        raise NotFound(f"dataset '{name}' not found")
+    return dataset
+
+
+def _name_taken(session: Session, name: str, except_id: int | None = None) -> bool:
+    query = select(Dataset.id).where(Dataset.name == name)
+    if except_id is not None:
+        query = query.where(Dataset.id != except_id)
+    return session.scalars(query).first() is not None
+
+
+def create_dataset(session: Session, data: DatasetCreate) -> Dataset:
+    _validate_schema(data.output_schema)
+    if _name_taken(session, data.name):
+        raise Conflict(f"a dataset named '{data.name}' already exists", field="name")
+    dataset = Dataset(**data.model_dump())
+    session.add(dataset)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent create with the same name
+        raise Conflict(f"a dataset named '{data.name}' already exists", field="name") from exc
+    return dataset
+
+
+def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Dataset:
+    dataset = get_dataset(session, dataset_id)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("name") is not None and _name_taken(session, changes["name"], except_id=dataset_id):
+        raise Conflict(f"a dataset named '{changes['name']}' already exists", field="name")
+    if "output_schema" in changes:
+        _validate_schema(changes["output_schema"])
+    if "settings" in changes and changes["settings"] is not None:
+        changes["settings"] = {**dataset.settings, **changes["settings"]}
+    for key, value in changes.items():
+        if key in ("name", "task_type", "settings", "description") and value is None:
+            continue
+        setattr(dataset, key, value)
+    dataset.updated_at = utcnow()
+    session.add(dataset)
+    session.flush()
+    return dataset
+
+
+def delete_dataset(session: Session, dataset_id: int) -> None:
+    session.delete(get_dataset(session, dataset_id))
+    session.flush()
+
+
+def count_examples(session: Session, dataset_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Example).where(Example.dataset_id == dataset_id)) or 0
+
+
+def to_public(session: Session, dataset: Dataset) -> DatasetPublic:
+    return DatasetPublic.model_validate(dataset).model_copy(update={"example_count": count_examples(session, dataset.id)})
+
+
+def list_datasets(session: Session, *, limit: int, offset: int) -> tuple[list[DatasetPublic], int]:
+    total = session.scalar(select(func.count()).select_from(Dataset)) or 0
+    counts = (
+        select(Example.dataset_id, func.count().label("n")).group_by(Example.dataset_id).subquery()
+    )
+    rows = session.execute(
+        select(Dataset, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.dataset_id == Dataset.id)
+        .order_by(Dataset.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    items = [DatasetPublic.model_validate(d).model_copy(update={"example_count": n}) for d, n in rows]
+    return items, total

@@ -1,0 +1,55 @@
+"""Text normalisation shared by import, hashing and the checks."""
+
+import hashlib
+import re
+import unicodedata
+from typing import Any
+
+_WHITESPACE = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT_CHAR = "\ufffd"
+
+
+def normalise(text: str) -> str:
+    """NFKC, casefold, whitespace collapsed: the key under which two inputs count as the same."""
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def sha256_hex(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def input_hash(text: str) -> str:
+    return sha256_hex(normalise(text))
+
+
+def content_hash(system: str | None, input_text: str, output: str) -> str:
+    return sha256_hex(normalise(system or ""), normalise(input_text), normalise(output))
+
+
+def storable(text: str) -> str:
+    """Make text storable on both databases without losing the fact that something was wrong.
+
+    Postgres text cannot hold NUL and neither driver can encode a lone UTF-16 surrogate, so both
+    become U+FFFD, the Unicode replacement character, which the `format` check flags as broken
+    text. SQLite and Postgres therefore store the same thing.
+    """
+    if "\x00" in text:
+        text = text.replace("\x00", REPLACEMENT_CHAR)
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def storable_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, list):
+        return [storable_json(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(str(k)): storable_json(v) for k, v in value.items()}
+    return value

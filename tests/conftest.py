@@ -1,0 +1,132 @@
+"""Test database and client.
+
+The database under test comes from DATABASE_URL: empty means a fresh SQLite file; a Postgres
+URL means a fresh database created next to it for this test session (so parallel runs do not
+collide), dropped at the end. Either is built by the real Alembic migrations. After each test
+every table is emptied: jobs, the CLI and browser tests commit from other threads and
+processes, which a rolled-back outer transaction would hide from them.
+"""
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+_tmp = Path(tempfile.mkdtemp(prefix="winnow-tests-"))
+os.environ["WINNOW_DATA_DIR"] = str(_tmp / "data")
+os.environ.setdefault("WINNOW_EMBEDDING_MODEL", "hashing")
+os.environ["WINNOW_MIGRATE_ON_START"] = "false"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+_base_url = os.environ.get("DATABASE_URL", "")
+_pg_admin_url = None
+if _base_url.startswith("postgresql"):
+    from sqlalchemy.engine import make_url
+
+    _pg_admin_url = make_url(_base_url)
+    _test_db = f"winnow_test_{uuid.uuid4().hex[:10]}"
+    os.environ["DATABASE_URL"] = _pg_admin_url.set(database=_test_db).render_as_string(hide_password=False)
+else:
+    os.environ["DATABASE_URL"] = f"sqlite:///{_tmp / 'test.db'}"
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlmodel import SQLModel  # noqa: E402
+
+from app.config import get_settings  # noqa: E402
+from app.db import get_engine  # noqa: E402
+
+IS_POSTGRES = _pg_admin_url is not None
+
+
+def _admin_execute(statement: str) -> None:
+    engine = create_engine(_pg_admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database():
+    """Create (Postgres) and migrate the database once per test session."""
+    from app.migrate import upgrade
+
+    if IS_POSTGRES:
+        _admin_execute(f'CREATE DATABASE "{_test_db}"')
+    upgrade(get_settings().database_url)
+    yield get_engine()
+    get_engine().dispose()
+    if IS_POSTGRES:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{_test_db}" WITH (FORCE)')
+
+
+def empty_all_tables(engine) -> None:
+    import app.models  # noqa: F401
+
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+            connection.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(connection) else None
+
+
+def _has_sqlite_sequence(connection) -> bool:
+    return connection.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(database):
+    yield
+    empty_all_tables(database)
+
+
+@pytest.fixture
+def session(database):
+    """A session for service tests; commits nothing unless the test does."""
+    from sqlmodel import Session
+
+    with Session(database, expire_on_commit=False) as session:
+        yield session
+        session.rollback()
+
+
+@pytest.fixture
+def app():
+    from app.main import create_app
+
+    return create_app(get_settings())
+
+
+@pytest.fixture
+def client(app):
+    """An API client acting as an admin. (Authentication, once it exists, is wired in here.)"""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def make_dataset(client):
+    def make(name: str = "ds", **fields) -> dict:
+        response = client.post("/api/v1/datasets", json={"name": name, **fields})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return make
+
+
+@pytest.fixture
+def import_jsonl(client):
+    """POST JSONL text to a dataset's import endpoint; returns the response."""
+
+    def do_import(dataset_id: int, body: str | bytes, **params):
+        data = body.encode() if isinstance(body, str) else body
+        return client.post(f"/api/v1/datasets/{dataset_id}/import", params=params, content=data,
+                           headers={"content-type": "application/x-ndjson"})
+
+    return do_import
