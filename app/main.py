@@ -7,8 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import api
+from app import api, auth, security, web
 from app.api import errors
+from app.web import login
 from app.config import Settings, get_settings
 from app.uploads import BodyLimitMiddleware
 
@@ -27,7 +28,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from app.migrate import upgrade
 
             upgrade(settings.database_url)
+        auth.on_startup()
+        from app.jobs.runner import JobRunner
+
+        job_runner = JobRunner()  # marks jobs left running by a dead process as failed, then polls
+        job_runner.start()
         yield
+        job_runner.stop(wait=False)
 
     app = FastAPI(
         title="Winnow",
@@ -37,8 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_body_bytes,
                        request_limit=settings.max_request_bytes)
+    security.install(app)  # outermost: headers on every response, 413s and errors included
     errors.install(app)
+    auth.install(app)
     app.include_router(api.router)
+    app.include_router(web.router)
+    app.include_router(login.router)  # /login and /logout: the only pages without a session
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app
 

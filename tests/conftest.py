@@ -102,11 +102,12 @@ def app():
 
 
 @pytest.fixture
-def client(app):
-    """An API client acting as an admin. (Authentication, once it exists, is wired in here.)"""
+def client(app, make_user):
+    """An API client acting as an admin (a Bearer token of a real admin user in the test database)."""
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as client:
+    admin = make_user("admin", "admin")
+    with TestClient(app, headers={"Authorization": f"Bearer {admin['token']}"}) as client:
         yield client
 
 
@@ -130,3 +131,46 @@ def import_jsonl(client):
                            headers={"content-type": "application/x-ndjson"})
 
     return do_import
+
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(database):
+    """Create a user in the test database: {id, username, role, password, token, session_cookie}.
+
+    `session_cookie` is the value of the `winnow_session` cookie that signs the browser in
+    (e.g. for Playwright: context.add_cookies([{"name": "winnow_session", "value": ..., "url": base}])).
+    """
+    from app.auth.sessions import session_value
+    from app.db import session_scope
+    from app.services import users
+
+    def make(username: str = "someone", role: str = "reviewer", password: str | None = TEST_PASSWORD) -> dict:
+        with session_scope() as session:
+            user = users.create_user(session, username, role, password)
+            _, token = users.issue_token(session, user, "tests")
+            return {"id": user.id, "username": username, "role": role, "password": password, "token": token,
+                    "session_cookie": session_value(user)}
+
+    return make
+
+
+@pytest.fixture
+def reviewer_client(app, make_user):
+    """An API client acting as a reviewer (reads, reviews and edits pairs; no admin actions)."""
+    from fastapi.testclient import TestClient
+
+    reviewer = make_user("reviewer", "reviewer")
+    with TestClient(app, headers={"Authorization": f"Bearer {reviewer['token']}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def anon_client(app):
+    """A client with no credentials at all."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, follow_redirects=False) as client:
+        yield client

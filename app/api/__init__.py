@@ -1,7 +1,15 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from app.api import datasets, examples
+from app.api import users
+from app.api import exports
+from app.api import analysis
+from app.auth import require_api_user
 
-router = APIRouter(prefix="/api/v1")
+# Every route under /api/v1 needs a signed-in user, and an admin for admin actions (app/auth/policy.py).
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_user)])
 router.include_router(datasets.router)
 router.include_router(examples.router)
+router.include_router(exports.router)
+router.include_router(analysis.router)
+router.include_router(users.router)

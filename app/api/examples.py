@@ -26,11 +26,13 @@ IMPORT_BODY_DOC = {
                 "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
         },
     },
-    "responses": {422: {"model": ImportResult, "description": "with on_error=abort: nothing was imported"}},
 }
+IMPORT_RESPONSES = {422: {"model": ImportResult, "description": "with on_error=abort: a bad line imports nothing"},
+                    413: {"description": "the body is larger than WINNOW_MAX_BODY_BYTES"}}
 
 
-@router.post("/datasets/{dataset_id}/import", response_model=ImportResult, openapi_extra=IMPORT_BODY_DOC)
+@router.post("/datasets/{dataset_id}/import", response_model=ImportResult, openapi_extra=IMPORT_BODY_DOC,
+             responses=IMPORT_RESPONSES)
 async def import_examples(
     dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
     format: Annotated[ImportFormat, Query(description="record format; auto detects it per file")] = "auto",
@@ -38,6 +40,11 @@ async def import_examples(
     = OnError.abort,
 ) -> JSONResponse:
     check_format(format)
+    # Authentication has read from the session. On SQLite every transaction begins IMMEDIATE, i.e. holds
+    # the write lock: end that read-only transaction now, so that the upload and the validation pass,
+    # which touch no database, do not block other writers. run_import opens the next one.
+    if session.in_transaction():
+        session.commit()
     async with spool_request_body(request, settings.max_body_bytes) as upload:
         source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
         outcome = await run_in_threadpool(

@@ -74,13 +74,19 @@ def open_source(file: IO[bytes], *, filename: str | None = None, content_type: s
     return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format)
 
 
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON, and Postgres' json type refuses them: refuse them on both databases.
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _loads(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        # The standard library accepts what orjson refuses on purpose (lone surrogates, NaN)
-        # and gives a clearer position when the JSON is really broken.
-        return json.loads(raw.decode("utf-8"))
+        # The standard library accepts lone surrogate escapes ("\\ud800"), which orjson refuses;
+        # they become U+FFFD later (app.text.storable). It also gives a clearer position when the
+        # JSON is really broken. Invalid UTF-8 raises UnicodeDecodeError here.
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
 
 
 def _jsonl_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
@@ -90,12 +96,9 @@ def _jsonl_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
         if not raw.strip():
             continue
         try:
-            raw.decode("utf-8")
+            yield number, _loads(raw)
         except UnicodeDecodeError as exc:
             yield LineError(number, None, f"not valid UTF-8 at byte {exc.start + 1}")
-            continue
-        try:
-            yield number, _loads(raw)
         except (ValueError, RecursionError) as exc:
             yield LineError(number, None, f"invalid JSON: {exc}")
 
@@ -106,7 +109,10 @@ def _json_array_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError
         raw = raw[len(BOM):]
     try:
         data = _loads(raw)
-    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        yield LineError(1, None, f"not valid UTF-8 at byte {exc.start + 1}")
+        return
+    except (ValueError, RecursionError) as exc:
         yield LineError(1, None, f"invalid JSON: {exc}")
         return
     if not isinstance(data, list):
@@ -144,7 +150,7 @@ def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
                     continue
                 if key in CSV_JSON_COLUMNS:
                     try:
-                        value = json.loads(value)
+                        value = json.loads(value, parse_constant=_refuse_constant)
                     except ValueError as exc:
                         error = LineError(number, key, f"'{key}' must be JSON: {exc}")
                         break

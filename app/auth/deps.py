@@ -1,0 +1,187 @@
+"""Who is asking: a Bearer token (API) or the session cookie (browser), then the role policy.
+
+`require_api_user` guards the /api/v1 router and `require_page_user` the HTML router, as router
+dependencies, so every route added under them is covered. `CurrentUserDep` gives a handler the
+user; `AdminDep` additionally requires the admin role.
+"""
+
+import ipaddress
+import logging
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.routing import iter_route_contexts
+from sqlmodel import Session
+
+from app.auth import policy, sessions
+from app.auth.config import AuthSettings, get_auth_settings
+from app.db import get_session
+from app.errors import Forbidden
+from app.models import Role, User
+from app.services import users as users_service
+
+log = logging.getLogger("winnow.auth")
+AuthSettingsDep = Annotated[AuthSettings, Depends(get_auth_settings)]
+_SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class LoginRequired(Exception):
+    """A page was asked for without a session: the browser is sent to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def local_request(request: Request) -> bool:
+    """The connection arrived on a loopback socket from a loopback peer."""
+    server = request.scope.get("server") or (None, None)
+    client = request.scope.get("client") or (None, None)
+    return _is_loopback(server[0]) and _is_loopback(client[0])
+
+
+LOCAL_ADMIN = User(id=None, username="local", role=Role.admin, is_active=True)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+    return credentials.strip()
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _user_from_cookie(request: Request, session: Session, settings: AuthSettings) -> User | None:
+    data = sessions.read_session(request, settings)
+    if data is None:
+        return None
+    user = session.get(User, data["uid"])
+    if user is None or not user.is_active or not sessions.session_matches(user, data):
+        return None
+    request.state.ambient_credentials = True  # the browser sends it by itself, also on cross-site requests
+    return user
+
+
+def optional_user(request: Request, session: _SessionDep, settings: AuthSettingsDep) -> User | None:
+    """The signed-in user, or None. A Bearer token that is wrong or revoked is an error, not None."""
+    if not settings.enabled:
+        request.state.auth_off = True  # templates show a banner
+        # The Host check stops DNS rebinding: a web page cannot make its own domain point at 127.0.0.1.
+        if not (local_request(request) and _is_loopback(request.url.hostname)):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                "authentication is off (WINNOW_AUTH=off), so this server only answers on 127.0.0.1")
+        # Any web page the local user visits can send requests here: writes must come from this site.
+        request.state.ambient_credentials = True
+        return LOCAL_ADMIN
+    token = _bearer(request)
+    if token is not None:
+        user = users_service.user_for_token(session, token)
+        if user is None:
+            raise _unauthorized("the API token is unknown, revoked, or its user is disabled")
+        return user
+    return _user_from_cookie(request, session, settings)
+
+
+OptionalUserDep = Annotated[User | None, Depends(optional_user)]
+
+
+def current_user(user: OptionalUserDep) -> User:
+    if user is None:
+        raise _unauthorized("authentication required: send 'Authorization: Bearer <token>' or sign in at /login")
+    return user
+
+
+CurrentUserDep = Annotated[User, Depends(current_user)]
+
+
+def require_admin(user: CurrentUserDep) -> User:
+    if user.role != Role.admin:
+        raise Forbidden("this action needs the admin role", role=user.role)
+    return user
+
+
+AdminDep = Annotated[User, Depends(require_admin)]
+
+
+def _full_paths(app) -> dict[int, list[tuple[object, str]]]:
+    """id(route) -> [(path regex, full path template)]: an included route only knows its own prefix-less path."""
+    table: dict[int, list[tuple[object, str]]] = {}
+    for context in iter_route_contexts(app.routes):
+        regex = getattr(context, "path_regex", None)
+        if context.path and regex is not None:
+            table.setdefault(id(context.original_route), []).append((regex, context.path))
+    return table
+
+
+def _route_path(request: Request) -> str:
+    """The full path template of the route serving this request, e.g. /api/v1/datasets/{dataset_id}."""
+    route = request.scope.get("route")
+    cache = request.app.state.__dict__.setdefault("_winnow_route_paths", {})
+    if id(route) not in cache:
+        cache.clear()
+        cache.update(_full_paths(request.app))
+    path = request.scope.get("path", "")
+    for regex, template in cache.get(id(route), []):
+        if regex.match(path):
+            return template
+    # Not found (should not happen): the literal path still trips the admin areas and write rules.
+    return request.url.path
+
+
+def _check_policy(request: Request, user: User) -> None:
+    if not policy.allowed(user, request.method, _route_path(request)):
+        raise Forbidden(f"{request.method} {_route_path(request)} needs the admin role", role=user.role)
+
+
+def _same_origin(request: Request) -> bool:
+    """For cookie-authenticated API writes: the browser says the request came from this site."""
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    origin = request.headers.get("origin")
+    if origin:
+        return origin == own
+    referer = request.headers.get("referer")
+    if referer:
+        parts = urlsplit(referer)
+        return f"{parts.scheme}://{parts.netloc}" == own
+    return request.headers.get("sec-fetch-site") == "same-origin"
+
+
+def require_api_user(request: Request, user: CurrentUserDep) -> User:
+    """Router dependency of /api/v1: 401 without credentials, 403 when the role may not do this."""
+    if (getattr(request.state, "ambient_credentials", False) and request.method not in policy.SAFE_METHODS
+            and not _same_origin(request)):
+        raise Forbidden("a cookie-authenticated API write must come from this site; scripts should use a token")
+    _check_policy(request, user)
+    return user
+
+
+def require_page_user(request: Request, user: OptionalUserDep) -> User:
+    """Router dependency of the HTML pages: no session sends the browser to /login."""
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target if request.method == "GET" else "/")
+    _check_policy(request, user)
+    request.state.user = user  # for templates: who is signed in
+    return user
+
+
+def login_url(next_url: str) -> str:
+    return "/login" if next_url in ("", "/") else f"/login?next={quote(next_url, safe='/')}"

@@ -1,0 +1,57 @@
+"""The browser session: a signed, timestamped cookie naming the user.
+
+The cookie carries the user id and a fingerprint of the password hash, so changing a password
+(or removing it) ends every session of that user. It is HttpOnly and SameSite=Lax, and Secure
+when the request came over https or WINNOW_SECURE_COOKIES=true.
+"""
+
+import hashlib
+
+from fastapi import Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from app.auth.config import AuthSettings
+from app.auth.keys import secret_key
+from app.models import User
+
+COOKIE_NAME = "winnow_session"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key(), salt="winnow-session")
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def session_value(user: User) -> str:
+    return _serializer().dumps({"uid": user.id, "pw": _fingerprint(user)})
+
+
+def read_session(request: Request, settings: AuthSettings) -> dict | None:
+    raw = request.cookies.get(COOKIE_NAME)
+    if not raw:
+        return None
+    try:
+        data = _serializer().loads(raw, max_age=int(settings.session_hours * 3600))
+    except BadSignature:  # includes SignatureExpired
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
+
+
+def session_matches(user: User, data: dict) -> bool:
+    return data.get("pw") == _fingerprint(user)
+
+
+def is_secure(request: Request, settings: AuthSettings) -> bool:
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+def set_session_cookie(request: Request, response: Response, user: User, settings: AuthSettings) -> None:
+    response.set_cookie(COOKIE_NAME, session_value(user), max_age=int(settings.session_hours * 3600),
+                        httponly=True, samesite="lax", secure=is_secure(request, settings), path="/")
+
+
+def clear_session_cookie(request: Request, response: Response, settings: AuthSettings) -> None:
+    response.delete_cookie(COOKIE_NAME, httponly=True, samesite="lax", secure=is_secure(request, settings), path="/")

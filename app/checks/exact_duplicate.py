@@ -1,0 +1,28 @@
+"""exact_duplicate: inputs identical after NFKC, casefolding and collapsing whitespace."""
+
+from app.checks.base import AnalysisContext, member_ids, representative
+from app.services.findings import FindingDraft
+
+
+class ExactDuplicateCheck:
+    name = "exact_duplicate"
+    description = "Pairs whose input is identical to another's after normalisation (case, Unicode form, spaces)."
+    needs_embeddings = False
+    needs_labels = False
+    defaults: dict = {}
+
+    def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
+        drafts = []
+        for rows in ctx.exact_clusters:
+            rep = representative(ctx, rows)
+            rep_id = ctx.examples[rep].id
+            members = member_ids(ctx, rows)
+            for row in rows:
+                if row == rep:
+                    continue
+                drafts.append(FindingDraft(ctx.examples[row].id, self.name, 1.0, {
+                    "cluster_id": f"exact:{rep_id}", "duplicate_of": rep_id, "members": members,
+                    "message": f"The input is the same as example {rep_id}'s "
+                               f"({len(rows)} copies in all, ignoring case and spacing).",
+                }))
+        return drafts

@@ -1,0 +1,137 @@
+"""format: deterministic rules on each pair's text and structure.
+
+One finding per example, listing every rule it breaks; the score is that of the worst rule.
+"""
+
+import json
+import unicodedata
+from typing import Any
+
+from app.checks.base import AnalysisContext, ExampleRow
+from app.services.findings import FindingDraft
+from app.text import REPLACEMENT_CHAR
+
+# How sure each rule is that the pair is broken (the finding's score is the highest).
+RULE_SCORES = {
+    "empty_input": 1.0, "empty_output": 1.0, "label_not_allowed": 1.0, "output_not_json": 1.0,
+    "output_schema": 1.0, "broken_unicode": 0.9, "control_characters": 0.9, "role_order": 0.9,
+    "too_many_tokens": 0.8, "surrounding_whitespace": 0.3,
+}
+ALLOWED_CONTROL = {"\n", "\t", "\r"}
+KNOWN_ROLES = {"system", "user", "assistant", "tool"}
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" and c not in ALLOWED_CONTROL for c in text)
+
+
+def role_order_problem(history: list[dict[str, Any]] | None, has_system: bool) -> str | None:
+    """Why the earlier turns are in an impossible order, or None. The pair's input is the next user turn."""
+    if not history:
+        return None
+    roles = [str(m.get("role", "")) for m in history]
+    unknown = sorted({r for r in roles if r not in KNOWN_ROLES})
+    if unknown:
+        return f"unknown role(s) {', '.join(repr(r) for r in unknown)} in the history"
+    if "system" in roles[1:]:
+        return "a system message appears after the first turn"
+    if roles[0] == "system" and has_system:
+        return "the history has a system message and the pair has a system prompt too"
+    turns = [r for r in roles if r != "system"]
+    if turns and turns[0] != "user":
+        return f"the history starts with '{turns[0]}' instead of 'user'"
+    for previous, current in zip(turns, turns[1:]):
+        if current == previous and current != "tool":
+            return f"two '{current}' turns follow each other"
+        if current == "tool" and previous not in ("assistant", "tool"):
+            return "a tool turn does not follow an assistant turn"
+    if turns and turns[-1] == "user":
+        return "the history ends with a user turn, so the input would be a second user turn in a row"
+    return None
+
+
+class FormatCheck:
+    name = "format"
+    description = ("Empty input or output, leading/trailing whitespace, control characters or broken Unicode, "
+                   "output outside the label set, output that is not JSON or fails the output schema, more than "
+                   "`max_tokens` tokens (the embedding model's tokenizer), chat history in a wrong role order.")
+    needs_embeddings = False
+    needs_labels = False
+    defaults = {"max_tokens": 4096, "check_whitespace": True}
+
+    def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
+        settings = {**self.defaults, **ctx.settings_of(self.name)}
+        validator = self._schema_validator(ctx.dataset.output_schema)
+        token_counts = self._token_counts(ctx.examples)
+        drafts = []
+        for example, tokens in zip(ctx.examples, token_counts, strict=True):
+            problems = self._problems(ctx, example, validator, settings)
+            if tokens > int(settings["max_tokens"]):
+                problems.append(("too_many_tokens",
+                                 f"the pair has {tokens} tokens, more than the limit of {settings['max_tokens']}"))
+            if problems:
+                rules = [rule for rule, _ in problems]
+                message = "; ".join(text for _, text in problems)
+                drafts.append(FindingDraft(example.id, self.name, max(RULE_SCORES[r] for r in rules), {
+                    "rules": rules, "message": message[0].upper() + message[1:] + ".",
+                }))
+        return drafts
+
+    @staticmethod
+    def _schema_validator(schema):
+        if not schema:
+            return None
+        import jsonschema
+
+        return jsonschema.validators.validator_for(schema)(schema)
+
+    @staticmethod
+    def _token_counts(examples: list[ExampleRow]) -> list[int]:
+        from app.embeddings.tokenizer import count_tokens
+
+        texts = []
+        for e in examples:
+            parts = [e.system or "", e.input, e.output]
+            parts += [str(m.get("content", "")) for m in e.history or []]
+            texts.append("\n".join(parts))
+        counts = []
+        for start in range(0, len(texts), 10_000):
+            counts += count_tokens(texts[start : start + 10_000])
+        return counts
+
+    def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator, settings) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        for field, text in (("input", e.input), ("output", e.output)):
+            if not text.strip():
+                problems.append((f"empty_{field}", f"the {field} is empty"))
+            elif settings["check_whitespace"] and text != text.strip():
+                problems.append(("surrounding_whitespace", f"the {field} starts or ends with whitespace"))
+        texts = {"input": e.input, "output": e.output, "system prompt": e.system or ""}
+        texts.update({f"history turn {i + 1}": str(m.get("content", "")) for i, m in enumerate(e.history or [])})
+        broken = [name for name, text in texts.items() if REPLACEMENT_CHAR in text]
+        if broken:
+            problems.append(("broken_unicode", f"the {', '.join(broken)} contains broken text (U+FFFD, "
+                                               "an undecodable byte or NUL at import)"))
+        control = [name for name, text in texts.items() if _has_control(text)]
+        if control:
+            problems.append(("control_characters", f"the {', '.join(control)} contains control characters"))
+        label_set = ctx.dataset.label_set
+        if label_set and e.output.strip():
+            value = e.label if e.label is not None else e.output.strip()
+            if value not in label_set:
+                problems.append(("label_not_allowed", f"'{value[:100]}' is not one of the dataset's labels"))
+        if validator is not None and e.output.strip():
+            try:
+                parsed = json.loads(e.output)
+            except ValueError as exc:
+                problems.append(("output_not_json", f"the output is not valid JSON ({exc.msg} at position {exc.pos})"))
+            else:
+                error = next(iter(validator.iter_errors(parsed)), None)
+                if error is not None:
+                    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+                    problems.append(("output_schema", f"the output does not match the output schema at {where}: "
+                                                      f"{error.message[:200]}"))
+        reason = role_order_problem(e.history, bool(e.system))
+        if reason:
+            problems.append(("role_order", reason))
+        return problems

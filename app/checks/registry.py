@@ -1,0 +1,45 @@
+"""The one list of checks, and their effective settings for a dataset.
+
+A dataset overrides a check's defaults in `Dataset.settings[<check name>]`, e.g.
+`{"near_duplicate": {"threshold": 0.95}, "outlier": {"enabled": false}}`.
+"""
+
+from typing import Any
+
+from app.checks.base import Check
+from app.checks.class_imbalance import ClassImbalanceCheck
+from app.checks.conflicting_output import ConflictingOutputCheck
+from app.checks.exact_duplicate import ExactDuplicateCheck
+from app.checks.format import FormatCheck
+from app.checks.label_issue import LabelIssueCheck
+from app.checks.near_duplicate import NearDuplicateCheck
+from app.checks.outlier import OutlierCheck
+from app.errors import InvalidInput
+
+CHECKS: dict[str, Check] = {check.name: check for check in (
+    FormatCheck(), ExactDuplicateCheck(), NearDuplicateCheck(), ConflictingOutputCheck(), LabelIssueCheck(),
+    ClassImbalanceCheck(), OutlierCheck(),
+)}
+# Checks whose findings are about the dataset (a label), not about the example they are attached to.
+DATASET_LEVEL_CHECKS = frozenset(name for name, check in CHECKS.items() if getattr(check, "dataset_level", False))
+
+
+def effective_settings(dataset_settings: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Defaults merged with the dataset's overrides; unknown keys are a 422, not a silent no-op."""
+    dataset_settings = dataset_settings or {}
+    result = {}
+    for name, check in CHECKS.items():
+        overrides = dataset_settings.get(name) or {}
+        if not isinstance(overrides, dict):
+            raise InvalidInput(f"settings.{name} must be an object", field=f"settings.{name}")
+        unknown = sorted(set(overrides) - set(check.defaults) - {"enabled"})
+        if unknown:
+            raise InvalidInput(f"unknown setting(s) for check {name}: {', '.join(unknown)}; known: "
+                               f"{', '.join(sorted(check.defaults)) or 'none'} and enabled",
+                               field=f"settings.{name}")
+        result[name] = {"enabled": True, **check.defaults, **overrides}
+    return result
+
+
+def enabled_checks(settings: dict[str, dict[str, Any]]) -> list[Check]:
+    return [check for name, check in CHECKS.items() if settings[name].get("enabled", True)]

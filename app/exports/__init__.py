@@ -1,0 +1,36 @@
+"""Export formats (one module each) and split logic.
+
+Every format module declares NAME, DESCRIPTION, KEYS and `to_record(row) -> dict`; a format whose
+line shape depends on the whole export (e.g. whether any pair has a system prompt) also declares
+`make_encoder(rows) -> (row -> dict)`, so one file never mixes column types.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+from app.exports import alpaca, openai_chat, sharegpt, trl_messages, trl_prompt_completion
+from app.exports.base import ExportRow
+
+Encoder = Callable[[ExportRow], dict]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    description: str
+    keys: tuple[str, ...]
+    module: ModuleType
+
+    def encoder(self, rows: list[ExportRow]) -> Encoder:
+        make = getattr(self.module, "make_encoder", None)
+        return make(rows) if make else self.module.to_record
+
+
+FORMATS: dict[str, ExportFormat] = {
+    m.NAME: ExportFormat(m.NAME, m.DESCRIPTION, m.KEYS, m)
+    for m in (openai_chat, trl_messages, trl_prompt_completion, alpaca, sharegpt)
+}
+DEFAULT_FORMAT = "openai_chat"
+
+__all__ = ["DEFAULT_FORMAT", "FORMATS", "ExportFormat", "ExportRow"]

@@ -1,0 +1,18 @@
+"""OpenAI chat fine-tuning: `{"messages": [...]}`.
+
+OpenAI puts `weight` on assistant messages (0 = do not train on this turn), so an example's weight,
+where set, goes on its final assistant message. OpenAI itself accepts only 0 and 1 there.
+"""
+
+from app.exports.base import ExportRow, chat_turns
+
+NAME = "openai_chat"
+DESCRIPTION = "OpenAI chat fine-tuning (messages: system/user/assistant; weight on the answer where set)"
+KEYS = ("messages",)
+
+
+def to_record(row: ExportRow) -> dict:
+    messages = [{"role": role, "content": content} for role, content in chat_turns(row)]
+    if row.weight is not None:
+        messages[-1]["weight"] = row.weight
+    return {"messages": messages}

@@ -1,0 +1,140 @@
+"""Deterministic, label-stratified, duplicate-group-aware train/validation/test assignment.
+
+Why not scikit-learn: `GroupShuffleSplit` ignores labels, and `StratifiedGroupKFold` only makes K
+equal folds and balances them by a greedy standard-deviation heuristic with no bound per label, so
+neither can promise "each label's share in every split within one example of its target" for
+ratios such as 0.8/0.1/0.1. The guarantee comes from controlled rounding: duplicate groups of
+more than one example are placed first (largest first, into the split they overflow least), then
+every label's single examples are shared out so that each split gets floor or ceil of its target,
+the +1s going to the splits furthest below their overall size. Only groups larger than a split's
+share can break the bound; the plan reports the largest deviation it reached.
+"""
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+SPLIT_NAMES = ("train", "validation", "test")
+UNLABELLED = "(unlabelled)"
+
+
+def connected_groups(n: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Component number of each of n items, given undirected edges between item positions."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not edges:
+        return np.arange(n, dtype=np.int64)
+    a = np.fromiter((e[0] for e in edges), dtype=np.int64, count=len(edges))
+    b = np.fromiter((e[1] for e in edges), dtype=np.int64, count=len(edges))
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (a, b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+def pick_representatives(clusters: np.ndarray, accepted: Sequence[bool], output_lengths: Sequence[int],
+                         ids: Sequence[int]) -> np.ndarray:
+    """Boolean mask keeping one item per cluster: the accepted one, else the longest output, else the lowest id."""
+    best: dict[int, int] = {}
+    for i, cluster in enumerate(clusters.tolist()):
+        current = best.get(cluster)
+        if current is None or (accepted[i], output_lengths[i], -ids[i]) > (
+                accepted[current], output_lengths[current], -ids[current]):
+            best[cluster] = i
+    keep = np.zeros(len(clusters), dtype=bool)
+    keep[list(best.values())] = True
+    return keep
+
+
+@dataclass
+class SplitPlan:
+    assignment: list[str]  # split name per item
+    targets: dict[str, dict[str, float]]  # split -> label -> ratio x label count
+    counts: dict[str, dict[str, int]]  # split -> label -> count
+    max_deviation: float  # largest |count - target| over splits and labels
+    groups_split_apart: int = 0  # always 0: a group is placed as a whole
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def within_one(self) -> bool:
+        return self.max_deviation <= 1.0 + 1e-9
+
+
+def assign_splits(labels: Sequence[str], groups: np.ndarray, ratios: dict[str, float], seed: int) -> SplitPlan:
+    splits = [s for s in SPLIT_NAMES if s in ratios]
+    active = [s for s in splits if ratios[s] > 0]
+    n = len(labels)
+    label_totals = Counter(labels)
+    target = {s: {label: ratios[s] * count for label, count in label_totals.items()} for s in splits}
+    overall_target = {s: ratios[s] * n for s in splits}
+    counts: dict[str, Counter] = {s: Counter() for s in splits}
+    sizes = Counter()
+    assignment: list[str | None] = [None] * n
+    rng = np.random.default_rng(seed)
+
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, group in enumerate(groups.tolist()):
+        members[group].append(i)
+    group_ids = sorted(members)
+    shuffled = [group_ids[i] for i in rng.permutation(len(group_ids))]
+
+    def deficit(split: str, extra: int = 0) -> float:
+        return overall_target[split] - sizes[split] - extra
+
+    # 1. Groups of several examples, largest first, into the split they overflow least.
+    multi = sorted((g for g in shuffled if len(members[g]) > 1), key=lambda g: -len(members[g]))
+    for group in multi:
+        group_labels = Counter(labels[i] for i in members[group])
+        size = len(members[group])
+
+        def cost(split: str) -> tuple[float, float]:
+            overflow = sum(max(0, counts[split][label] + k - math.ceil(target[split][label] - 1e-9))
+                           for label, k in group_labels.items())
+            return overflow, -deficit(split, size) / max(overall_target[split], 1e-9)
+
+        chosen = min(active, key=cost)
+        for i in members[group]:
+            assignment[i] = chosen
+        counts[chosen].update(group_labels)
+        sizes[chosen] += size
+
+    # 2. Single examples, label by label: floor or ceil of each split's target.
+    singles: dict[str, list[int]] = defaultdict(list)
+    for group in shuffled:
+        if len(members[group]) == 1:
+            i = members[group][0]
+            singles[labels[i]].append(i)
+    for label in sorted(singles, key=lambda lab: (-label_totals[lab], lab)):
+        placed = {s: counts[s][label] for s in splits}
+        want = {s: max(placed[s], math.floor(target[s][label] + 1e-9)) for s in splits}
+        free = label_totals[label] - sum(want.values())
+        while free < 0:  # splits already above floor elsewhere: trim the most over-served
+            trimmable = [s for s in splits if want[s] > placed[s]]
+            split = max(trimmable, key=lambda s: (want[s] - target[s][label], -deficit(s)))
+            want[split] -= 1
+            free += 1
+        while free > 0:
+            room = [s for s in active if want[s] < math.ceil(target[s][label] - 1e-9)] or active
+            split = max(room, key=lambda s: deficit(s, want[s] - placed[s]))
+            want[split] += 1
+            free -= 1
+        queue = iter(singles[label])
+        for split in splits:
+            for _ in range(want[split] - placed[split]):
+                assignment[next(queue)] = split
+            counts[split][label] += want[split] - placed[split]
+            sizes[split] += want[split] - placed[split]
+
+    final_counts = {s: {label: counts[s][label] for label in label_totals} for s in splits}
+    deviation = max((abs(final_counts[s][label] - target[s][label]) for s in splits for label in label_totals),
+                    default=0.0)
+    plan = SplitPlan(assignment=[a or active[0] for a in assignment], targets=target, counts=final_counts,
+                     max_deviation=float(deviation))
+    if not plan.within_one:
+        plan.notes.append("a duplicate group larger than a split's share of its label kept the split "
+                          f"{deviation:.2f} examples away from its target")
+    return plan

@@ -1,0 +1,52 @@
+"""Token counts remembered across exports, keyed by a 64-bit hash of the exact text counted.
+
+Counting is the one expensive step of an export (the WordPiece tokenizer reads every character:
+~25 s for 50,000 Debian descriptions on this machine, against ~3 s for everything else), and
+re-exports after a review change few texts. The cache is one numpy file per tokenizer under the
+data directory, replaced atomically; concurrent writers can only lose each other's new entries.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+MAX_ENTRIES = 5_000_000  # ~60 MB; beyond it the cache starts again from this export's texts
+
+
+def _keys(texts: Sequence[str]) -> np.ndarray:
+    return np.fromiter((int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+                        for t in texts), dtype=np.uint64, count=len(texts))
+
+
+def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path) as data:
+            return data["keys"], data["counts"]
+    except (OSError, ValueError, KeyError):
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
+
+
+def cached_counts(texts: Sequence[str], count: Callable[[list[str]], list[int]], path: Path) -> list[int]:
+    """count(texts), calling `count` only for texts not seen before, and remembering the new ones."""
+    keys = _keys(texts)
+    known_keys, known_counts = _load(path)  # sorted by key
+    result = np.full(len(texts), -1, dtype=np.int64)
+    if len(known_keys):
+        at = np.searchsorted(known_keys, keys).clip(max=len(known_keys) - 1)
+        hit = known_keys[at] == keys
+        result[hit] = known_counts[at[hit]]
+    missing = np.nonzero(result < 0)[0]
+    if len(missing):
+        result[missing] = count([texts[i] for i in missing.tolist()])
+        new_keys = np.concatenate([known_keys, keys[missing]]) if len(known_keys) < MAX_ENTRIES else keys
+        new_counts = np.concatenate([known_counts, result[missing].astype(np.int32)]) \
+            if len(known_keys) < MAX_ENTRIES else result.astype(np.int32)
+        new_keys, first = np.unique(new_keys, return_index=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.npz")
+        np.savez(partial, keys=new_keys, counts=new_counts[first])
+        partial.replace(path)
+    return result.tolist()

@@ -1,0 +1,30 @@
+"""TRL prompt-completion dataset: `{"prompt": ..., "completion": ...}`.
+
+Plain strings when no exported pair has a system prompt or earlier turns. Otherwise TRL's
+conversational prompt-completion form (lists of messages) for every line, so that nothing is
+dropped and every line of the file has the same column types (`datasets` needs one schema).
+"""
+
+from collections.abc import Iterable
+
+from app.exports.base import ExportRow, chat_turns
+
+NAME = "trl_prompt_completion"
+DESCRIPTION = "TRL prompt/completion (strings; message lists when system prompts or history exist)"
+KEYS = ("prompt", "completion")
+
+
+def needs_conversational(rows: Iterable[ExportRow]) -> bool:
+    return any(row.system or row.history for row in rows)
+
+
+def to_record(row: ExportRow, conversational: bool = False) -> dict:
+    if not conversational:
+        return {"prompt": row.input, "completion": row.output}
+    turns = [{"role": role, "content": content} for role, content in chat_turns(row)]
+    return {"prompt": turns[:-1], "completion": turns[-1:]}
+
+
+def make_encoder(rows: list[ExportRow]):
+    conversational = needs_conversational(rows)
+    return lambda row: to_record(row, conversational)

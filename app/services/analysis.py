@@ -1,0 +1,135 @@
+"""The analysis: start it as a job, and run it (embed what changed, index, checks, findings).
+
+`run_analysis` is the job body. It never holds a transaction while it computes: it reads in one
+short transaction, embeds batch by batch (one short transaction each), computes the checks with
+no transaction open, and replaces the findings in ONE short transaction at the end.
+"""
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+from sqlalchemy import event, select
+from sqlmodel import Session
+
+from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
+from app.checks.registry import effective_settings, enabled_checks
+from app.db import session_scope
+from app.embeddings import get_embedder
+from app.errors import Conflict
+from app.models import Dataset, Example, Job, JobKind
+from app.services import embeddings_store, findings, jobs
+from app.services.datasets import get_dataset
+
+# (done, total, message)
+Reporter = Callable[[int | None, int | None, str | None], None]
+
+
+def _notify_runner_after_commit(session: Session) -> None:
+    from app.jobs.runner import wake_runners
+
+    event.listen(session, "after_commit", lambda _s: wake_runners(), once=True)
+
+
+def start_analysis(session: Session, dataset_id: int, run_by: str | None = None) -> Job:
+    """Queue an analysis of the dataset; 409 if one is already queued or running.
+
+    `run_by` (the CLI's runner owner) creates it as already running by that owner instead.
+
+    The dataset row is locked (Postgres `SELECT ... FOR UPDATE`; SQLite transactions begin
+    IMMEDIATE, i.e. with the write lock) so the check and the insert are atomic.
+    """
+    session.execute(select(Dataset.id).where(Dataset.id == dataset_id).with_for_update())
+    dataset = get_dataset(session, dataset_id)
+    effective_settings(dataset.settings)  # bad thresholds are a 422 now, not a failed job later
+    running = jobs.active_job(session, dataset_id, JobKind.analyze)
+    if running is not None:
+        raise Conflict(f"dataset {dataset_id} is already being analysed (job {running.id}, {running.status})",
+                       job_id=running.id)
+    job = jobs.create_job(session, JobKind.analyze, dataset_id, params={"embedding_model": get_embedder().name},
+                          run_by=run_by)
+    if run_by is None:
+        _notify_runner_after_commit(session)
+    return job
+
+
+def load_context(session: Session, dataset_id: int) -> AnalysisContext:
+    dataset = get_dataset(session, dataset_id)
+    rows = session.execute(
+        select(Example.id, Example.input, Example.output, Example.label, Example.system, Example.history,
+               Example.status, Example.input_hash, Example.version)
+        .where(Example.dataset_id == dataset_id).order_by(Example.id)
+    ).all()
+    return AnalysisContext(
+        dataset=DatasetInfo(id=dataset.id, task_type=dataset.task_type, label_set=dataset.label_set,
+                            output_schema=dataset.output_schema),
+        examples=[ExampleRow(*row) for row in rows],
+        settings=effective_settings(dataset.settings),
+    )
+
+
+def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -> None:
+    """Align stored vectors with ctx.examples (an example added meanwhile gets a zero row)."""
+    if len(ctx.examples) == 0:
+        ctx.vectors = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
+        return
+    position = {int(i): n for n, i in enumerate(ids)}
+    dim = vectors.shape[1] if len(vectors) else 1
+    aligned = np.zeros((len(ctx.examples), dim), dtype=np.float32)
+    for row, example in enumerate(ctx.examples):
+        n = position.get(example.id)
+        if n is not None:
+            aligned[row] = vectors[n]
+    ctx.vectors = aligned
+
+
+def run_checks(ctx: AnalysisContext, report: Reporter | None = None) -> tuple[list[findings.FindingDraft], dict]:
+    drafts: list[findings.FindingDraft] = []
+    timings: dict[str, float] = {}
+    for check in enabled_checks(ctx.settings):
+        if report:
+            report(None, None, f"running check {check.name}")
+        started = time.perf_counter()
+        drafts += check.run(ctx)
+        timings[check.name] = round(time.perf_counter() - started, 3)
+    return drafts, timings
+
+
+def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 256) -> dict:
+    """The analysis job body; returns the job result."""
+    started = time.perf_counter()
+    with session_scope() as session:
+        job = jobs.get_job(session, job_id)
+        dataset_id = job.dataset_id
+        model = job.params.get("embedding_model")
+    embedder = get_embedder(model)
+
+    def embedding_progress(done: int, total: int) -> None:
+        if report:
+            report(done, total, f"embedding inputs: {done} of {total}")
+
+    with session_scope() as session:
+        embedded = embeddings_store.embed_missing(session, dataset_id, embedder, progress=embedding_progress,
+                                                  batch_size=batch_size, checkpoint=session.commit)
+    embed_seconds = time.perf_counter() - started
+    with session_scope() as session:
+        ctx = load_context(session, dataset_id)
+        ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
+    attach_vectors(ctx, ids, vectors)
+    ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
+    drafts, timings = run_checks(ctx, report)
+    if report:
+        report(None, None, "saving findings")
+    with session_scope() as session:
+        saved = findings.replace_open_findings(session, dataset_id, drafts,
+                                               {e.id: e.version for e in ctx.examples}, job_id)
+    per_check: dict[str, int] = {}
+    for draft in drafts:
+        per_check[draft.check] = per_check.get(draft.check, 0) + 1
+    return {
+        "examples": len(ctx.examples), "embedded": embedded, "embedding_model": embedder.name,
+        "findings": per_check, "open_findings": saved["open"], "kept_dismissed": saved["kept_dismissed"],
+        "notes": ctx.notes, "seconds": {"embedding": round(embed_seconds, 3), **timings,
+                                        "total": round(time.perf_counter() - started, 3)},
+        "settings": ctx.settings,
+    }

@@ -1,0 +1,89 @@
+"""Stored embeddings: per example and model, keyed by the sha256 of the text that was embedded.
+
+`embed_missing` embeds only examples whose text changed since their vector was computed (or that
+have none), batch by batch. It never commits: a job passes `checkpoint=session.commit` so that each
+batch is its own short transaction (SQLite stays writable, and an interrupted run keeps the
+batches it finished); a request or a test passes nothing and gets one transaction.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+from sqlmodel import Session
+
+from app.embeddings.base import Embedder
+from app.models import Embedding, Example
+from app.text import sha256_hex
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def embedding_text(input_text: str) -> str:
+    """What gets embedded for an example: its input (near-duplicates and outliers are about inputs)."""
+    return input_text
+
+
+def text_hash(text: str) -> str:
+    return sha256_hex(text)
+
+
+def stale_examples(session: Session, dataset_id: int, model: str) -> list[tuple[int, str, str]]:
+    """(example id, text, text hash) of every example whose stored vector is missing or out of date."""
+    rows = session.execute(
+        select(Example.id, Example.input, Embedding.text_hash)
+        .outerjoin(Embedding, (Embedding.example_id == Example.id) & (Embedding.model == model))
+        .where(Example.dataset_id == dataset_id)
+        .order_by(Example.id)
+    ).all()
+    stale = []
+    for example_id, input_text, stored_hash in rows:
+        text = embedding_text(input_text)
+        digest = text_hash(text)
+        if digest != stored_hash:
+            stale.append((example_id, text, digest))
+    return stale
+
+
+def embed_missing(
+    session: Session, dataset_id: int, embedder: Embedder, progress: Progress | None = None,
+    batch_size: int = 256, checkpoint: Callable[[], None] | None = None,
+) -> int:
+    """Embed the examples whose text changed; returns how many texts were embedded."""
+    stale = stale_examples(session, dataset_id, embedder.name)
+    if checkpoint:
+        checkpoint()  # end the reading transaction before the slow part
+    total = len(stale)
+    if progress:
+        progress(0, total)
+    for start in range(0, total, batch_size):
+        batch = stale[start : start + batch_size]
+        vectors = embedder.encode([text for _, text, _ in batch])
+        ids = [example_id for example_id, _, _ in batch]
+        session.execute(delete(Embedding).where(Embedding.model == embedder.name, Embedding.example_id.in_(ids)))
+        session.execute(insert(Embedding), [
+            {"example_id": example_id, "model": embedder.name, "text_hash": digest, "dim": int(vector.shape[0]),
+             "vector": np.asarray(vector, dtype=np.float32).tobytes()}
+            for (example_id, _, digest), vector in zip(batch, vectors, strict=True)
+        ])
+        session.flush()
+        if checkpoint:
+            checkpoint()
+        if progress:
+            progress(min(start + batch_size, total), total)
+    return total
+
+
+def load_vectors(session: Session, dataset_id: int, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """(example ids int64, vectors float32 n x d) of the dataset's stored vectors, ordered by example id."""
+    rows = session.execute(
+        select(Embedding.example_id, Embedding.vector)
+        .join(Example, Example.id == Embedding.example_id)
+        .where(Example.dataset_id == dataset_id, Embedding.model == model)
+        .order_by(Embedding.example_id)
+    ).all()
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vectors = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+    return ids, vectors

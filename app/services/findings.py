@@ -1,0 +1,93 @@
+"""Findings: list, dismiss/resolve, and the replacement of a dataset's open findings after a run."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlmodel import Session
+
+from app.errors import InvalidInput, NotFound
+from app.models import Example, Finding, FindingStatus, utcnow
+from app.services.datasets import get_dataset
+
+# A person's verdict sticks while the example is unchanged: a re-run does not reopen these.
+STICKY_STATUSES = (FindingStatus.dismissed, FindingStatus.resolved)
+
+
+@dataclass
+class FindingDraft:
+    """What a check returns: one flag of one example."""
+
+    example_id: int
+    check: str
+    score: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def list_findings(
+    session: Session, dataset_id: int, check: str | None = None, status: str | None = None,
+    limit: int = 50, offset: int = 0, example_id: int | None = None,
+) -> tuple[list[Finding], int]:
+    get_dataset(session, dataset_id)
+    query = select(Finding).where(Finding.dataset_id == dataset_id)
+    if check:
+        query = query.where(Finding.check == check)
+    if status:
+        query = query.where(Finding.status == status)
+    if example_id is not None:
+        query = query.where(Finding.example_id == example_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = list(session.scalars(query.order_by(Finding.score.desc(), Finding.id).limit(limit).offset(offset)))
+    return items, total
+
+
+def get_finding(session: Session, finding_id: int) -> Finding:
+    finding = session.get(Finding, finding_id)
+    if finding is None:
+        raise NotFound(f"finding {finding_id} not found")
+    return finding
+
+
+def update_finding(session: Session, finding_id: int, status: str) -> Finding:
+    if status not in {s.value for s in FindingStatus}:
+        raise InvalidInput(f"status must be one of open, dismissed, resolved (got '{status}')", field="status")
+    finding = get_finding(session, finding_id)
+    finding.status = status
+    finding.updated_at = utcnow()
+    session.add(finding)
+    session.flush()
+    return finding
+
+
+def replace_open_findings(
+    session: Session, dataset_id: int, drafts: list[FindingDraft], versions: dict[int, int], job_id: int | None,
+) -> dict[str, int]:
+    """Delete the dataset's open findings and insert `drafts`, keeping people's verdicts.
+
+    A draft for (example, check) that a person already dismissed or resolved at the example's
+    current version is dropped: the dismissal stands. Drafts of examples deleted meanwhile are
+    dropped too. `versions` maps example id -> version the analysis saw.
+    """
+    live = dict(session.execute(select(Example.id, Example.version).where(Example.dataset_id == dataset_id)).all())
+    sticky = set(session.execute(
+        select(Finding.example_id, Finding.check, Finding.example_version)
+        .where(Finding.dataset_id == dataset_id, Finding.status.in_(STICKY_STATUSES))
+    ).all())
+    session.execute(delete(Finding).where(Finding.dataset_id == dataset_id, Finding.status == FindingStatus.open))
+    now = utcnow()
+    rows, kept_dismissed = [], 0
+    for draft in drafts:
+        if draft.example_id not in live:
+            continue
+        version = versions.get(draft.example_id, live[draft.example_id])
+        if (draft.example_id, draft.check, live[draft.example_id]) in sticky:
+            kept_dismissed += 1
+            continue
+        rows.append({"dataset_id": dataset_id, "example_id": draft.example_id, "check": draft.check,
+                     "score": float(min(1.0, max(0.0, draft.score))), "details": draft.details,
+                     "status": FindingStatus.open.value, "job_id": job_id, "example_version": version,
+                     "created_at": now, "updated_at": now})
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Finding), rows[start : start + 5000])
+    session.flush()
+    return {"open": len(rows), "kept_dismissed": kept_dismissed}

@@ -1,0 +1,103 @@
+"""Jobs: the rows that say what runs, how far it got, and how it ended."""
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from app.errors import NotFound
+from app.models import Job, JobStatus, utcnow
+from app.models.job import ACTIVE_JOB_STATUSES
+
+
+def get_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+def latest_job(session: Session, dataset_id: int, kind: str) -> Job | None:
+    return session.scalars(
+        select(Job).where(Job.dataset_id == dataset_id, Job.kind == kind).order_by(Job.id.desc()).limit(1)
+    ).first()
+
+
+def active_job(session: Session, dataset_id: int, kind: str) -> Job | None:
+    return session.scalars(
+        select(Job).where(Job.dataset_id == dataset_id, Job.kind == kind, Job.status.in_(ACTIVE_JOB_STATUSES))
+        .order_by(Job.id).limit(1)
+    ).first()
+
+
+def create_job(session: Session, kind: str, dataset_id: int | None, params: dict[str, Any] | None = None,
+               run_by: str | None = None) -> Job:
+    """A queued job, or with `run_by` one already running by that owner (so no runner claims it)."""
+    job = Job(kind=kind, dataset_id=dataset_id, params=params or {}, status=JobStatus.queued, message="queued")
+    if run_by:
+        now = utcnow()
+        job.status, job.owner, job.started_at, job.heartbeat_at, job.message = (
+            JobStatus.running, run_by, now, now, "started")
+    session.add(job)
+    session.flush()
+    return job
+
+
+def set_progress(session: Session, job_id: int, *, done: int | None = None, total: int | None = None,
+                 message: str | None = None) -> None:
+    values: dict[str, Any] = {"heartbeat_at": utcnow()}
+    if done is not None:
+        values["done"] = done
+    if total is not None:
+        values["total"] = total
+    if message is not None:
+        values["message"] = message[:2000]
+    session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def claim_next(session: Session, kinds: list[str], owner: str, job_id: int | None = None) -> int | None:
+    """Mark the oldest queued job of these kinds as running by `owner`; None if there is none.
+
+    The UPDATE only succeeds while the row is still queued, so two runners never claim one job.
+    """
+    query = select(Job.id).where(Job.status == JobStatus.queued, Job.kind.in_(kinds))
+    if job_id is not None:
+        query = query.where(Job.id == job_id)
+    candidate = session.scalars(query.order_by(Job.id).limit(1)).first()
+    if candidate is None:
+        return None
+    now = utcnow()
+    claimed = session.execute(
+        update(Job).where(Job.id == candidate, Job.status == JobStatus.queued)
+        .values(status=JobStatus.running, owner=owner, started_at=now, heartbeat_at=now, message="started")
+    ).rowcount
+    return candidate if claimed == 1 else None
+
+
+def finish(session: Session, job_id: int, status: str, *, message: str, result: dict | None = None,
+           error: str | None = None) -> None:
+    values: dict[str, Any] = {"status": status, "message": message[:2000], "finished_at": utcnow(),
+                              "heartbeat_at": utcnow(), "error": error}
+    if result is not None:
+        values["result"] = result
+    session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def heartbeat(session: Session, owner: str) -> None:
+    session.execute(update(Job).where(Job.owner == owner, Job.status.in_(ACTIVE_JOB_STATUSES))
+                    .values(heartbeat_at=utcnow()))
+
+
+def fail_orphans(session: Session, is_orphan) -> int:
+    """Mark running jobs whose owner is gone as failed; `is_orphan(job) -> bool` decides."""
+    count = 0
+    for job in session.scalars(select(Job).where(Job.status == JobStatus.running)):
+        if is_orphan(job):
+            job.status = JobStatus.failed
+            job.message = "server stopped while running; start the job again"
+            job.error = "server stopped while running"
+            job.finished_at = utcnow()
+            session.add(job)
+            count += 1
+    session.flush()
+    return count

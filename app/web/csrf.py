@@ -1,0 +1,97 @@
+"""CSRF protection for the HTML pages: a signed double-submit token.
+
+The browser gets a random token signed with itsdangerous in a cookie; every page carries the same
+token in `<meta name="csrf-token">` (htmx sends it as the `X-CSRF-Token` header, see static/app.js)
+and in a hidden `csrf_token` field of every form (so forms also work without JavaScript). A
+state-changing request is refused unless the submitted token equals the cookie and its signature
+is valid. A cross-site page can make the browser send the cookie, but cannot read it to echo it.
+"""
+
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import Response
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from app.config import get_settings
+from app.errors import Forbidden
+
+COOKIE_NAME = "winnow_csrf"
+HEADER_NAME = "x-csrf-token"
+FORM_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_secret_cache: dict[str, str] = {}
+
+
+def _secret() -> str:
+    """WINNOW_SECRET_KEY (or settings.secret_key once it exists), else a key kept in the data directory."""
+    settings = get_settings()
+    configured = getattr(settings, "secret_key", None) or os.environ.get("WINNOW_SECRET_KEY")
+    if configured:
+        return str(configured)
+    key_file = Path(settings.data_dir) / ".secret_key"
+    cached = _secret_cache.get(str(key_file))
+    if cached:
+        return cached
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    if not key_file.exists():
+        # Several workers may race here: O_EXCL lets exactly one write the key, the rest read it.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass
+    _secret_cache[str(key_file)] = key_file.read_text().strip()
+    return _secret_cache[str(key_file)]
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(_secret(), salt="winnow-csrf")
+
+
+def _valid(token: str | None) -> bool:
+    if not token:
+        return False
+    try:
+        _serializer().loads(token)
+    except BadSignature:
+        return False
+    return True
+
+
+def token_for(request: Request) -> str:
+    """The browser's current token, or a new one (remembered on the request so the cookie gets set)."""
+    existing = request.cookies.get(COOKIE_NAME)
+    if _valid(existing):
+        return existing
+    if not hasattr(request.state, "new_csrf_token"):
+        request.state.new_csrf_token = _serializer().dumps(secrets.token_urlsafe(24))
+    return request.state.new_csrf_token
+
+
+def set_cookie_if_new(request: Request, response: Response, token: str) -> None:
+    if request.cookies.get(COOKIE_NAME) != token:
+        # Not HttpOnly-critical (the token is also in the page), but HttpOnly costs nothing: app.js
+        # reads the meta tag, never the cookie.
+        response.set_cookie(COOKIE_NAME, token, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
+
+
+async def require_csrf(request: Request) -> None:
+    """Router dependency: refuse a state-changing request without the matching token."""
+    if request.method in SAFE_METHODS:
+        return
+    cookie = request.cookies.get(COOKIE_NAME)
+    submitted = request.headers.get(HEADER_NAME)
+    content_type = request.headers.get("content-type", "")
+    if not submitted and content_type.startswith("application/x-www-form-urlencoded"):
+        # Only url-encoded forms are read here; multipart uploads must send the header (htmx does),
+        # so that a large file is never parsed before the token is checked.
+        submitted = (await request.form()).get(FORM_FIELD)
+    if not (cookie and isinstance(submitted, str) and hmac.compare_digest(cookie, submitted) and _valid(cookie)):
+        raise Forbidden("the form has expired or did not come from this site (CSRF token missing or wrong); "
+                        "reload the page and try again", field=FORM_FIELD)

@@ -1,0 +1,82 @@
+"""Datasets: list, create, the dataset page and the file upload."""
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import SessionDep, SettingsDep
+from app.errors import Conflict, InvalidInput
+from app.importers import FORMATS, open_source
+from app.schemas.dataset import DatasetCreate
+from app.services import datasets as datasets_service
+from app.services import web_overview
+from app.services.imports import OnError, check_format, run_import
+from app.uploads import spool_request_body
+from app.web.forms import FormErrors, build, domain_field_errors, parse_json_object, split_labels
+from app.web.routing import HTMLRoute
+from app.web.templating import is_htmx, render, render_htmx
+
+router = APIRouter(route_class=HTMLRoute)
+IMPORT_FORMATS = ["auto", *FORMATS]
+
+
+@router.get("/")
+def list_datasets(request: Request, session: SessionDep) -> Response:
+    cards, total = web_overview.dataset_cards(session)
+    return render(request, "datasets/list.html", {"cards": cards, "total": total})
+
+
+@router.get("/datasets/new")
+def new_dataset(request: Request) -> Response:
+    return render(request, "datasets/new.html", {"values": {"task_type": "generation"}, "errors": {}})
+
+
+@router.post("/datasets")
+async def create_dataset(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    values = {key: str(form.get(key, "")) for key in ("name", "description", "task_type", "label_set", "output_schema")}
+    try:
+        data = build(DatasetCreate, {
+            "name": values["name"], "description": values["description"], "task_type": values["task_type"] or "generation",
+            "label_set": split_labels(values["label_set"]),
+            "output_schema": parse_json_object(values["output_schema"], "output_schema"),
+        })
+        dataset = datasets_service.create_dataset(session, data)
+    except FormErrors as exc:
+        errors = exc.errors
+    except (Conflict, InvalidInput) as exc:
+        errors = domain_field_errors(exc)
+    else:
+        url = f"/datasets/{dataset.id}"
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+    return render_htmx(request, "datasets/new.html", {"values": values, "errors": errors}, block="form",
+                       status_code=422)
+
+
+@router.get("/datasets/{dataset_id}")
+def show_dataset(dataset_id: int, request: Request, session: SessionDep) -> Response:
+    card = web_overview.dataset_card(session, dataset_id)
+    return render(request, "datasets/show.html", {"card": card, "dataset": card.dataset, "formats": IMPORT_FORMATS})
+
+
+@router.post("/datasets/{dataset_id}/upload")
+async def upload(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """A JSONL/CSV/JSON file from the upload form; answers the outcome with its per-line errors."""
+    async with spool_request_body(request, settings.max_body_bytes) as upload:
+        form = await request.form()  # already parsed (and cached) by spool_request_body
+        format = check_format(str(form.get("format") or "auto"))
+        try:
+            on_error = OnError(str(form.get("on_error") or "abort"))
+        except ValueError as exc:
+            raise InvalidInput("on_error must be abort or skip", field="on_error") from exc
+        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
+        outcome = await run_in_threadpool(run_import, session, dataset_id, source, on_error=on_error,
+                                          batch_size=settings.import_batch_size)
+    context = {"outcome": outcome, "errors": [asdict(e) for e in outcome.errors], "filename": upload.filename,
+               "dataset": datasets_service.get_dataset(session, dataset_id)}
+    return render_htmx(request, "datasets/upload_result.html", context, block="result",
+                       status_code=422 if outcome.aborted else 200)

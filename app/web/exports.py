@@ -1,0 +1,78 @@
+"""The export form: a live preview of split counts per label, then the export and its files."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData, QueryParams
+
+from app.deps import SessionDep, SettingsDep
+from app.errors import InvalidInput
+from app.exports import FORMATS
+from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, KNOWN_CHECKS, ExportParams
+from app.services import exports
+from app.services.datasets import get_dataset
+from app.web.forms import FormErrors, build
+from app.web.routing import HTMLRoute
+from app.web.templating import render, render_htmx
+
+router = APIRouter(route_class=HTMLRoute)
+SPLITS = ("train", "validation", "test")
+DEFAULT_VALUES = {"format": "openai_chat", "seed": "42", "dedupe": "keep_one", "epochs": "3",
+                  "include_status": ["accepted", "pending"], "exclude_checks": list(DEFAULT_EXCLUDED_CHECKS),
+                  "split_train": "0.8", "split_validation": "0.1", "split_test": "0.1"}
+
+
+def _values(fields: FormData | QueryParams) -> dict:
+    values = {key: str(fields.get(key, DEFAULT_VALUES.get(key, ""))) for key in
+              ("format", "seed", "dedupe", "epochs", *(f"split_{s}" for s in SPLITS))}
+    values["include_status"] = [str(v) for v in fields.getlist("include_status")]
+    values["exclude_checks"] = [str(v) for v in fields.getlist("exclude_checks")]
+    return values
+
+
+def _params(values: dict) -> ExportParams:
+    splits = {}
+    for name in SPLITS:
+        try:
+            splits[name] = float(values[f"split_{name}"] or 0)
+        except ValueError as exc:
+            raise FormErrors({"splits": f"the {name} ratio must be a number"}) from exc
+    return build(ExportParams, {"format": values["format"], "seed": values["seed"], "dedupe": values["dedupe"],
+                                "epochs": values["epochs"], "splits": splits,
+                                "include_status": values["include_status"], "exclude_checks": values["exclude_checks"]})
+
+
+def _context(session, dataset_id: int, values: dict, **extra) -> dict:
+    return {"dataset": get_dataset(session, dataset_id), "values": values, "formats": list(FORMATS),
+            "checks": KNOWN_CHECKS, "splits": SPLITS, **extra}
+
+
+@router.get("/datasets/{dataset_id}/export")
+def export_form(dataset_id: int, request: Request, session: SessionDep) -> Response:
+    return render(request, "datasets/export.html", _context(session, dataset_id, dict(DEFAULT_VALUES)))
+
+
+@router.get("/datasets/{dataset_id}/export/preview")
+def preview(dataset_id: int, request: Request, session: SessionDep) -> Response:
+    """Split counts per label for the form's current values (read-only, so a GET)."""
+    values = _values(request.query_params)
+    try:
+        counts, errors = exports.preview_split_counts(session, dataset_id, _params(values)), {}
+    except FormErrors as exc:
+        counts, errors = None, exc.errors
+    except InvalidInput as exc:
+        counts, errors = None, {str(exc.details.get("field") or "form"): exc.message}
+    return render_htmx(request, "datasets/export.html", _context(session, dataset_id, values, preview=counts,
+                                                                   errors=errors), block="preview")
+
+
+@router.post("/datasets/{dataset_id}/exports")
+async def create_export(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    values = _values(await request.form())
+    try:
+        export = exports.create_export(session, dataset_id, _params(values), settings)
+    except FormErrors as exc:
+        return render_htmx(request, "datasets/export.html", _context(session, dataset_id, values, errors=exc.errors),
+                           block="outcome", status_code=422)
+    return render_htmx(request, "datasets/export.html", _context(session, dataset_id, values, export=export,
+                                                                   files=exports.to_public(export).files),
+                       block="outcome", status_code=201)

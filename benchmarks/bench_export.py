@@ -1,0 +1,95 @@
+"""Export throughput against a bare baseline, side by side in one process.
+
+    .venv/bin/python benchmarks/bench_export.py [--rows 50000] [--repeat 3]
+
+Loads the first N Debian package descriptions (input = short + long description, output = label =
+section) into a throw-away SQLite database (or DATABASE_URL), then times, alternately:
+- baseline: the same rows read with one SELECT and written as prompt/completion lines with json.dumps;
+- winnow: `create_export` (selection, duplicate groups, stratified split, leakage check, sha256,
+  token statistics with the model's tokenizer, manifest and dataset card), openai_chat format.
+Prints rows/s for both and their ratio (goal: winnow >= 0.5x baseline). No embeddings are stored,
+so the near-duplicate half of the leakage check is skipped; the exact half runs.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = Path("/work/shared/data/debian_packages.jsonl.gz")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="winnow-bench-export-"))
+    os.environ["WINNOW_DATA_DIR"] = str(tmp)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from sqlalchemy import text
+
+    from app.config import get_settings
+    from app.db import session_scope
+    from app.importers import open_source
+    from app.migrate import upgrade
+    from app.schemas.dataset import DatasetCreate
+    from app.schemas.export import ExportParams
+    from app.services.datasets import create_dataset
+    from app.services.exports import create_export
+    from app.services.imports import run_import
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    with gzip.open(DATA, "rt") as source, tempfile.TemporaryFile() as spool:
+        for n, line in enumerate(source):
+            if n >= args.rows:
+                break
+            record = json.loads(line)
+            spool.write(json.dumps({"prompt": f"{record['short']}\n\n{record['long']}",
+                                    "completion": record["section"]}).encode() + b"\n")
+        with session_scope() as session:
+            dataset = create_dataset(session, DatasetCreate(name="bench-export", task_type="classification"))
+            outcome = run_import(session, dataset.id, open_source(spool, filename="x.jsonl"), batch_size=5000)
+            dataset_id = dataset.id
+    rows = outcome.imported
+    print(f"{rows} rows imported into {settings.database_url.split('://')[0]}", flush=True)
+
+    def baseline() -> float:
+        start = time.perf_counter()
+        with session_scope() as session, open(tmp / "baseline.jsonl", "w") as out:
+            result = session.execute(text("SELECT input, output FROM examples WHERE dataset_id = :d ORDER BY id"),
+                                     {"d": dataset_id})
+            for input_text, output in result:
+                out.write(json.dumps({"prompt": input_text, "completion": output}) + "\n")
+        return time.perf_counter() - start
+
+    def winnow() -> float:
+        start = time.perf_counter()
+        with session_scope() as session:
+            create_export(session, dataset_id, ExportParams(format="openai_chat"), settings)
+        return time.perf_counter() - start
+
+    from app.embeddings.tokenizer import get_tokenizer
+
+    get_tokenizer()  # loading the tokenizer file once is start-up, not export work
+    times = {"baseline": [], "winnow": []}
+    for _ in range(args.repeat):
+        times["baseline"].append(baseline())
+        times["winnow"].append(winnow())
+    base, ours = statistics.median(times["baseline"]), statistics.median(times["winnow"])
+    print(f"baseline: {rows / base:,.0f} rows/s (median {base:.2f} s of {args.repeat})")
+    print(f"winnow:   {rows / ours:,.0f} rows/s (median {ours:.2f} s of {args.repeat})")
+    print(f"ratio:    {base / ours:.2f}x baseline (goal >= 0.5x)")
+
+
+if __name__ == "__main__":
+    main()

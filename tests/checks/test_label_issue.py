@@ -1,0 +1,58 @@
+import numpy as np
+
+from app.checks.label_issue import LabelIssueCheck
+from tests.checks.conftest import by_example
+
+TOPICS = {
+    "network": ["router", "packet", "firewall", "dns", "socket", "tcp", "proxy", "bandwidth"],
+    "graphics": ["pixel", "render", "image", "shader", "colour", "bitmap", "vector", "texture"],
+    "database": ["query", "table", "index", "sql", "transaction", "schema", "row", "column"],
+}
+
+
+def topic_pairs(per_class: int = 30, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for label, words in TOPICS.items():
+        for _ in range(per_class):
+            picked = rng.choice(words, size=5, replace=True)
+            pairs.append({"input": "a tool for " + " ".join(picked), "output": label})
+    return pairs
+
+
+def test_flipped_labels_are_found_and_correct_ones_mostly_not(make_ctx):
+    pairs = topic_pairs()
+    flipped = {3: "graphics", 40: "database", 75: "network"}  # 0-based positions
+    for position, wrong in flipped.items():
+        pairs[position]["output"] = wrong
+    ctx = make_ctx(pairs, task_type="classification")
+    found = by_example(LabelIssueCheck().run(ctx))
+    flipped_ids = {p + 1 for p in flipped}
+    assert flipped_ids <= set(found)
+    assert len(set(found) - flipped_ids) <= 3  # few false alarms on 90 pairs
+    draft = found[4]
+    assert draft.details["given_label"] == "graphics" and draft.details["suggested_label"] == "network"
+    assert 0 <= draft.score <= 1 and abs(draft.score - (1 - draft.details["label_quality"])) < 1e-3
+    assert "graphics" in draft.details["message"]
+
+
+def test_classes_too_small_for_the_folds_are_reported_not_crashed_on(make_ctx):
+    pairs = topic_pairs(per_class=10) + [{"input": "a tool for kernel modules", "output": "kernel"}]
+    ctx = make_ctx(pairs, task_type="classification", settings={"label_issue": {"folds": 5}})
+    drafts = LabelIssueCheck().run(ctx)
+    assert ctx.notes["label_issue_skipped_classes"] == ["kernel"]
+    assert all(d.example_id != len(pairs) for d in drafts)
+
+
+def test_a_single_class_or_no_labels_gives_nothing(make_ctx):
+    ctx = make_ctx([{"input": f"text {i}", "output": "only"} for i in range(20)], task_type="classification")
+    assert LabelIssueCheck().run(ctx) == []
+    generation = make_ctx([{"input": f"text {i}", "output": f"free text {i}"} for i in range(20)])
+    assert LabelIssueCheck().run(generation) == []
+
+
+def test_embedding_only_features_also_run(make_ctx):
+    pairs = topic_pairs(per_class=30)
+    pairs[0]["output"] = "database"
+    ctx = make_ctx(pairs, task_type="classification", settings={"label_issue": {"features": "embedding"}})
+    assert 1 in by_example(LabelIssueCheck().run(ctx))

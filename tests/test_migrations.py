@@ -1,0 +1,53 @@
+"""Alembic up, down and up again on an empty database of the kind under test."""
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from app.config import get_settings
+from app.migrate import downgrade, upgrade
+
+TABLES = {"datasets", "examples", "revisions", "embeddings", "findings", "jobs", "exports", "users", "api_tokens"}
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"winnow_migrations_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version", "sqlite_sequence"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database_url):
+    assert table_names(empty_database_url) == set()
+    upgrade(empty_database_url)
+    assert TABLES <= table_names(empty_database_url)
+    downgrade(empty_database_url, "base")
+    assert table_names(empty_database_url) == set()
+    upgrade(empty_database_url)
+    assert TABLES <= table_names(empty_database_url)
+    engine = create_engine(empty_database_url)
+    with engine.connect() as connection:
+        heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    engine.dispose()
+    assert len(heads) == 1
