@@ -120,6 +120,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
     """Start the web server."""
     import uvicorn
 
+    from app.auth.config import get_auth_settings
+
+    if not get_auth_settings().enabled and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"WINNOW_AUTH=off is only allowed on 127.0.0.1, not on {host}", err=True)
+        raise typer.Exit(2)
+
     uvicorn.run("app.main:app", host=host, port=port, reload=reload)
 
 
@@ -171,6 +177,139 @@ def export_dataset(
     leakage = export.manifest["leakage"]
     typer.echo(f"export {export.id}: " + ", ".join(f"{s} {c['total']}" for s, c in counts.items())
                + f"; leakage check {'passed' if leakage['passed'] else 'FAILED'}; files in {out}")
+
+
+users_cli = typer.Typer(help="User accounts (admin, reviewer).", no_args_is_help=True)
+tokens_cli = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+cli.add_typer(tokens_cli, name="tokens")
+
+
+def _migrated() -> None:
+    from app.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+
+
+def _report_domain_errors(command):
+    """Show a domain error (user exists, not found, bad role) as one line and exit 1, not a traceback."""
+    import functools
+
+    from app.errors import DomainError
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except DomainError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
+
+    return run
+
+
+def _ask_password() -> str:
+    return typer.prompt("password (10+ characters)", hide_input=True, confirmation_prompt=True)
+
+
+@users_cli.command("create")
+@_report_domain_errors
+def users_create(
+    username: Annotated[str, typer.Option(help="login name")],
+    role: Annotated[str, typer.Option(help="admin or reviewer")] = "reviewer",
+    password: Annotated[bool, typer.Option("--password", help="ask for a password (for signing in with the browser)")] = False,
+) -> None:
+    """Create a user and print a new API token for it (shown once, never stored)."""
+    from app.services import users
+
+    _migrated()
+    secret = _ask_password() if password else None
+    with session_scope() as session:
+        user = users.create_user(session, username, role, secret)
+        _, token = users.issue_token(session, user, "created with the user")
+    typer.echo(f"created {role} '{username}'" + (" with a password" if secret else " (token only)"), err=True)
+    typer.echo("API token (shown once; send it as 'Authorization: Bearer <token>'):", err=True)
+    typer.echo(token)
+
+
+@users_cli.command("list")
+@_report_domain_errors
+def users_list() -> None:
+    """List users."""
+    from app.services import users
+
+    _migrated()
+    with session_scope() as session:
+        for user in users.list_users(session, limit=10_000)[0]:
+            typer.echo(f"{user.id}\t{user.username}\t{user.role}\t{'active' if user.is_active else 'disabled'}"
+                       f"\t{'password' if user.password_hash else 'token only'}")
+
+
+@users_cli.command("set-password")
+@_report_domain_errors
+def users_set_password(username: Annotated[str, typer.Option(help="login name")]) -> None:
+    """Set (or replace) a user's password; existing browser sessions of the user end."""
+    from app.services import users
+
+    _migrated()
+    secret = _ask_password()
+    with session_scope() as session:
+        users.update_user(session, users.get_user_by_username(session, username).id, password=secret)
+    typer.echo(f"password of '{username}' set")
+
+
+@users_cli.command("disable")
+@_report_domain_errors
+def users_disable(username: Annotated[str, typer.Option(help="login name")]) -> None:
+    """Disable a user: their tokens and sessions stop working at once."""
+    from app.services import users
+
+    _migrated()
+    with session_scope() as session:
+        users.update_user(session, users.get_user_by_username(session, username).id, is_active=False)
+    typer.echo(f"'{username}' disabled")
+
+
+@tokens_cli.command("create")
+@_report_domain_errors
+def tokens_create(
+    username: Annotated[str, typer.Option(help="owner of the token")],
+    name: Annotated[str, typer.Option(help="what the token is for")] = "",
+) -> None:
+    """Print a new API token for a user (shown once, never stored)."""
+    from app.services import users
+
+    _migrated()
+    with session_scope() as session:
+        _, token = users.issue_token(session, users.get_user_by_username(session, username), name)
+    typer.echo(token)
+
+
+@tokens_cli.command("list")
+@_report_domain_errors
+def tokens_list(username: Annotated[str, typer.Option(help="owner of the tokens")]) -> None:
+    """List a user's tokens (ids, names, last use; never the tokens themselves)."""
+    from app.services import users
+
+    _migrated()
+    with session_scope() as session:
+        for token in users.list_tokens(session, users.get_user_by_username(session, username).id):
+            state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            typer.echo(f"{token.id}\t{token.name or '-'}\t{state}\tlast used {used}")
+
+
+@tokens_cli.command("revoke")
+@_report_domain_errors
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="id from `winnow tokens list`")]) -> None:
+    """Revoke a token: it stops working at once."""
+    from app.models import Role, User
+    from app.services import users
+
+    _migrated()
+    with session_scope() as session:
+        users.revoke_token(session, token_id, User(id=None, username="cli", role=Role.admin))
+    typer.echo(f"token {token_id} revoked")
 
 
 def main() -> None:

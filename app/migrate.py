@@ -16,7 +16,18 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+def _ensure_sqlite_directory(url: str | None) -> None:
+    """A fresh machine has no data directory yet: SQLite cannot create its file without it."""
+    if url and url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
+    _ensure_sqlite_directory(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -32,8 +32,10 @@ def bare_label_pipeline(model, texts: list[str], labels: list[str], folds: int =
     import numpy as np
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
-
-    from app.checks.label_issue import label_features, out_of_sample_probabilities
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     vectors = model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
                            show_progress_bar=False)
@@ -43,21 +45,33 @@ def bare_label_pipeline(model, texts: list[str], labels: list[str], folds: int =
     rows = [i for i, label in enumerate(labels) if counts[label] >= folds]
     classes = sorted({labels[i] for i in rows})
     y = np.array([classes.index(labels[i]) for i in rows])
-    features = label_features([texts[i] for i in rows], vectors[rows], "embedding+tfidf")
-    probabilities = out_of_sample_probabilities(features, y, folds, 4.0)
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True, dtype=np.float32)
+    features = hstack([csr_matrix(vectors[rows]), tfidf.fit_transform([texts[i] for i in rows])], format="csr")
+    probabilities = cross_val_predict(LogisticRegression(C=4.0, max_iter=300), features, y, method="predict_proba",
+                                      cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=0))
     issues = find_label_issues(y, probabilities, filter_by="prune_by_noise_rate")
     get_label_quality_scores(y, probabilities)
     return vectors, issues
 
 
+def study_from_database(url: str, n: int) -> None:
+    """The feature study on the vectors a full run stored (no encoding): same pairs, same flips."""
+    import numpy as np
+    from sqlalchemy import create_engine, text
+
+    _, faults = inject_faults(load_pairs(n))
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT e.external_id, e.input, e.label, m.vector FROM examples e JOIN embeddings m "
+            "ON m.example_id = e.id AND m.model = 'all-MiniLM-L6-v2' ORDER BY e.id")).all()
+    pairs = [{"id": r[0], "prompt": r[1], "completion": r[2]} for r in rows if r[2]]
+    vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows if r[2]])
+    compare_features(pairs, vectors, faults)
+
+
 def study(n: int) -> None:
     """Rank flipped labels with each feature set on the same embeddings and folds."""
-    import numpy as np
-    from cleanlab.filter import find_label_issues
-    from cleanlab.rank import get_label_quality_scores
-    from sklearn.metrics import roc_auc_score
-
-    from app.checks.label_issue import label_features, out_of_sample_probabilities
     from app.embeddings import get_embedder
 
     pairs, faults = inject_faults(load_pairs(n), flip=0.05, copies=0, broken=0)
@@ -65,6 +79,18 @@ def study(n: int) -> None:
     started = time.perf_counter()
     vectors = get_embedder("all-MiniLM-L6-v2").encode(texts)
     print(f"encoded {n} texts in {time.perf_counter() - started:.0f} s")
+    compare_features(pairs, vectors, faults)
+
+
+def compare_features(pairs, vectors, faults) -> None:
+    import numpy as np
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+    from sklearn.metrics import roc_auc_score
+
+    from app.checks.label_issue import label_features, out_of_sample_probabilities
+
+    texts = [p["prompt"] for p in pairs]
     counts: dict[str, int] = {}
     for p in pairs:
         counts[p["completion"]] = counts.get(p["completion"], 0) + 1
@@ -75,8 +101,8 @@ def study(n: int) -> None:
     print(f"{len(rows)} pairs in {len(classes)} sections with >= 5 pairs; {truth.sum()} flipped")
     print("| features | C | AUROC of flipped | flagged | precision | recall | top-k precision (k = #flipped) | s |")
     print("|---|---|---|---|---|---|---|---|")
-    for kind in ("embedding", "embedding+tfidf"):
-        for c in (1.0, 4.0):
+    for c in (4.0, 1.0):
+        for kind in ("embedding", "embedding+tfidf"):
             started = time.perf_counter()
             features = label_features([texts[i] for i in rows], vectors[rows], kind)
             probabilities = out_of_sample_probabilities(features, y, 5, c)
@@ -198,14 +224,38 @@ def full(n: int) -> None:
           f"{near_p:.2f} |")
     print(f"| format fault | {len(faults.format)} | format | {fmt_r:.2f} | {fmt_p:.2f} |")
     print(f"findings per check: {result['findings']}")
+    print()
+    print("label_issue findings kept at a label-quality cut-off (flipped sections as the truth):")
+    print("| label_quality below | flagged | precision | recall |")
+    print("|---|---|---|---|")
+    qualities = label_qualities(dataset_id)
+    for cut in (0.02, 0.05, 0.1, 0.2, 1.01):
+        kept = {external for external, quality in qualities.items() if quality < cut}
+        p, r = precision_recall(kept, faults.flipped)
+        print(f"| {min(cut, 1.0)} | {len(kept)} | {p:.2f} | {r:.2f} |")
+
+
+def label_qualities(dataset_id: int) -> dict[str, float]:
+    from sqlalchemy import select
+
+    from app.db import session_scope
+    from app.models import Example, Finding
+
+    with session_scope() as session:
+        return {external: details["label_quality"] for external, details in session.execute(
+            select(Example.external_id, Finding.details).join(Finding, Finding.example_id == Example.id)
+            .where(Finding.dataset_id == dataset_id, Finding.check == "label_issue"))}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=5000)
     parser.add_argument("--study", type=int, default=0, help="run the label-feature study on this many pairs")
+    parser.add_argument("--study-db", default="", help="run the study on the vectors of a full run's database URL")
     args = parser.parse_args()
-    if args.study:
+    if args.study_db:
+        study_from_database(args.study_db, args.pairs)
+    elif args.study:
         study(args.study)
     else:
         full(args.pairs)

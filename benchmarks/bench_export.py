@@ -7,7 +7,8 @@ section) into a throw-away SQLite database (or DATABASE_URL), then times, altern
 - baseline: the same rows read with one SELECT and written as prompt/completion lines with json.dumps;
 - winnow: `create_export` (selection, duplicate groups, stratified split, leakage check, sha256,
   token statistics with the model's tokenizer, manifest and dataset card), openai_chat format.
-Prints rows/s for both and their ratio (goal: winnow >= 0.5x baseline). No embeddings are stored,
+Prints rows/s for both and their ratio (goal: winnow >= 0.5x baseline), for the first export
+(cold: every text's tokens counted) and for repeated ones (warm: token counts from the cache). No embeddings are stored,
 so the near-duplicate half of the leakage check is skipped; the exact half runs.
 """
 
@@ -81,14 +82,18 @@ def main() -> None:
     from app.embeddings.tokenizer import get_tokenizer
 
     get_tokenizer()  # loading the tokenizer file once is start-up, not export work
+    # Cold: the first export counts every text's tokens; warm: later exports find them in the cache.
+    cold_base, cold = baseline(), winnow()
     times = {"baseline": [], "winnow": []}
     for _ in range(args.repeat):
         times["baseline"].append(baseline())
         times["winnow"].append(winnow())
     base, ours = statistics.median(times["baseline"]), statistics.median(times["winnow"])
-    print(f"baseline: {rows / base:,.0f} rows/s (median {base:.2f} s of {args.repeat})")
-    print(f"winnow:   {rows / ours:,.0f} rows/s (median {ours:.2f} s of {args.repeat})")
-    print(f"ratio:    {base / ours:.2f}x baseline (goal >= 0.5x)")
+    print(f"baseline:           {rows / base:,.0f} rows/s (median {base:.2f} s of {args.repeat})")
+    print(f"winnow, warm cache: {rows / ours:,.0f} rows/s (median {ours:.2f} s of {args.repeat}) "
+          f"= {base / ours:.2f}x baseline (goal >= 0.5x)")
+    print(f"winnow, cold cache: {rows / cold:,.0f} rows/s ({cold:.2f} s, baseline beside it {cold_base:.2f} s) "
+          f"= {cold_base / cold:.2f}x baseline")
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "debian_packages.jsonl.gz"
 
 
-def load_pairs(n: int, seed: int = 0, path: Path = DATA) -> list[dict]:
+def load_pairs(n: int, seed: int = 0, path: Path = DATA, sections: tuple[str, ...] | None = None) -> list[dict]:
     """n random packages with a non-empty description, as {id, prompt, completion} records."""
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         packages = [json.loads(line) for line in handle]
-    packages = [p for p in packages if p.get("section") and (p.get("short") or p.get("long"))]
+    packages = [p for p in packages if p.get("section") and (p.get("short") or p.get("long"))
+                and (sections is None or p["section"] in sections)]
     random.Random(seed).shuffle(packages)
     pairs, seen = [], set()
     for package in packages:

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.importers import open_source
-from app.schemas.common import Page
+from app.schemas.common import ErrorBody, Page
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
 from app.services import examples as service
 from app.services.imports import OnError, check_format, run_import
@@ -27,7 +27,8 @@ IMPORT_BODY_DOC = {
         },
     },
 }
-IMPORT_RESPONSES = {422: {"model": ImportResult, "description": "with on_error=abort: a bad line imports nothing"},
+IMPORT_RESPONSES = {422: {"model": ImportResult | ErrorBody,
+                          "description": "with on_error=abort: a bad line imports nothing (or a bad query parameter)"},
                     413: {"description": "the body is larger than WINNOW_MAX_BODY_BYTES"}}
 
 

@@ -37,6 +37,14 @@ def on_startup() -> None:
         from app.db import session_scope
         from app.services.users import ensure_admin_token
 
-        with session_scope() as session:
-            ensure_admin_token(session, settings.admin_token)
+        from sqlalchemy.exc import IntegrityError
+
+        for attempt in range(3):
+            try:
+                with session_scope() as session:
+                    ensure_admin_token(session, settings.admin_token)
+                break
+            except IntegrityError:  # several workers starting at once: another one created the admin
+                if attempt == 2:
+                    raise
         log.info("the admin user's token is WINNOW_ADMIN_TOKEN")

@@ -7,6 +7,7 @@ intermediate results (neighbours, duplicate clusters) are computed once, on dema
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -46,6 +47,9 @@ class AnalysisContext:
     # Facts a check wants in the job result and the report (e.g. classes too small for K folds).
     notes: dict[str, Any] = field(default_factory=dict)
     neighbours_k: int = 10
+    # Where a check may keep results between runs of this dataset (None: keep nothing).
+    cache_dir: Path | None = None
+    embedding_model: str = ""
 
     def settings_of(self, check: str) -> dict[str, Any]:
         return self.settings.get(check, {})

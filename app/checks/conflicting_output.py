@@ -29,7 +29,8 @@ class ConflictingOutputCheck:
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
         settings = {**self.defaults, **ctx.settings_of(self.name)}
-        use_labels = ctx.dataset.task_type == "classification" or any(e.label for e in ctx.examples)
+        # Classification: the label is the answer. Generation: the output is, even if pairs carry a label.
+        use_labels = ctx.dataset.task_type == "classification"
         groups = [(f"exact:{ctx.examples[representative(ctx, rows)].id}", rows, None) for rows in ctx.exact_clusters]
         if settings["include_near"] and ctx.vectors is not None:
             groups += [(f"near:{ctx.examples[representative(ctx, c.rows)].id}", c.rows, c.similarity)

@@ -4,7 +4,7 @@ One finding per example, listing every rule it breaks; the score is that of the 
 """
 
 import json
-import unicodedata
+import re
 from typing import Any
 
 from app.checks.base import AnalysisContext, ExampleRow
@@ -17,12 +17,15 @@ RULE_SCORES = {
     "output_schema": 1.0, "broken_unicode": 0.9, "control_characters": 0.9, "role_order": 0.9,
     "too_many_tokens": 0.8, "surrounding_whitespace": 0.3,
 }
-ALLOWED_CONTROL = {"\n", "\t", "\r"}
 KNOWN_ROLES = {"system", "user", "assistant", "tool"}
 
 
+# Unicode category Cc (C0, DEL, C1) except tab, newline and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(c) == "Cc" and c not in ALLOWED_CONTROL for c in text)
+    return _CONTROL.search(text) is not None
 
 
 def role_order_problem(history: list[dict[str, Any]] | None, has_system: bool) -> str | None:

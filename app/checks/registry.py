@@ -37,8 +37,29 @@ def effective_settings(dataset_settings: dict[str, Any] | None) -> dict[str, dic
             raise InvalidInput(f"unknown setting(s) for check {name}: {', '.join(unknown)}; known: "
                                f"{', '.join(sorted(check.defaults)) or 'none'} and enabled",
                                field=f"settings.{name}")
-        result[name] = {"enabled": True, **check.defaults, **overrides}
+        defaults = {"enabled": True, **check.defaults}
+        for key, value in overrides.items():
+            _check_type(f"settings.{name}.{key}", defaults[key], value)
+        choices = getattr(check, "choices", {})
+        for key, allowed in choices.items():
+            if key in overrides and overrides[key] not in allowed:
+                raise InvalidInput(f"settings.{name}.{key} must be one of {', '.join(allowed)}",
+                                   field=f"settings.{name}.{key}")
+        result[name] = {**defaults, **overrides}
     return result
+
+
+def _check_type(field: str, default: Any, value: Any) -> None:
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        kind = "true or false" if isinstance(default, bool) else (
+            "a non-negative number" if isinstance(default, int | float) else "a string")
+        raise InvalidInput(f"{field} must be {kind} (got {value!r})", field=field)
 
 
 def enabled_checks(settings: dict[str, dict[str, Any]]) -> list[Check]:

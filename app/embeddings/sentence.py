@@ -31,7 +31,9 @@ class SentenceTransformerEmbedder:
                     from sentence_transformers import SentenceTransformer
 
                     model = SentenceTransformer(str(get_model_path()), device="cpu")
-                    self.dim = int(model.get_sentence_embedding_dimension() or self.dim)
+                    dimension = getattr(model, "get_embedding_dimension", None) or \
+                        model.get_sentence_embedding_dimension
+                    self.dim = int(dimension() or self.dim)
                     self._model = model
         return self._model
 

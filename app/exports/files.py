@@ -17,15 +17,10 @@ ZIPPED_FILES = (*SPLIT_FILES, "manifest.json", "README.md")
 
 
 def write_jsonl(path: Path, rows: Sequence[ExportRow], encode: Callable[[ExportRow], dict]) -> dict:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("wb") as out:
-        for row in rows:
-            line = orjson.dumps(encode(row)) + b"\n"
-            digest.update(line)
-            size += len(line)
-            out.write(line)
-    return {"sha256": digest.hexdigest(), "bytes": size, "rows": len(rows)}
+    dumps = orjson.dumps
+    data = b"".join([dumps(encode(row)) + b"\n" for row in rows])
+    path.write_bytes(data)
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(rows)}
 
 
 def write_text(path: Path, text: str) -> dict:
@@ -36,6 +31,8 @@ def write_text(path: Path, text: str) -> dict:
 
 def row_text(row: ExportRow) -> str:
     """Everything a trainer reads from one example, for counting its tokens."""
+    if not row.system and not row.history:
+        return f"{row.input}\n{row.output}"
     parts = [row.system or ""]
     parts += [str(m.get("content", "")) for m in row.history or []]
     parts += [row.input, row.output]

@@ -4,7 +4,7 @@ OpenAI puts `weight` on assistant messages (0 = do not train on this turn), so a
 where set, goes on its final assistant message. OpenAI itself accepts only 0 and 1 there.
 """
 
-from app.exports.base import ExportRow, chat_turns
+from app.exports.base import ExportRow, chat_messages
 
 NAME = "openai_chat"
 DESCRIPTION = "OpenAI chat fine-tuning (messages: system/user/assistant; weight on the answer where set)"
@@ -12,7 +12,7 @@ KEYS = ("messages",)
 
 
 def to_record(row: ExportRow) -> dict:
-    messages = [{"role": role, "content": content} for role, content in chat_turns(row)]
+    messages = chat_messages(row)
     if row.weight is not None:
         messages[-1]["weight"] = row.weight
     return {"messages": messages}

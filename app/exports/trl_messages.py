@@ -1,6 +1,6 @@
 """TRL conversational dataset (`SFTTrainer` applies the chat template): `{"messages": [...]}`."""
 
-from app.exports.base import ExportRow, chat_turns
+from app.exports.base import ExportRow, chat_messages
 
 NAME = "trl_messages"
 DESCRIPTION = "TRL conversational (messages: system/user/assistant)"
@@ -8,4 +8,4 @@ KEYS = ("messages",)
 
 
 def to_record(row: ExportRow) -> dict:
-    return {"messages": [{"role": role, "content": content} for role, content in chat_turns(row)]}
+    return {"messages": chat_messages(row)}

@@ -126,7 +126,14 @@ def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
     text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
     try:
         reader = csv.DictReader(text)
-        if not reader.fieldnames:
+        try:
+            if not reader.fieldnames:
+                return
+        except UnicodeDecodeError as exc:  # the header line itself (found by tests/robustness/test_import_fuzz.py)
+            yield LineError(1, None, f"not valid UTF-8 ({exc.reason}); the rest of the file was not read")
+            return
+        except csv.Error as exc:
+            yield LineError(1, None, f"invalid CSV header: {exc}")
             return
         while True:
             try:

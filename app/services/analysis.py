@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
 from app.checks.registry import effective_settings, enabled_checks
+from app.config import get_settings
 from app.db import session_scope
 from app.embeddings import get_embedder
 from app.errors import Conflict
@@ -83,12 +84,15 @@ def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -
     ctx.vectors = aligned
 
 
-def run_checks(ctx: AnalysisContext, report: Reporter | None = None) -> tuple[list[findings.FindingDraft], dict]:
+def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
+               done_before: int = 0) -> tuple[list[findings.FindingDraft], dict]:
+    """Run every enabled check; progress counts one step per check after `done_before` steps."""
     drafts: list[findings.FindingDraft] = []
     timings: dict[str, float] = {}
-    for check in enabled_checks(ctx.settings):
+    checks = enabled_checks(ctx.settings)
+    for step, check in enumerate(checks):
         if report:
-            report(None, None, f"running check {check.name}")
+            report(done_before + step, done_before + len(checks), f"running check {check.name}")
         started = time.perf_counter()
         drafts += check.run(ctx)
         timings[check.name] = round(time.perf_counter() - started, 3)
@@ -103,10 +107,16 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         dataset_id = job.dataset_id
         model = job.params.get("embedding_model")
     embedder = get_embedder(model)
+    with session_scope() as session:
+        steps = len(enabled_checks(effective_settings(get_dataset(session, dataset_id).settings)))
+    embed_total = 0
 
     def embedding_progress(done: int, total: int) -> None:
+        # Progress counts texts to embed, then one step per check.
+        nonlocal embed_total
+        embed_total = total
         if report:
-            report(done, total, f"embedding inputs: {done} of {total}")
+            report(done, total + steps, f"embedding inputs: {done} of {total}")
 
     with session_scope() as session:
         embedded = embeddings_store.embed_missing(session, dataset_id, embedder, progress=embedding_progress,
@@ -116,10 +126,12 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         ctx = load_context(session, dataset_id)
         ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
     attach_vectors(ctx, ids, vectors)
+    ctx.embedding_model = embedder.name
+    ctx.cache_dir = get_settings().data_dir / "analysis" / f"dataset-{dataset_id}"
     ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
-    drafts, timings = run_checks(ctx, report)
+    drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if report:
-        report(None, None, "saving findings")
+        report(embed_total + steps, embed_total + steps, "saving findings")
     with session_scope() as session:
         saved = findings.replace_open_findings(session, dataset_id, drafts,
                                                {e.id: e.version for e in ctx.examples}, job_id)

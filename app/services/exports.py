@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from app.config import Settings
@@ -22,9 +22,10 @@ from app.exports import FORMATS, ExportRow
 from app.exports.card import render_card
 from app.exports.files import EXPORT_FILES, SPLIT_FILES, build_zip, row_text, token_stats, write_jsonl, write_text
 from app.exports.leakage import check_leakage
+from app.exports.splits import (SPLIT_NAMES, UNLABELLED, SplitPlan, assign_splits, connected_groups,
+                                groups_sharing_keys, pick_representatives)
 from app.exports.token_cache import cached_counts
-from app.exports.splits import SPLIT_NAMES, UNLABELLED, SplitPlan, assign_splits, connected_groups, pick_representatives
-from app.models import Dataset, Embedding, Example, Export, Finding, FindingStatus, Job, JobKind, JobStatus, utcnow
+from app.models import Dataset, Embedding, Example, Export, Finding, FindingStatus, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
 from app.services.datasets import get_dataset
 
@@ -45,15 +46,22 @@ class Selection:
     split_of: list[str] = field(default_factory=list)
 
 
+_ROWS_SQL = ("SELECT id, system, input, output, {history}, label, weight, status, input_hash FROM examples "
+             "WHERE dataset_id = :dataset_id ORDER BY id")
+
+
 def _load_rows(session: Session, dataset_id: int) -> list[ExportRow]:
-    # History is read as text and decoded with orjson only where present: the JSON type would run
-    # the standard library's decoder on every row's "null", a third of the time of the whole read.
-    columns = (Example.id, Example.system, Example.input, Example.output, cast(Example.history, Text),
-               Example.label, Example.weight, Example.status, Example.input_hash)
-    result = session.execute(select(*columns).where(Example.dataset_id == dataset_id).order_by(Example.id))
-    return [ExportRow(i, system, input_text, output, orjson.loads(history) if history and history != "null" else None,
-                      label, weight, status, input_hash)
-            for i, system, input_text, output, history, label, weight, status, input_hash in result]
+    """Every example of the dataset, in one SELECT. Plain SQL, without the column types' result
+    processing, because this read is a third of an export's time."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # SQLite hands the JSON column over as text, JSON null included; psycopg has decoded it already.
+    sql = text(_ROWS_SQL.format(history="NULLIF(history, 'null')" if sqlite else "history"))
+    rows = [ExportRow._make(r) for r in session.connection().execute(sql, {"dataset_id": dataset_id})]
+    for i, row in enumerate(rows):
+        if row.history is not None:
+            history = orjson.loads(row.history) if isinstance(row.history, (str, bytes)) else row.history
+            rows[i] = row._replace(history=history or None)
+    return rows
 
 
 def _open_findings(session: Session, dataset_id: int, checks: list[str]) -> dict[int, set[str]]:
@@ -157,13 +165,7 @@ def _select(session: Session, dataset: Dataset, params: ExportParams) -> Selecti
         clusters = clusters[keep]
 
     # Split groups: duplicate clusters joined with identical normalised inputs.
-    first_with_hash: dict[str, int] = {}
-    group_edges = []
-    by_cluster: dict[int, int] = {}
-    for i, r in enumerate(rows_in):
-        group_edges.append((i, first_with_hash.setdefault(r.input_hash, i)))
-        group_edges.append((i, by_cluster.setdefault(int(clusters[i]), i)))
-    groups = connected_groups(len(rows_in), group_edges)
+    groups = groups_sharing_keys(clusters, [r.input_hash for r in rows_in])
     excluded = {"total": sum(by_status.values()) + dropped_by_check + dropped_by_dedupe,
                 "by_status": dict(sorted(by_status.items())), "by_check": dict(sorted(by_check.items())),
                 "by_check_examples": dropped_by_check, "dedupe": dropped_by_dedupe}
@@ -189,11 +191,10 @@ def _split_without_leakage(session: Session, dataset: Dataset, selection: Select
         if not leaks or attempt == MAX_RESPLITS:
             break
         extra_edges += leaks
-        base = [(i, int(g)) for i, g in enumerate(selection.groups.tolist())]
-        # Re-label groups: keep existing membership (edge to a representative) plus the leak edges.
+        # Existing membership (each item to its group's first item) plus the leak edges.
         first_in_group: dict[int, int] = {}
-        edges = [(i, first_in_group.setdefault(g, i)) for i, g in base] + extra_edges
-        selection.groups = connected_groups(len(ids), edges)
+        edges = [(i, first_in_group.setdefault(g, i)) for i, g in enumerate(selection.groups.tolist())]
+        selection.groups = connected_groups(len(ids), edges + extra_edges)
         selection.resplits = attempt + 1
     report["resplits"] = selection.resplits
     selection.leakage = report

@@ -3,6 +3,10 @@
 Validation reads the (spooled) source without touching the database, so on SQLite the write
 lock is only held while rows are written, and with `on_error=abort` a bad line means nothing
 is written at all. Records whose `id` already exists in the dataset update that example.
+
+The validation pass also does all the per-row work it can (parse, hash, encode JSON for the
+database's driver) and spools the result, so the write pass, which holds the lock, only looks
+up existing ids and runs one driver `executemany` per batch.
 """
 
 import pickle
@@ -10,19 +14,21 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import IO
+from datetime import datetime
+from typing import IO, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
-from app.importers import FORMATS, ImportSource, LineError, ParsedPair, iter_pairs
-from app.models import Dataset, Example, ExampleStatus, utcnow
+from app.importers import FORMATS, ImportSource, LineError, iter_pairs
+from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
 from app.text import pair_hashes
 
 MAX_REPORTED_ERRORS = 1000
+PENDING = ExampleStatus.pending.value
 ProgressCallback = Callable[[int], None]
 
 
@@ -52,10 +58,51 @@ def check_format(format: str) -> str:
     return format
 
 
+# Columns of one inserted row, in the order the spooled tuples carry them.
+INSERT_COLUMNS = ("dataset_id", "external_id", "system", "input", "output", "history", "label", "metadata", "weight",
+                  "status", "version", "created_at", "updated_at", "input_hash", "content_hash")
+
+
+class RowEncoder:
+    """Values converted for the driver by SQLAlchemy's own bind processors (JSON, timestamps) of
+    this dialect, and the INSERT in the driver's parameter style: the per-row bookkeeping of
+    `session.execute(insert(...), rows)` cost more than the database's own work."""
+
+    def __init__(self, dialect) -> None:
+        table = Example.__table__
+        compiled = insert(table).values({name: bindparam(name) for name in INSERT_COLUMNS}).compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional)
+        order = [INSERT_COLUMNS.index(name) for name in compiled.positiontup] if self.positional else None
+        self.order = None if order == list(range(len(INSERT_COLUMNS))) else order
+        self._processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                            for name in ("history", "metadata", "created_at")}
+        # Most rows have no history or metadata: encode None once.
+        self._nulls = {name: self._encode(name, None) for name in ("history", "metadata")}
+
+    def _encode(self, column: str, value: Any) -> Any:
+        processor = self._processors[column]
+        return processor(value) if processor else value
+
+    def json(self, column: str, value: Any) -> Any:
+        return self._nulls[column] if value is None else self._encode(column, value)
+
+    def timestamp(self, value: datetime) -> Any:
+        return self._encode("created_at", value)
+
+    def params(self, rows: list[tuple]) -> list:
+        if self.positional:
+            if self.order is None:
+                return rows
+            order = self.order
+            return [tuple(row[i] for i in order) for row in rows]
+        return [dict(zip(INSERT_COLUMNS, row)) for row in rows]
+
+
 def _validate(source: ImportSource, outcome: ImportOutcome, spool: IO[bytes], on_error: OnError,
-              batch_size: int) -> None:
+              batch_size: int, encoder: RowEncoder) -> None:
     """First pass: every bad line (an `id` repeated within the file included) goes to `outcome`; the good
-    pairs go to `spool`, parsed and hashed, in pickled batches, so the write pass does not parse again."""
+    pairs go to `spool`, parsed, hashed and encoded, in pickled batches of plain tuples."""
     first_line_of_id: dict[str, int] = {}
     batch: list[tuple] = []
     for item in iter_pairs(source):
@@ -69,7 +116,9 @@ def _validate(source: ImportSource, outcome: ImportOutcome, spool: IO[bytes], on
                 continue
         if outcome.skipped and on_error is OnError.abort:
             continue  # nothing will be written: only look for more errors
-        batch.append((item, pair_hashes(item.system, item.input, item.output)))
+        batch.append((item.line, item.external_id, item.system, item.input, item.output, item.history, item.label,
+                      item.metadata, item.weight, *pair_hashes(item.system, item.input, item.output),
+                      encoder.json("history", item.history), encoder.json("metadata", item.metadata)))
         if len(batch) >= batch_size:
             pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
             batch = []
@@ -78,7 +127,7 @@ def _validate(source: ImportSource, outcome: ImportOutcome, spool: IO[bytes], on
     outcome.format = source.format if source.format != "auto" else None
 
 
-def _spooled_batches(spool: IO[bytes]) -> Iterator[list[tuple[ParsedPair, tuple[str, str]]]]:
+def _spooled_batches(spool: IO[bytes]) -> Iterator[list[tuple]]:
     spool.seek(0)
     while True:
         try:
@@ -87,22 +136,23 @@ def _spooled_batches(spool: IO[bytes]) -> Iterator[list[tuple[ParsedPair, tuple[
             return
 
 
-def _row(dataset: Dataset, pair: ParsedPair, pair_hash: tuple[str, str], now) -> dict:
-    output, label = align_label(dataset, pair.output, pair.label)
-    if output != pair.output:  # the label stood in for an empty output: hash what is stored
-        pair_hash = pair_hashes(pair.system, pair.input, output)
-    return {
-        "dataset_id": dataset.id, "external_id": pair.external_id, "system": pair.system, "input": pair.input,
-        "output": output, "history": pair.history, "label": label, "metadata": pair.metadata, "weight": pair.weight,
-        "status": ExampleStatus.pending.value, "version": 1, "created_at": now, "updated_at": now,
-        "input_hash": pair_hash[0], "content_hash": pair_hash[1],
-    }
+def _insert_row(dataset: Dataset, dataset_id: int, classification: bool, fields: tuple, timestamp: Any) -> tuple:
+    """A spooled tuple as the INSERT_COLUMNS of a new example."""
+    _, external_id, system, input_text, output, _, label, _, weight, in_hash, pair_hash, history, metadata = fields
+    if classification:
+        aligned_output, label = align_label(dataset, output, label)
+        if aligned_output != output:  # the label stood in for an empty output: hash what is stored
+            output = aligned_output
+            in_hash, pair_hash = pair_hashes(system, input_text, output)
+    return (dataset_id, external_id, system, input_text, output, history, label, metadata, weight,
+            PENDING, 1, timestamp, timestamp, in_hash, pair_hash)
 
 
-def _update(example: Example, dataset: Dataset, pair: ParsedPair, author: str) -> list:
-    output, label = align_label(dataset, pair.output, pair.label)
-    changes = {"system": pair.system, "input": pair.input, "output": output, "history": pair.history,
-               "label": label, "metadata": pair.metadata, "weight": pair.weight}
+def _update(example: Example, dataset: Dataset, fields: tuple, author: str) -> list:
+    _, _, system, input_text, output, history, label, metadata, weight = fields[:9]
+    output, label = align_label(dataset, output, label)
+    changes = {"system": system, "input": input_text, "output": output, "history": history,
+               "label": label, "metadata": metadata, "weight": weight}
     return apply_changes(example, dataset, changes, author)
 
 
@@ -114,32 +164,33 @@ def run_import(
     after the validation pass: on SQLite the write lock is held only while rows are written."""
     check_format(source.format)
     outcome = ImportOutcome()
+    encoder = RowEncoder(session.get_bind().dialect)  # no query: the dialect is known from the engine
     with tempfile.TemporaryFile(prefix="winnow-import-") as spool:
-        _validate(source, outcome, spool, on_error, batch_size)
+        _validate(source, outcome, spool, on_error, batch_size, encoder)
         if outcome.skipped and on_error is OnError.abort:
             outcome.aborted = True
             return outcome
         dataset = get_dataset(session, dataset_id)
         now = utcnow()
-        table = Example.__table__
+        timestamp = encoder.timestamp(now)
+        classification = dataset.task_type == TaskType.classification
         for batch in _spooled_batches(spool):
-            ids = [pair.external_id for pair, _ in batch if pair.external_id is not None]
+            ids = [fields[1] for fields in batch if fields[1] is not None]
             existing: dict[str, Example] = {}
             if ids:
                 existing = {e.external_id: e for e in session.scalars(
                     select(Example).where(Example.dataset_id == dataset.id, Example.external_id.in_(ids)))}
             new_rows = []
-            for pair, pair_hash in batch:
-                if pair.external_id in existing:
-                    session.add_all(_update(existing[pair.external_id], dataset, pair, author))
+            for fields in batch:
+                if existing and fields[1] in existing:
+                    session.add_all(_update(existing[fields[1]], dataset, fields, author))
                     outcome.updated += 1
                 else:
-                    new_rows.append(_row(dataset, pair, pair_hash, now))
+                    new_rows.append(_insert_row(dataset, dataset.id, classification, fields, timestamp))
             if existing:
                 session.flush()
             if new_rows:
-                # Core executemany: no ORM bookkeeping per row (the rows are not needed as objects).
-                session.execute(insert(table), new_rows)
+                session.connection().exec_driver_sql(encoder.sql, encoder.params(new_rows))
                 outcome.imported += len(new_rows)
             if progress:
                 progress(outcome.imported + outcome.updated)

@@ -28,6 +28,7 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "updated": (Example.updated_at, True),
 }
 FINDING_STATUSES = ("open", "dismissed", "resolved")
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -54,6 +55,10 @@ class ExamplePage:
     prev_cursor: str | None
     open_checks: dict[int, list[str]] = field(default_factory=dict)
 
+    @property
+    def total_is_capped(self) -> bool:
+        return self.total > COUNT_CAP
+
 
 def _encode(sort: str, example: Example) -> str:
     value: Any = example.id
@@ -74,30 +79,38 @@ def _decode(sort: str, cursor: str) -> tuple[Any, int]:
         raise InvalidInput("the page cursor is not valid; go back to the first page", field="after") from exc
 
 
-def _filtered(dataset_id: int, f: ExampleFilters):
-    query = select(Example).where(Example.dataset_id == dataset_id)
+def _conditions(dataset_id: int, f: ExampleFilters) -> list:
+    conditions = [Example.dataset_id == dataset_id]
     if f.status:
-        query = query.where(Example.status == f.status)
+        conditions.append(Example.status == f.status)
     if f.label:
-        query = query.where(Example.label == f.label)
+        conditions.append(Example.label == f.label)
     if f.check or f.finding_status:
         findings = select(Finding.example_id).where(Finding.dataset_id == dataset_id)
         if f.check:
             findings = findings.where(Finding.check == f.check)
         findings = findings.where(Finding.status == (f.finding_status or "open"))
-        query = query.where(Example.id.in_(findings))
+        conditions.append(Example.id.in_(findings))
     if f.q:
         pattern = f"%{f.q}%"
-        query = query.where(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
-    return query
+        conditions.append(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
+    return conditions
 
 
 def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, *, after: str | None = None,
                     before: str | None = None, limit: int = 50) -> ExamplePage:
     get_dataset(session, dataset_id)
     column, descending = SORTS[filters.sort]
-    query = _filtered(dataset_id, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    conditions = _conditions(dataset_id, filters)
+    # Counting stops at COUNT_CAP: beyond it the page says "10,000+" instead of scanning every match
+    # (a substring search over 100,000 long texts would otherwise be read twice).
+    capped = select(Example.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    if filters.sort in ("oldest", "newest") and session.get_bind().dialect.name == "sqlite":
+        # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
+        # row to find the first page; `dataset_id + 0` keeps it on the primary key, already in id order.
+        conditions[0] = (Example.dataset_id + 0) == dataset_id
+    query = select(Example).where(*conditions)
     backwards = before is not None
     cursor = before if backwards else after
     # Paging backwards walks the same order reversed, then flips the rows back.
@@ -114,7 +127,11 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
             bound = tuple_(*_decode(filters.sort, cursor))
             query = query.where(key < bound if walk_descending else key > bound)
         order = [column.desc(), Example.id.desc()] if walk_descending else [column.asc(), Example.id.asc()]
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    # Sort narrow rows (ids), then load the page's examples: sorting whole rows (long texts) is what
+    # makes an unindexed sort slow.
+    page_ids = list(session.scalars(query.with_only_columns(Example.id).order_by(*order).limit(limit + 1)))
+    by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(page_ids)))} if page_ids else {}
+    rows = [by_id[i] for i in page_ids]
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:

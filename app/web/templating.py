@@ -33,7 +33,17 @@ def _datetime(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
+def _describe(value: Any) -> str:
+    """A nested dict of counts as one readable line: `a 1, b: (c 2, d 3)`; empty parts left out."""
+    if isinstance(value, dict):
+        parts = [f"{str(k).replace('_', ' ')} {_describe(v)}" if not isinstance(v, dict) else
+                 f"{str(k).replace('_', ' ')}: ({_describe(v)})" for k, v in value.items() if v not in ({}, [], None, 0)]
+        return ", ".join(parts)
+    return str(value)
+
+
 env.filters["pretty_json"] = _pretty_json
+env.filters["describe"] = _describe
 env.filters["dt"] = _datetime
 
 

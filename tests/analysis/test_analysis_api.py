@@ -30,7 +30,7 @@ def external_to_id(client, dataset_id) -> dict:
 
 def test_analyze_job_reports_progress_and_produces_findings(client, make_dataset, import_jsonl):
     ds, job = make_analysed(client, make_dataset, import_jsonl)
-    assert job["kind"] == "analyze" and job["done"] == job["total"] == len(PAIRS)
+    assert job["kind"] == "analyze" and job["done"] == job["total"] == len(PAIRS) + 7
     assert job["result"]["embedded"] == len(PAIRS) and job["finished_at"] and job["started_at"]
     ids = external_to_id(client, ds["id"])
     page = findings(client, ds["id"])
@@ -136,3 +136,13 @@ def test_a_failing_job_is_recorded_as_failed(client, make_dataset):
         JOB_FUNCTIONS.pop("test-explode")
     assert finished["status"] == "failed" and "the disk is on fire" in finished["message"]
     assert finished["done"] == 1 and finished["total"] == 2 and "ValueError" in finished["error"]
+
+
+def test_settings_are_validated_when_the_analysis_starts(client, make_dataset):
+    for settings, words in (({"outlier": {"k": "ten"}}, "settings.outlier.k must be a non-negative number"),
+                            ({"format": {"enabled": "no"}}, "true or false"),
+                            ({"label_issue": {"features": "tfidf"}}, "must be one of"),
+                            ({"near_duplicate": 0.9}, "must be an object")):
+        ds = make_dataset(f"bad-{len(words)}", settings=settings)
+        response = client.post(f"/api/v1/datasets/{ds['id']}/analyze")
+        assert response.status_code == 422 and words in response.json()["detail"], response.text

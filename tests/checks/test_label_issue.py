@@ -56,3 +56,27 @@ def test_embedding_only_features_also_run(make_ctx):
     pairs[0]["output"] = "database"
     ctx = make_ctx(pairs, task_type="classification", settings={"label_issue": {"features": "embedding"}})
     assert 1 in by_example(LabelIssueCheck().run(ctx))
+
+
+def test_a_re_run_after_a_small_edit_reuses_the_fold_models(make_ctx, tmp_path):
+    pairs = topic_pairs()
+    pairs[3]["output"] = "graphics"
+    first = make_ctx(pairs, task_type="classification")
+    first.cache_dir = tmp_path
+    assert 4 in by_example(LabelIssueCheck().run(first))
+    assert "label_issue_reused" not in first.notes
+
+    pairs[50]["input"] = "a tool for render shader pixel texture colour"   # still graphics
+    pairs[10] = {"input": "a tool for router packet firewall dns proxy", "output": "database"}  # a new flip
+    second = make_ctx(pairs, task_type="classification")
+    second.cache_dir = tmp_path
+    found = by_example(LabelIssueCheck().run(second))
+    assert second.notes["label_issue_reused"] == len(pairs) - 2
+    assert {4, 11} <= set(found) and 51 not in found
+
+    many = make_ctx(pairs, task_type="classification", settings={"label_issue": {"reuse_max_changed": 0.0}})
+    many.cache_dir = tmp_path
+    pairs[20]["input"] += " router"
+    LabelIssueCheck().run(make_ctx(pairs, task_type="classification"))  # no cache dir: nothing reused
+    LabelIssueCheck().run(many)
+    assert "label_issue_reused" not in many.notes

@@ -147,3 +147,18 @@ def test_nothing_left_to_export_is_invalid_input(session, dataset_with):
     dataset, _ = dataset_with([{"input": "q", "output": "a", "status": "rejected"}])
     with pytest.raises(InvalidInput):
         export(session, dataset.id)
+
+
+def test_history_system_and_weight_survive_the_database_read(session, dataset_with):
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    dataset, ids = dataset_with([{"input": "and now?", "output": "now this", "system": "Be kind.",
+                                  "history": history, "weight": 0.0}]
+                                + [{"input": f"plain {i}", "output": "x"} for i in range(4)])
+    made = export(session, dataset.id, splits={"train": 1.0})
+    folder = export_folder(get_settings(), made)
+    lines = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
+    rich = next(line for line in lines if line["messages"][0]["role"] == "system")
+    assert rich["messages"] == [{"role": "system", "content": "Be kind."}, *history,
+                                {"role": "user", "content": "and now?"},
+                                {"role": "assistant", "content": "now this", "weight": 0.0}]
+    assert sum(len(line["messages"]) == 2 for line in lines) == 4

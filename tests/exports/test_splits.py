@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from app.exports.splits import assign_splits, connected_groups, pick_representatives
+from app.exports.splits import assign_splits, connected_groups, groups_sharing_keys, pick_representatives
 
 RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
@@ -92,3 +92,11 @@ def test_connected_groups_and_representatives():
     assert keep.tolist() == [False, True, False, True, True]  # the accepted one wins over the longest
     keep = pick_representatives(groups, accepted=[False] * 5, output_lengths=[50, 1, 99, 3, 3], ids=[10, 11, 12, 13, 14])
     assert keep.tolist() == [False, False, True, True, True]  # else the longest output
+
+
+def test_groups_sharing_keys_joins_items_through_any_shared_value():
+    clusters = np.array([0, 0, 1, 2, 3])
+    hashes = ["h1", "h2", "h2", "h3", "h4"]
+    groups = groups_sharing_keys(clusters, hashes)
+    assert groups[0] == groups[1] == groups[2]  # 0-1 by cluster, 1-2 by hash
+    assert len({groups[0], groups[3], groups[4]}) == 3

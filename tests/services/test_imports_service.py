@@ -3,6 +3,8 @@
 import io
 import json
 
+import pytest
+
 from sqlalchemy import event, func, select
 
 from app.importers import open_source
@@ -40,7 +42,7 @@ def test_no_statement_reaches_the_database_before_the_file_is_validated(session,
 
     def record(*_args):
         if not passes_at_first_statement:
-            passes_at_first_statement.append(file.passes)
+            passes_at_first_statement.append((file.passes, file.tell()))
 
     event.listen(database, "before_cursor_execute", record)
     try:
@@ -48,8 +50,8 @@ def test_no_statement_reaches_the_database_before_the_file_is_validated(session,
     finally:
         event.remove(database, "before_cursor_execute", record)
     assert outcome.imported == 10
-    # The first statement came after the validation pass, during the write pass.
-    assert passes_at_first_statement == [2]
+    # The first statement came once the validation pass had read the whole file.
+    assert passes_at_first_statement == [(1, len(file.getvalue()))]
 
 
 def test_bad_file_into_a_missing_dataset_is_answered_without_a_query(session, database):
@@ -82,3 +84,31 @@ def test_updates_and_inserts_in_batches(session):
     assert (changed.output, changed.label, changed.version) == ("b", "b", 2)
     fields = sorted(r.field for r in session.scalars(select(Revision).where(Revision.example_id == changed.id)))
     assert fields == ["label", "output"]
+
+
+def test_cli_import_of_a_gzipped_file_creates_the_dataset_and_reports_bad_lines(tmp_path, session):
+    import gzip
+
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.errors import NotFound
+    from app.services.datasets import get_dataset_by_name
+
+    path = tmp_path / "pairs.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write('{"id": "a", "prompt": "p", "completion": "games"}\n{"id": "b", "prompt": 3, "completion": "x"}\n')
+    runner = CliRunner()
+    aborted = runner.invoke(cli, ["import", str(path), "--dataset", "cli", "--task-type", "classification"])
+    assert aborted.exit_code == 1 and "line 2: prompt" in aborted.output
+    with pytest.raises(NotFound):  # an aborted import leaves nothing behind, not even the new dataset
+        get_dataset_by_name(session, "cli")
+    session.rollback()  # on SQLite this session's transaction holds the write lock the CLI needs
+    done = runner.invoke(cli, ["import", str(path), "--dataset", "cli", "--on-error", "skip", "--task-type",
+                               "classification"])
+    assert done.exit_code == 0, done.output
+    assert "imported 1, updated 0, skipped 1" in done.output
+    dataset = get_dataset_by_name(session, "cli")
+    examples = session.scalars(select(Example).where(Example.dataset_id == dataset.id)).all()
+    assert [(e.external_id, e.label) for e in examples] == [("a", "games")]
+    assert dataset.task_type == "classification"
