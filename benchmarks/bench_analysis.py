@@ -54,7 +54,7 @@ def bare_label_pipeline(model, texts: list[str], labels: list[str], folds: int =
     return vectors, issues
 
 
-def study_from_database(url: str, n: int) -> None:
+def study_from_database(url: str, n: int, rows_limit: int = 0, cs: tuple[float, ...] = (4.0, 1.0)) -> None:
     """The feature study on the vectors a full run stored (no encoding): same pairs, same flips."""
     import numpy as np
     from sqlalchemy import create_engine, text
@@ -65,9 +65,10 @@ def study_from_database(url: str, n: int) -> None:
         rows = connection.execute(text(
             "SELECT e.external_id, e.input, e.label, m.vector FROM examples e JOIN embeddings m "
             "ON m.example_id = e.id AND m.model = 'all-MiniLM-L6-v2' ORDER BY e.id")).all()
-    pairs = [{"id": r[0], "prompt": r[1], "completion": r[2]} for r in rows if r[2]]
-    vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows if r[2]])
-    compare_features(pairs, vectors, faults)
+    rows = [r for r in rows if r[2]][: rows_limit or None]
+    pairs = [{"id": r[0], "prompt": r[1], "completion": r[2]} for r in rows]
+    vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
+    compare_features(pairs, vectors, faults, cs)
 
 
 def study(n: int) -> None:
@@ -82,7 +83,7 @@ def study(n: int) -> None:
     compare_features(pairs, vectors, faults)
 
 
-def compare_features(pairs, vectors, faults) -> None:
+def compare_features(pairs, vectors, faults, cs: tuple[float, ...] = (4.0, 1.0)) -> None:
     import numpy as np
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
@@ -101,7 +102,7 @@ def compare_features(pairs, vectors, faults) -> None:
     print(f"{len(rows)} pairs in {len(classes)} sections with >= 5 pairs; {truth.sum()} flipped")
     print("| features | C | AUROC of flipped | flagged | precision | recall | top-k precision (k = #flipped) | s |")
     print("|---|---|---|---|---|---|---|---|")
-    for c in (4.0, 1.0):
+    for c in cs:
         for kind in ("embedding", "embedding+tfidf"):
             started = time.perf_counter()
             features = label_features([texts[i] for i in rows], vectors[rows], kind)
@@ -252,9 +253,11 @@ if __name__ == "__main__":
     parser.add_argument("--pairs", type=int, default=5000)
     parser.add_argument("--study", type=int, default=0, help="run the label-feature study on this many pairs")
     parser.add_argument("--study-db", default="", help="run the study on the vectors of a full run's database URL")
+    parser.add_argument("--study-rows", type=int, default=0, help="with --study-db: only the first N pairs")
+    parser.add_argument("--study-c", type=float, nargs="*", default=[4.0, 1.0], help="inverse regularisation")
     args = parser.parse_args()
     if args.study_db:
-        study_from_database(args.study_db, args.pairs)
+        study_from_database(args.study_db, args.pairs, args.study_rows, tuple(args.study_c))
     elif args.study:
         study(args.study)
     else:

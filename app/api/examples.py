@@ -11,7 +11,7 @@ from app.schemas.common import ErrorBody, Page
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
 from app.services import examples as service
 from app.services.imports import OnError, check_format, run_import
-from app.uploads import spool_request_body
+from app.uploads import end_read_transaction, spool_request_body
 
 router = APIRouter(tags=["examples"])
 
@@ -41,11 +41,7 @@ async def import_examples(
     = OnError.abort,
 ) -> JSONResponse:
     check_format(format)
-    # Authentication has read from the session. On SQLite every transaction begins IMMEDIATE, i.e. holds
-    # the write lock: end that read-only transaction now, so that the upload and the validation pass,
-    # which touch no database, do not block other writers. run_import opens the next one.
-    if session.in_transaction():
-        session.commit()
+    end_read_transaction(session)  # so that SQLite's write lock is not held during upload and validation
     async with spool_request_body(request, settings.max_body_bytes) as upload:
         source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
         outcome = await run_in_threadpool(

@@ -29,7 +29,7 @@ def preview_export(dataset_id: int, session: SessionDep, params: ExportParams | 
 def list_exports(dataset_id: int, session: SessionDep, limit: LimitQuery = 50,
                  offset: OffsetQuery = 0) -> Page[ExportPublic]:
     items, total = service.list_exports(session, dataset_id, limit=limit, offset=offset)
-    return Page(items=[service.to_public(e) for e in items], total=total)
+    return Page(items=[service.to_public(e, with_example_ids=False) for e in items], total=total)
 
 
 @router.get("/exports/{export_id}", response_model=ExportPublic)

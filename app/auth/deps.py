@@ -16,14 +16,13 @@ from sqlmodel import Session
 
 from app.auth import policy, sessions
 from app.auth.config import AuthSettings, get_auth_settings
-from app.db import get_session
+from app.db import session_scope
 from app.errors import Forbidden
 from app.models import Role, User
 from app.services import users as users_service
 
 log = logging.getLogger("winnow.auth")
 AuthSettingsDep = Annotated[AuthSettings, Depends(get_auth_settings)]
-_SessionDep = Annotated[Session, Depends(get_session)]
 
 
 class LoginRequired(Exception):
@@ -80,8 +79,18 @@ def _user_from_cookie(request: Request, session: Session, settings: AuthSettings
     return user
 
 
-def optional_user(request: Request, session: _SessionDep, settings: AuthSettingsDep) -> User | None:
-    """The signed-in user, or None. A Bearer token that is wrong or revoked is an error, not None."""
+def optional_user(request: Request, settings: AuthSettingsDep) -> User | None:
+    """The signed-in user, or None. A Bearer token that is wrong or revoked is an error, not None.
+
+    The lookup runs in a short transaction of its own, not in the request's: on SQLite every
+    transaction holds the write lock, and an import must not hold it while its upload is still
+    arriving or being validated.
+    """
+    with session_scope() as session:
+        return _identify(request, session, settings)
+
+
+def _identify(request: Request, session: Session, settings: AuthSettings) -> User | None:
     if not settings.enabled:
         request.state.auth_off = True  # templates show a banner
         # The Host check stops DNS rebinding: a web page cannot make its own domain point at 127.0.0.1.

@@ -47,9 +47,12 @@ def groups_sharing_keys(*keys: Sequence) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     rows, cols, offset = [], [], n
     for column in keys:
-        first_seen: dict = {}  # a dict factorises 64-char hashes ~10x faster than np.unique on strings
-        codes = np.fromiter((first_seen.setdefault(v, len(first_seen)) for v in column), dtype=np.int64,
-                            count=len(column))
+        if isinstance(column, np.ndarray):
+            codes = np.unique(column, return_inverse=True)[1].reshape(-1)
+        else:  # strings (hashes): a dict factorises them faster than sorting them
+            first_seen: dict = {}
+            codes = np.fromiter((first_seen.setdefault(v, len(first_seen)) for v in column), dtype=np.int64,
+                                count=len(column))
         rows.append(np.arange(n))
         cols.append(offset + codes)
         offset += int(codes.max()) + 1
@@ -63,13 +66,17 @@ def groups_sharing_keys(*keys: Sequence) -> np.ndarray:
 def pick_representatives(clusters: np.ndarray, accepted: Sequence[bool], output_lengths: Sequence[int],
                          ids: Sequence[int]) -> np.ndarray:
     """Boolean mask keeping one item per cluster: the accepted one, else the longest output, else the lowest id."""
+    _, index, sizes = np.unique(clusters, return_inverse=True, return_counts=True)
+    keep = np.ones(len(clusters), dtype=bool)
+    shared = np.nonzero(sizes[index.reshape(-1)] > 1)[0]  # only clusters of several need a choice
+    keep[shared] = False
     best: dict[int, int] = {}
-    for i, cluster in enumerate(clusters.tolist()):
+    for i in shared.tolist():
+        cluster = int(clusters[i])
         current = best.get(cluster)
         if current is None or (accepted[i], output_lengths[i], -ids[i]) > (
                 accepted[current], output_lengths[current], -ids[current]):
             best[cluster] = i
-    keep = np.zeros(len(clusters), dtype=bool)
     keep[list(best.values())] = True
     return keep
 

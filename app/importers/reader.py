@@ -1,7 +1,7 @@
 """Stream records out of a JSONL, JSON-array or CSV file, with 1-based line numbers.
 
-The source is a seekable binary file (a spooled temporary file for request bodies), so the
-import can read it twice: once to validate, once to write, without holding it in memory.
+The source is a seekable binary file (a spooled temporary file for request bodies), read line by
+line, so a large body is never held in memory (JSON arrays excepted: they are parsed whole).
 """
 
 import csv

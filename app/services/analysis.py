@@ -108,8 +108,10 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         model = job.params.get("embedding_model")
     embedder = get_embedder(model)
     with session_scope() as session:
-        steps = len(enabled_checks(effective_settings(get_dataset(session, dataset_id).settings)))
-    embed_total = 0
+        checks = enabled_checks(effective_settings(get_dataset(session, dataset_id).settings))
+    steps = len(checks)
+    needs_vectors = any(check.needs_embeddings for check in checks)
+    embed_total, embedded = 0, 0
 
     def embedding_progress(done: int, total: int) -> None:
         # Progress counts texts to embed, then one step per check.
@@ -118,14 +120,17 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         if report:
             report(done, total + steps, f"embedding inputs: {done} of {total}")
 
-    with session_scope() as session:
-        embedded = embeddings_store.embed_missing(session, dataset_id, embedder, progress=embedding_progress,
-                                                  batch_size=batch_size, checkpoint=session.commit)
+    if needs_vectors:
+        with session_scope() as session:
+            embedded = embeddings_store.embed_missing(session, dataset_id, embedder, progress=embedding_progress,
+                                                      batch_size=batch_size, checkpoint=session.commit)
     embed_seconds = time.perf_counter() - started
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
-        ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
-    attach_vectors(ctx, ids, vectors)
+        if needs_vectors:
+            ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
+    if needs_vectors:
+        attach_vectors(ctx, ids, vectors)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = get_settings().data_dir / "analysis" / f"dataset-{dataset_id}"
     ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))

@@ -8,7 +8,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Dataset, Example, Finding, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
-from app.text import content_hash, input_hash, storable, storable_json
+from app.text import pair_hashes, storable, storable_json
 
 # Attribute names on Example for the fields a client edits (`metadata` is stored as `meta`).
 EDITABLE_FIELDS = {"system": "system", "input": "input", "output": "output", "history": "history",
@@ -27,7 +27,8 @@ def align_label(dataset: Dataset, output: str, label: str | None) -> tuple[str, 
 
 
 def hashes(system: str | None, input_text: str, output: str) -> dict[str, str]:
-    return {"input_hash": input_hash(input_text), "content_hash": content_hash(system, input_text, output)}
+    input_digest, content_digest = pair_hashes(system, input_text, output)
+    return {"input_hash": input_digest, "content_hash": content_digest}
 
 
 def get_example(session: Session, example_id: int) -> Example:

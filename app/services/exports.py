@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from app.checks.clusters import NEAR_DEFAULTS
 from app.config import Settings
 from app.errors import InvalidInput, NotFound
 from app.exports import FORMATS, ExportRow
@@ -28,9 +29,10 @@ from app.exports.token_cache import cached_counts
 from app.models import Dataset, Embedding, Example, Export, Finding, FindingStatus, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
 from app.services.datasets import get_dataset
+from app.services.embeddings_store import load_vectors
 
 DUPLICATE_CHECKS = ("exact_duplicate", "near_duplicate")
-DEFAULT_NEAR_DUPLICATE_THRESHOLD = 0.92
+DEFAULT_NEAR_DUPLICATE_THRESHOLD = float(NEAR_DEFAULTS["threshold"])  # the near_duplicate check's own default
 MAX_RESPLITS = 5
 
 
@@ -56,7 +58,7 @@ def _load_rows(session: Session, dataset_id: int) -> list[ExportRow]:
     sqlite = session.get_bind().dialect.name == "sqlite"
     # SQLite hands the JSON column over as text, JSON null included; psycopg has decoded it already.
     sql = text(_ROWS_SQL.format(history="NULLIF(history, 'null')" if sqlite else "history"))
-    rows = [ExportRow._make(r) for r in session.connection().execute(sql, {"dataset_id": dataset_id})]
+    rows = [ExportRow._make(r) for r in session.connection().execute(sql, {"dataset_id": dataset_id}).all()]
     for i, row in enumerate(rows):
         if row.history is not None:
             history = orjson.loads(row.history) if isinstance(row.history, (str, bytes)) else row.history
@@ -113,22 +115,11 @@ def _stored_vectors(session: Session, dataset_id: int, ids: list[int]):
         .order_by(func.count().desc(), Embedding.model)).scalars().first()
     if model is None or not ids:
         return None, None, None
-    try:
-        from app.services.embeddings_store import load_vectors
-    except ImportError:
-        load_vectors = None
-    if load_vectors is not None:
-        found_ids, found = load_vectors(session, dataset_id, model)
-    else:
-        rows = session.execute(
-            select(Embedding.example_id, Embedding.vector).join(Example, Example.id == Embedding.example_id)
-            .where(Example.dataset_id == dataset_id, Embedding.model == model).order_by(Embedding.example_id)).all()
-        found_ids = [r[0] for r in rows]
-        found = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows]) if rows else None
-    if found is None or len(found_ids) == 0:
+    found_ids, found = load_vectors(session, dataset_id, model)
+    if len(found_ids) == 0:
         return None, None, None
     found = np.asarray(found, dtype=np.float32)
-    position = {example_id: i for i, example_id in enumerate(found_ids)}
+    position = {example_id: i for i, example_id in enumerate(np.asarray(found_ids).tolist())}
     vectors = np.zeros((len(ids), found.shape[1]), dtype=np.float32)
     has_vector = np.zeros(len(ids), dtype=bool)
     for i, example_id in enumerate(ids):
@@ -338,8 +329,12 @@ def export_file(session: Session, export_id: int, name: str, settings: Settings)
     return path
 
 
-def to_public(export: Export) -> ExportPublic:
+def to_public(export: Export, *, with_example_ids: bool = True) -> ExportPublic:
+    """The export; a listing leaves out the example ids (up to one per example) from each manifest."""
+    manifest = export.manifest
+    if manifest and not with_example_ids:
+        manifest = {k: v for k, v in manifest.items() if k != "example_ids"}
     return ExportPublic(id=export.id, dataset_id=export.dataset_id, status=export.status, format=export.format,
-                        params=export.params, manifest=export.manifest,
+                        params=export.params, manifest=manifest,
                         files=list(EXPORT_FILES) if export.status == "succeeded" else [],
                         created_at=export.created_at)

@@ -13,8 +13,8 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from datetime import datetime
+from enum import StrEnum
 from typing import IO, Any
 
 from sqlalchemy import bindparam, insert, select
@@ -174,8 +174,11 @@ def run_import(
         now = utcnow()
         timestamp = encoder.timestamp(now)
         classification = dataset.task_type == TaskType.classification
+        # Ids are unique within the file, so a dataset without ids yet cannot have a match: skip the lookups.
+        may_update = session.scalars(select(Example.id).where(
+            Example.dataset_id == dataset.id, Example.external_id.is_not(None)).limit(1)).first() is not None
         for batch in _spooled_batches(spool):
-            ids = [fields[1] for fields in batch if fields[1] is not None]
+            ids = [fields[1] for fields in batch if fields[1] is not None] if may_update else []
             existing: dict[str, Example] = {}
             if ids:
                 existing = {e.external_id: e for e in session.scalars(

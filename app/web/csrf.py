@@ -8,49 +8,23 @@ is valid. A cross-site page can make the browser send the cookie, but cannot rea
 """
 
 import hmac
-import os
 import secrets
-from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from app.config import get_settings
+from app.auth.keys import secret_key
 from app.errors import Forbidden
 
 COOKIE_NAME = "winnow_csrf"
 HEADER_NAME = "x-csrf-token"
 FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_secret_cache: dict[str, str] = {}
-
-
-def _secret() -> str:
-    """WINNOW_SECRET_KEY (or settings.secret_key once it exists), else a key kept in the data directory."""
-    settings = get_settings()
-    configured = getattr(settings, "secret_key", None) or os.environ.get("WINNOW_SECRET_KEY")
-    if configured:
-        return str(configured)
-    key_file = Path(settings.data_dir) / ".secret_key"
-    cached = _secret_cache.get(str(key_file))
-    if cached:
-        return cached
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    if not key_file.exists():
-        # Several workers may race here: O_EXCL lets exactly one write the key, the rest read it.
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-        except FileExistsError:
-            pass
-    _secret_cache[str(key_file)] = key_file.read_text().strip()
-    return _secret_cache[str(key_file)]
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(_secret(), salt="winnow-csrf")
+    return URLSafeSerializer(secret_key(), salt="winnow-csrf")
 
 
 def _valid(token: str | None) -> bool:

@@ -146,3 +146,13 @@ def test_settings_are_validated_when_the_analysis_starts(client, make_dataset):
         ds = make_dataset(f"bad-{len(words)}", settings=settings)
         response = client.post(f"/api/v1/datasets/{ds['id']}/analyze")
         assert response.status_code == 422 and words in response.json()["detail"], response.text
+
+
+def test_disabled_checks_do_not_run_and_nothing_is_embedded_without_need(client, make_dataset, import_jsonl):
+    off = {name: {"enabled": False} for name in ("near_duplicate", "conflicting_output", "label_issue", "outlier")}
+    ds = make_dataset(task_type="classification", settings=off)
+    import_jsonl(ds["id"], jsonl(PAIRS))
+    job = analyse(client, ds["id"])
+    assert job["result"]["embedded"] == 0
+    assert set(job["result"]["findings"]) <= {"format", "exact_duplicate", "class_imbalance"}
+    assert findings(client, ds["id"], check="exact_duplicate")["total"] == 1

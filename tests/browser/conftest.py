@@ -76,7 +76,7 @@ def page(browser, server, make_user):
            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
     tab.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     tab.problems = problems
-    tab.set_default_timeout(20_000)
+    tab.set_default_timeout(45_000)  # the machine is shared: pages can be slow under load
     yield tab
     context.close()
 

@@ -19,7 +19,7 @@ def _pairs_file(tmp_path):
         words = topics[label].split()
         rows.append({"id": f"r{i}", "prompt": f"{words[i % 4]} question {i}: my {words[(i + 1) % 4]} is wrong",
                      "completion": label})
-    for i in range(3):  # exact duplicates of earlier prompts, one with another label: duplicate + conflict findings
+    for i in range(5):  # exact duplicates of earlier prompts, one with another label: duplicate + conflict findings
         rows.append({"id": f"dup{i}", "prompt": rows[i]["prompt"].upper(), "completion": "billing"})
     rows.append({"id": "xss", "prompt": XSS, "completion": "tech"})
     path = tmp_path / "pairs.jsonl"
@@ -42,16 +42,17 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     page.set_input_files("input[type=file]", str(_pairs_file(tmp_path)))
     page.click("button:has-text('Upload')")
     expect(page.locator("#upload-result")).to_contain_text("Nothing was imported")
-    expect(page.locator("#import-errors")).to_contain_text("50")  # the line number of {not json}
+    expect(page.locator("#import-errors")).to_contain_text("52")  # the line number of {not json}
     page.select_option("select[name=on_error]", "skip")
     page.click("button:has-text('Upload')")
-    expect(page.locator("#upload-result")).to_contain_text("Imported 49 new")
+    expect(page.locator("#upload-result")).to_contain_text("Imported 51 new")
+    assert page.eval_on_selector("#upload-progress", "bar => bar.value") == 100  # fed by htmx:xhr:progress
     screenshot(page, "browser-upload")
 
     # Analyse: the progress fragment polls until the job ends.
     page.reload()
     page.click("#analyse-button")
-    expect(page.locator(".job .job-status")).to_have_text("succeeded", timeout=60_000)
+    expect(page.locator(".job .job-status")).to_have_text("succeeded", timeout=180_000)
     page.goto(dataset_url + "/health")
     expect(page.locator("svg.chart")).to_be_visible()
     screenshot(page, "browser-health")
@@ -60,7 +61,7 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     page.goto(dataset_url + "/review/exact_duplicate")
     count = page.locator("#queue-count")
     total = int(re.match(r"(\d+)", count.inner_text()).group(1))
-    assert total >= 3
+    assert total == 5
     first = page.locator(".queue-item.current").get_attribute("data-finding-id")
     page.keyboard.press("j")
     second = page.locator(".queue-item.current").get_attribute("data-finding-id")
@@ -76,15 +77,33 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     expect(page.locator(".queue-item.current")).to_have_attribute("data-finding-id", second)
     page.keyboard.press("d")
     expect(page.locator("#notice")).to_contain_text(f"dismiss: finding {second}")
+    expect(page.locator(".queue-item.current a[data-edit]")).to_be_visible()
+    page.keyboard.press("e")  # the editor of the current item, with a way back
+    page.wait_for_url(re.compile(r"/examples/\d+\?back="))
+    page.click("text=Back to the queue")
+    expect(page.locator(".queue-item.current")).to_be_visible()
     third = page.locator(".queue-item.current").get_attribute("data-finding-id")
     page.keyboard.press("3")  # the third listed label: "account"
     expect(page.locator("#notice")).to_contain_text(f"label: finding {third}")
+    # Bulk: x selects the current item, j moves on, x selects the next; one click rejects both.
+    expect(count).to_contain_text("2 open")
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    assert page.locator("input[name=finding_ids]:checked").count() == 2
+    page.click(".queue-toolbar button[value=reject]")
+    expect(page.locator("#notice")).to_contain_text("reject: 2 items")
+    expect(page.locator("#queue-empty")).to_be_visible()
     page.keyboard.press("?")
     expect(page.locator("#shortcuts")).to_be_visible()
     page.keyboard.press("Escape")
 
     # Label keys and edit on the label-issue or format queue of the XSS pair: open it from the examples list.
-    page.goto(dataset_url + "/examples?q=script")
+    page.goto(dataset_url + "/examples")
+    page.keyboard.press("/")
+    page.keyboard.type("script")  # the results update as one types (htmx), no submit
+    expect(page.locator("#result-count")).to_have_text("1 example")
+    assert "q=script" in page.url  # pushed into the address bar
     expect(page.locator("#examples")).to_contain_text("<script>alert('x')</script>")  # shown as text
     page.click("#examples tbody a >> nth=0")
     expect(page.locator("textarea[name=input]")).to_have_value(XSS)

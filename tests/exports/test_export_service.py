@@ -162,3 +162,15 @@ def test_history_system_and_weight_survive_the_database_read(session, dataset_wi
                                 {"role": "user", "content": "and now?"},
                                 {"role": "assistant", "content": "now this", "weight": 0.0}]
     assert sum(len(line["messages"]) == 2 for line in lines) == 4
+
+
+def test_a_dataset_of_one_example_exports_a_train_split_only(session, dataset_with):
+    dataset, ids = dataset_with([{"input": "only one", "output": "yes", "label": "yes"}])
+    made = export(session, dataset.id)
+    assert made.manifest["example_ids"] == {"train": ids, "validation": [], "test": []}
+    folder = export_folder(get_settings(), made)
+    assert (folder / "validation.jsonl").read_bytes() == b"" and (folder / "test.jsonl").read_bytes() == b""
+    card = (folder / "README.md").read_text()
+    assert "split: train" in card and "split: test" not in card and "split: validation" not in card
+    assert made.manifest["tokens"]["splits"]["test"] == {"examples": 0, "min": 0, "mean": 0.0, "p95": 0.0,
+                                                         "max": 0, "total": 0}
