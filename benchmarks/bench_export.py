@@ -16,6 +16,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,13 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="winnow-bench-export-"))
     os.environ["WINNOW_DATA_DIR"] = str(tmp)
+    try:
+        run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from sqlalchemy import text

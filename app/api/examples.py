@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import CurrentUserDep
 from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.importers import open_source
 from app.schemas.common import ErrorBody, Page
@@ -77,8 +78,8 @@ def get_example(example_id: int, session: SessionDep) -> ExamplePublic:
 
 
 @router.patch("/examples/{example_id}", response_model=ExamplePublic, responses={409: {"description": "stale version"}})
-def update_example(example_id: int, data: ExampleUpdate, session: SessionDep) -> ExamplePublic:
-    return ExamplePublic.of(service.update_example(session, example_id, data))
+def update_example(example_id: int, data: ExampleUpdate, session: SessionDep, user: CurrentUserDep) -> ExamplePublic:
+    return ExamplePublic.of(service.update_example(session, example_id, data, author=user.username))
 
 
 @router.delete("/examples/{example_id}", status_code=status.HTTP_204_NO_CONTENT)

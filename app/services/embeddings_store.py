@@ -60,12 +60,14 @@ def embed_missing(
         batch = stale[start : start + batch_size]
         vectors = embedder.encode([text for _, text, _ in batch])
         ids = [example_id for example_id, _, _ in batch]
+        # Examples deleted while this batch was being encoded get no vector.
+        still_there = set(session.scalars(select(Example.id).where(Example.id.in_(ids))))
         session.execute(delete(Embedding).where(Embedding.model == embedder.name, Embedding.example_id.in_(ids)))
-        session.execute(insert(Embedding), [
-            {"example_id": example_id, "model": embedder.name, "text_hash": digest, "dim": int(vector.shape[0]),
-             "vector": np.asarray(vector, dtype=np.float32).tobytes()}
-            for (example_id, _, digest), vector in zip(batch, vectors, strict=True)
-        ])
+        rows = [{"example_id": example_id, "model": embedder.name, "text_hash": digest, "dim": int(vector.shape[0]),
+                 "vector": np.asarray(vector, dtype=np.float32).tobytes()}
+                for (example_id, _, digest), vector in zip(batch, vectors, strict=True) if example_id in still_there]
+        if rows:
+            session.execute(insert(Embedding), rows)
         session.flush()
         if checkpoint:
             checkpoint()

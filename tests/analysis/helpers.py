@@ -16,9 +16,9 @@ def jsonl(records: list[dict]) -> str:
     return "\n".join(json.dumps(r) for r in records)
 
 
-def analyse(client, dataset_id: int) -> dict:
+def analyse(client, dataset_id: int, timeout: float = 120.0) -> dict:
     started = client.post(f"/api/v1/datasets/{dataset_id}/analyze")
     assert started.status_code == 202, started.text
-    job = wait_for_job(client, started.json()["id"])
+    job = wait_for_job(client, started.json()["id"], timeout)
     assert job["status"] == "succeeded", job
     return job

@@ -73,3 +73,18 @@ def test_knn_excludes_self_and_pads_when_there_are_few_rows():
     assert all(row not in idx[row] for row in range(4))
     sims, idx = knn(vectors, 6)
     assert (idx[:, 3:] == -1).all() and np.isneginf(sims[:, 3:]).all()
+
+
+def test_an_example_deleted_while_its_batch_is_encoded_gets_no_vector(session):
+    dataset = add_examples(session, 5)
+    victim = session.scalars(select(Example).where(Example.dataset_id == dataset.id).order_by(Example.id)).first()
+
+    class DeletingEmbedder(HashingEmbedder):
+        def encode(self, texts):
+            session.delete(victim)  # someone deletes the pair meanwhile
+            session.flush()
+            return super().encode(texts)
+
+    assert embed_missing(session, dataset.id, DeletingEmbedder()) == 5
+    ids, _ = load_vectors(session, dataset.id, "hashing")
+    assert len(ids) == 4 and victim.id not in set(ids)

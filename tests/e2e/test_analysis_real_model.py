@@ -33,7 +33,7 @@ def test_real_model_finds_injected_faults(client, make_dataset, import_jsonl, mo
                                   broken=0.02, seed=3)
     ds = make_dataset("debian-e2e", task_type="classification")
     assert import_jsonl(ds["id"], jsonl(pairs)).json()["imported"] == len(pairs)
-    job = analyse(client, ds["id"])
+    job = analyse(client, ds["id"], timeout=600)  # ~20 s on an idle 2-core machine
     assert job["result"]["embedding_model"] == "all-MiniLM-L6-v2" and job["result"]["embedded"] == len(pairs)
     examples = client.get(f"/api/v1/datasets/{ds['id']}/examples", params={"limit": 1000}).json()["items"]
     by_id = {e["id"]: e["external_id"] for e in examples}
