@@ -8,7 +8,10 @@ from sqlmodel import Session
 from app.config import Settings, get_settings
 from app.db import get_session
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit (or roll back) when the handler returns, BEFORE the response is sent.
+# With the default ("request") the client could get its 200 before the commit, read stale data
+# right after, or never learn that the commit failed.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LimitQuery = Annotated[int, Query(ge=1, le=1000, description="page size")]
 OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import sessions
+from app.auth.throttle import throttle_of
 from app.auth.deps import AuthSettingsDep
 from app.deps import SessionDep
 from app.services import users as users_service
@@ -39,10 +40,18 @@ async def login(
     username: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    throttle = throttle_of(request.app)
+    address = request.client.host if request.client else "-"
+    if wait := throttle.retry_after(username, address):
+        return render(request, "login.html", {"next": safe_next(next), "username": username,
+                                              "error": f"too many failed sign-ins; try again in {wait // 60 + 1} min"},
+                      status_code=429, headers={"Retry-After": str(wait)})
     user = await run_in_threadpool(users_service.authenticate, session, username, password)
     if user is None:
+        throttle.failed(username, address)
         return render(request, "login.html", {"next": safe_next(next), "username": username,
                                               "error": "wrong username or password"}, status_code=401)
+    throttle.succeeded(username)
     response = RedirectResponse(safe_next(next), status_code=303)
     sessions.set_session_cookie(request, response, user, settings)
     return response

@@ -20,6 +20,8 @@ EDITORS = 4
 EDITS_PER_EDITOR = 8
 IMPORTERS = 3
 LINES_PER_IMPORT = 400
+# Two processes, as a deployment would run: SQLite locking across processes, runners racing for jobs.
+WORKERS = 2
 
 
 class Recorder:
@@ -45,7 +47,7 @@ def jsonl(prefix: str, n: int, bad_last: bool = False) -> bytes:
 
 
 def test_parallel_imports_edits_analysis_and_export(live_server_factory):
-    server = live_server_factory(workers=2)
+    server = live_server_factory(workers=WORKERS)
     record = Recorder()
     with server.client() as c:
         ds = record.check(c.post("/api/v1/datasets", json={"name": "busy", "task_type": "classification"}), "create")

@@ -97,6 +97,7 @@ def test_sigkill_during_a_big_import_leaves_all_or_nothing(live_server_factory):
         again = c.post(f"/api/v1/datasets/{dataset_id}/import", content=big_jsonl(50),
                        headers={"content-type": "application/x-ndjson"})
         assert again.status_code == 200, again.text
+        print(f"re-import after restart: {again.json()}")
     assert example_count(dataset_id) in (50, BIG_IMPORT_LINES)  # ids r0..r49 update rather than duplicate
     print(f"rows after the crash: {count}")
 

@@ -207,3 +207,17 @@ def test_revisions_record_who_edited(client, reviewer_client, make_dataset):
     example = client.post(f"/api/v1/datasets/{ds['id']}/examples", json={"input": "q", "output": "a"}).json()
     assert reviewer_client.patch(f"/api/v1/examples/{example['id']}", json={"version": 1, "output": "b"}).status_code == 200
     assert [r["author"] for r in client.get(f"/api/v1/examples/{example['id']}/revisions").json()] == ["reviewer"]
+
+
+def test_password_guessing_is_throttled(app, make_user):
+    from app.auth.throttle import MAX_FAILURES_PER_USERNAME
+
+    make_user("kate", "reviewer")
+    with TestClient(app, follow_redirects=False) as browser:
+        for _ in range(MAX_FAILURES_PER_USERNAME):
+            assert _login(browser, "kate", "wrong guess").status_code == 401
+        blocked = _login(browser, "kate", TEST_PASSWORD)  # even the right password, for now
+        assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+        assert COOKIE_NAME not in blocked.headers.get("set-cookie", "")
+        make_user("liam", "reviewer")
+        assert _login(browser, "liam", TEST_PASSWORD).status_code == 303  # other accounts are unaffected

@@ -101,3 +101,23 @@ def test_no_get_request_changes_the_database(app, client, make_dataset, import_j
         visited += 1
     assert visited >= 15
     assert _snapshot(database) == before
+
+
+def test_every_state_changing_page_route_needs_the_csrf_token(app, make_user):
+    from fastapi.testclient import TestClient
+
+    admin = make_user("csrf-admin", "admin")
+    unprotected = []
+    with TestClient(app, follow_redirects=False) as browser:
+        browser.cookies.set("winnow_session", admin["session_cookie"])
+        browser.get("/")  # the browser now holds a CSRF cookie, but sends no token below
+        for context in iter_route_contexts(app.routes):
+            if not isinstance(context.original_route, APIRoute) or context.path.startswith("/api/"):
+                continue
+            for method in set(context.methods) - {"GET", "HEAD", "OPTIONS"}:
+                path = re.sub(r"\{[^}]+\}", "999999", context.path)
+                for body in ({}, {"csrf_token": "forged"}):
+                    response = browser.request(method, path, data=body)
+                    if not (response.status_code == 403 and "CSRF" in response.text):
+                        unprotected.append(f"{method} {context.path} {body} -> {response.status_code}")
+    assert not unprotected, "state-changing pages without CSRF protection:\n" + "\n".join(unprotected)
