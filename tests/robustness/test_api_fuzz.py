@@ -60,7 +60,8 @@ def some_data(database):
     _restore_admin()
     with TestClient(without_lifespan, headers=HEADERS) as c:
         c.post("/api/v1/datasets", json={"name": "fuzz", "task_type": "classification", "label_set": ["a", "b"]})
-        c.post("/api/v1/datasets/1/import", content=b'{"prompt": "x", "completion": "a"}\n{"prompt": "y", "completion": "b"}',
+        c.post("/api/v1/datasets/1/import",
+               content=b'{"prompt": "x", "completion": "a"}\n{"prompt": "y", "completion": "b"}',
                headers={"content-type": "application/x-ndjson"})
 
 

@@ -55,7 +55,8 @@ def test_parallel_imports_edits_analysis_and_export(live_server_factory):
         seed = record.check(c.post(f"/api/v1/datasets/{dataset_id}/import", content=jsonl("seed", 60),
                                    headers={"content-type": "application/x-ndjson"}), "seed")
         assert seed.status_code == 200, seed.text
-        targets = [e["id"] for e in c.get(f"/api/v1/datasets/{dataset_id}/examples", params={"limit": 3}).json()["items"]]
+        page = c.get(f"/api/v1/datasets/{dataset_id}/examples", params={"limit": 3}).json()
+        targets = [e["id"] for e in page["items"]]
 
     accepted: dict[int, list[tuple[int, str]]] = defaultdict(list)  # example id -> [(new version, text)]
     conflicts = 0

@@ -105,7 +105,8 @@ def test_sigkill_during_a_big_import_leaves_all_or_nothing(live_server_factory):
 def test_sigkill_during_an_analysis_marks_the_job_failed_after_restart(live_server_factory):
     server = live_server_factory()
     with server.client(timeout=300) as c:
-        dataset_id = c.post("/api/v1/datasets", json={"name": "crash-analysis", "task_type": "classification"}).json()["id"]
+        created = c.post("/api/v1/datasets", json={"name": "crash-analysis", "task_type": "classification"})
+        dataset_id = created.json()["id"]
         lines = "\n".join(json.dumps({"prompt": f"text number {i} on subject {i % 37} with words {i * 7}",
                                       "completion": "abc"[i % 3]}) for i in range(3000))
         assert c.post(f"/api/v1/datasets/{dataset_id}/import", content=lines.encode(),

@@ -205,7 +205,8 @@ def test_auth_off_start_up_warns_loudly(app, caplog):
 def test_revisions_record_who_edited(client, reviewer_client, make_dataset):
     ds = make_dataset()
     example = client.post(f"/api/v1/datasets/{ds['id']}/examples", json={"input": "q", "output": "a"}).json()
-    assert reviewer_client.patch(f"/api/v1/examples/{example['id']}", json={"version": 1, "output": "b"}).status_code == 200
+    edited = reviewer_client.patch(f"/api/v1/examples/{example['id']}", json={"version": 1, "output": "b"})
+    assert edited.status_code == 200
     assert [r["author"] for r in client.get(f"/api/v1/examples/{example['id']}/revisions").json()] == ["reviewer"]
 
 
