@@ -68,3 +68,12 @@ def session_scope() -> Iterator[Session]:
 def get_session() -> Iterator[Session]:
     with session_scope() as session:
         yield session
+
+
+def end_read_transaction(session: Session) -> None:
+    """Call before long work that needs no database (reading a large upload, writing an export's files).
+    The request's session has read (authentication at least), and on SQLite every transaction begins
+    IMMEDIATE, i.e. holds the write lock: end that read-only transaction, so that the long work does
+    not block other writers for minutes. The session's next statement opens the next transaction."""
+    if session.in_transaction():
+        session.commit()

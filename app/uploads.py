@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import IO
 
 from fastapi import Request
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,15 +64,6 @@ async def _send_413(send: Send, limit: int) -> None:
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
-
-
-def end_read_transaction(session: Session) -> None:
-    """Call before reading a large upload. Authentication has read from the request's session, and on
-    SQLite every transaction begins IMMEDIATE, i.e. holds the write lock: end that read-only
-    transaction, so that the upload and the import's validation pass (which touch no database) do
-    not block other writers for minutes. The import's own statements open the next transaction."""
-    if session.in_transaction():
-        session.commit()
 
 
 @asynccontextmanager

@@ -6,13 +6,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import CurrentUserDep
+from app.db import end_read_transaction
 from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.importers import open_source
 from app.schemas.common import ErrorBody, Page
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
 from app.services import examples as service
 from app.services.imports import OnError, check_format, run_import
-from app.uploads import end_read_transaction, spool_request_body
+from app.uploads import spool_request_body
 
 router = APIRouter(tags=["examples"])
 

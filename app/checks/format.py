@@ -65,7 +65,7 @@ class FormatCheck:
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
         settings = {**self.defaults, **ctx.settings_of(self.name)}
         validator = self._schema_validator(ctx.dataset.output_schema)
-        token_counts = self._token_counts(ctx.examples)
+        token_counts = self._token_counts(ctx)
         drafts = []
         for example, tokens in zip(ctx.examples, token_counts, strict=True):
             problems = self._problems(ctx, example, validator, settings)
@@ -89,18 +89,14 @@ class FormatCheck:
         return jsonschema.validators.validator_for(schema)(schema)
 
     @staticmethod
-    def _token_counts(examples: list[ExampleRow]) -> list[int]:
-        from app.embeddings.tokenizer import count_tokens
+    def _token_counts(ctx: AnalysisContext) -> list[int]:
+        from app.config import get_settings
+        from app.embeddings.tokenizer import count_tokens_cached, token_cache_path, training_text
 
-        texts = []
-        for e in examples:
-            parts = [e.system or "", e.input, e.output]
-            parts += [str(m.get("content", "")) for m in e.history or []]
-            texts.append("\n".join(parts))
-        counts = []
-        for start in range(0, len(texts), 10_000):
-            counts += count_tokens(texts[start : start + 10_000])
-        return counts
+        # The same texts and cache as the export's token statistics, so an export after an analysis counts nothing.
+        texts = [training_text(e.system, e.history, e.input, e.output) for e in ctx.examples]
+        cache = token_cache_path(get_settings().data_dir) if ctx.cache_dir is not None else None
+        return count_tokens_cached(texts, cache)
 
     def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator, settings) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []

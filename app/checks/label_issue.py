@@ -103,7 +103,8 @@ class LabelIssueCheck:
         class_index = {label: k for k, label in enumerate(classes)}
         labels = np.array([class_index[ctx.examples[i].label] for i in rows])
         probabilities = self._probabilities(ctx, rows, classes, labels, settings)
-        issues = find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate")
+        # n_jobs=1: cleanlab's pool relies on fork-inherited globals and breaks under spawned uvicorn workers.
+        issues = find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate", n_jobs=1)
         quality = get_label_quality_scores(labels, probabilities)
         drafts = []
         for position in np.flatnonzero(issues):

@@ -29,16 +29,6 @@ def write_text(path: Path, text: str) -> dict:
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
-def row_text(row: ExportRow) -> str:
-    """Everything a trainer reads from one example, for counting its tokens."""
-    if not row.system and not row.history:
-        return f"{row.input}\n{row.output}"
-    parts = [row.system or ""]
-    parts += [str(m.get("content", "")) for m in row.history or []]
-    parts += [row.input, row.output]
-    return "\n".join(p for p in parts if p)
-
-
 def token_stats(counts: Sequence[int]) -> dict:
     if not len(counts):
         return {"examples": 0, "min": 0, "mean": 0.0, "p95": 0.0, "max": 0, "total": 0}

@@ -1,9 +1,13 @@
-from sqlalchemy import func, select
+import shutil
+from pathlib import Path
+
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Dataset, Example, utcnow
+from app.models import Dataset, Example, Export, utcnow
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
 
 
@@ -72,8 +76,29 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
 
 
 def delete_dataset(session: Session, dataset_id: int) -> None:
-    session.delete(get_dataset(session, dataset_id))
+    """Delete the dataset (its rows cascade), and once that is committed its files: the export folders
+    and the analysis cache. Removing them only after the commit keeps them if the deletion rolls back."""
+    dataset = get_dataset(session, dataset_id)
+    folders = _dataset_folders(session, dataset_id)
+    session.delete(dataset)
     session.flush()
+    event.listen(session, "after_commit", lambda _session: _remove_folders(folders), once=True)
+
+
+def _dataset_folders(session: Session, dataset_id: int) -> list[Path]:
+    data_dir = get_settings().data_dir
+    exports_dir = (data_dir / "exports").resolve()
+    folders = [data_dir / "analysis" / f"dataset-{dataset_id}"]
+    for export_id, path in session.execute(select(Export.id, Export.path).where(Export.dataset_id == dataset_id)):
+        folder = (data_dir / (path or f"exports/{export_id}")).resolve()
+        if folder.parent == exports_dir:  # never anything outside <data_dir>/exports, whatever the row says
+            folders.append(folder)
+    return folders
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def count_examples(session: Session, dataset_id: int) -> int:

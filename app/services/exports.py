@@ -7,6 +7,7 @@ held-out example that still near-duplicates a train example is joined to it and 
 """
 
 import shutil
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,12 @@ from app.config import Settings
 from app.errors import InvalidInput, NotFound
 from app.exports import FORMATS, ExportRow
 from app.exports.card import render_card
-from app.exports.files import EXPORT_FILES, SPLIT_FILES, build_zip, row_text, token_stats, write_jsonl, write_text
+from app.db import end_read_transaction
+from app.embeddings.tokenizer import count_tokens_cached, token_cache_path, training_text
+from app.exports.files import EXPORT_FILES, SPLIT_FILES, build_zip, token_stats, write_jsonl, write_text
 from app.exports.leakage import check_leakage
 from app.exports.splits import (SPLIT_NAMES, UNLABELLED, SplitPlan, assign_splits, connected_groups,
                                 groups_sharing_keys, pick_representatives)
-from app.exports.token_cache import cached_counts
 from app.models import Dataset, Embedding, Example, Export, Finding, FindingStatus, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
 from app.services.datasets import get_dataset
@@ -217,10 +219,8 @@ def preview_split_counts(session: Session, dataset_id: int, params: ExportParams
 
 
 def _token_section(selection: Selection, params: ExportParams, settings: Settings) -> dict:
-    from app.embeddings.tokenizer import count_tokens
-
-    counts = cached_counts([row_text(r) for r in selection.rows], count_tokens,
-                           settings.data_dir / "cache" / "token_counts-all-MiniLM-L6-v2.npz")
+    counts = count_tokens_cached([training_text(r.system, r.history, r.input, r.output) for r in selection.rows],
+                                 token_cache_path(settings.data_dir))
     per_split = {s: [] for s in SPLIT_NAMES}
     for n, split in zip(counts, selection.split_of):
         per_split[split].append(n)
@@ -235,7 +235,16 @@ def export_folder(settings: Settings, export: Export) -> Path:
 
 
 def create_export(session: Session, dataset_id: int, params: ExportParams, settings: Settings) -> Export:
-    """Select, split, verify and write an export synchronously; the Export row is flushed, not committed."""
+    """Select, split, verify and write an export synchronously; the Export row is flushed, not committed.
+
+    Three steps, so that the database is locked only briefly (on SQLite every transaction holds the
+    write lock, and a 50,000-pair export computes for longer than the 30 s busy timeout):
+    1. read the selection, the embeddings and the analysis job in the open transaction;
+    2. end that read-only transaction, then count tokens and write the split files into a staging
+       folder with no transaction open;
+    3. in a new short transaction, insert the Export row, write the manifest and the dataset card
+       (they name the export's id) and move the staging folder to exports/<id>.
+    """
     dataset = get_dataset(session, dataset_id)
     selection = _select(session, dataset, params)
     if not selection.rows:
@@ -243,18 +252,26 @@ def create_export(session: Session, dataset_id: int, params: ExportParams, setti
                            f"(left out: {selection.excluded})", field="include_status")
     _split_without_leakage(session, dataset, selection, params)
     analysis = latest_analysis_job(session, dataset_id)
-    export = Export(dataset_id=dataset_id, status="running", format=params.format, params=params.model_dump())
-    session.add(export)
-    session.flush()
-    export.path = f"exports/{export.id}"
-    folder = export_folder(settings, export)
-    if folder.exists():  # an id reused after a rolled-back export (SQLite) left files behind
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    end_read_transaction(session)
+
+    staging = settings.data_dir / "exports" / f".staging-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
     try:
-        export.manifest = _write_files(folder, export, dataset, selection, params, analysis, settings)
+        written = _write_split_files(staging, selection, params, settings)
+        # The new transaction; a dataset deleted meanwhile is a 404, not a foreign-key error.
+        if session.scalar(select(Dataset.id).where(Dataset.id == dataset_id)) is None:
+            raise NotFound(f"dataset {dataset_id} not found")
+        export = Export(dataset_id=dataset_id, status="running", format=params.format, params=params.model_dump())
+        session.add(export)
+        session.flush()
+        export.path = f"exports/{export.id}"
+        export.manifest = _write_manifest(staging, export, dataset, selection, params, analysis, written)
+        folder = export_folder(settings, export)
+        if folder.exists():  # an id reused after a rolled-back export (SQLite) left files behind
+            shutil.rmtree(folder)
+        staging.replace(folder)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     export.status = "succeeded"
     session.add(export)
@@ -262,8 +279,14 @@ def create_export(session: Session, dataset_id: int, params: ExportParams, setti
     return export
 
 
-def _write_files(folder: Path, export: Export, dataset: Dataset, selection: Selection, params: ExportParams,
-                 analysis: Job | None, settings: Settings) -> dict:
+@dataclass
+class WrittenSplits:
+    files: dict
+    tokens: dict
+    example_ids: dict
+
+
+def _write_split_files(folder: Path, selection: Selection, params: ExportParams, settings: Settings) -> WrittenSplits:
     export_format = FORMATS[params.format]
     encode = export_format.encoder(selection.rows)
     order = np.random.default_rng(params.seed).permutation(len(selection.rows)).tolist()
@@ -272,7 +295,15 @@ def _write_files(folder: Path, export: Export, dataset: Dataset, selection: Sele
         rows_of[selection.split_of[i]].append(selection.rows[i])
     files = {name: write_jsonl(folder / name, rows_of[name.removesuffix(".jsonl")], encode)
              for name in SPLIT_FILES}
+    return WrittenSplits(files=files, tokens=_token_section(selection, params, settings),
+                         example_ids={s: [r.id for r in rows_of[s]] for s in SPLIT_NAMES})
+
+
+def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: Selection, params: ExportParams,
+                    analysis: Job | None, written: WrittenSplits) -> dict:
+    export_format = FORMATS[params.format]
     plan = selection.plan
+    files = dict(written.files)
     manifest = {
         "winnow_export_version": 1,
         "export_id": export.id,
@@ -291,8 +322,8 @@ def _write_files(folder: Path, export: Export, dataset: Dataset, selection: Sele
                                        for s in SPLIT_NAMES}},
         "excluded": selection.excluded,
         "leakage": selection.leakage,
-        "tokens": _token_section(selection, params, settings),
-        "example_ids": {s: [r.id for r in rows_of[s]] for s in SPLIT_NAMES},
+        "tokens": written.tokens,
+        "example_ids": written.example_ids,
         "files": files,
     }
     files["README.md"] = write_text(folder / "README.md", render_card(manifest))

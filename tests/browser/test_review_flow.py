@@ -87,10 +87,12 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     expect(page.locator("#notice")).to_contain_text(f"label: finding {third}")
     # Bulk: x selects the current item, j moves on, x selects the next; one click rejects both.
     expect(count).to_contain_text("2 open")
+    # htmx re-selects the server's current item when the swap settles: let it finish first.
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
     page.keyboard.press("x")
     page.keyboard.press("j")
     page.keyboard.press("x")
-    assert page.locator("input[name=finding_ids]:checked").count() == 2
+    expect(page.locator("input[name=finding_ids]:checked")).to_have_count(2)
     page.click(".queue-toolbar button[value=reject]")
     expect(page.locator("#notice")).to_contain_text("reject: 2 items")
     expect(page.locator("#queue-empty")).to_be_visible()

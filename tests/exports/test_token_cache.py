@@ -1,7 +1,16 @@
-"""Token counts come from the model's tokenizer once and from the cache afterwards."""
+"""Token counts come from the model's tokenizer once and from the cache afterwards, shared by the format
+check and the export."""
 
-from app.embeddings.tokenizer import count_tokens
-from app.exports.token_cache import cached_counts
+import uuid
+
+from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
+from app.checks.format import FormatCheck
+from app.config import get_settings
+from app.embeddings import tokenizer
+from app.embeddings.token_cache import cached_counts
+from app.embeddings.tokenizer import count_tokens, training_text
+from app.schemas.export import ExportParams
+from app.services.exports import create_export
 
 
 def test_cached_counts_equal_the_tokenizer_and_only_new_texts_are_counted(tmp_path):
@@ -24,3 +33,35 @@ def test_a_broken_cache_file_is_ignored(tmp_path):
     path = tmp_path / "cache.npz"
     path.write_bytes(b"not a numpy file")
     assert cached_counts(["hello world"], count_tokens, path) == count_tokens(["hello world"])
+
+
+def test_training_text_reads_system_history_input_output_in_order():
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    assert training_text("Be brief.", history, "What now?", "Stop.") == "Be brief.\nhi\nhello\nWhat now?\nStop."
+    assert training_text(None, None, "question", "answer") == "question\nanswer"
+    assert training_text("", [], "question", "") == "question"
+
+
+def test_an_export_after_the_format_check_counts_no_token_anew(session, dataset_with, monkeypatch):
+    marker = uuid.uuid4().hex  # texts no other test has put in the shared cache
+    rows = [{"input": f"question {i} {marker}", "output": f"answer {i}", "system": "Be brief." if i % 2 else None,
+             "history": [{"role": "user", "content": f"hi {i}"}, {"role": "assistant", "content": "hello"}]
+             if i % 3 == 0 else None} for i in range(12)]
+    dataset, ids = dataset_with(rows)
+    asked: list[str] = []
+
+    def counting(texts):
+        asked.extend(texts)
+        return count_tokens(texts)
+
+    monkeypatch.setattr(tokenizer, "count_tokens", counting)
+    ctx = AnalysisContext(dataset=DatasetInfo(id=dataset.id, task_type="generation"),
+                          examples=[ExampleRow(id=i, **row) for i, row in zip(ids, rows)],
+                          cache_dir=get_settings().data_dir / "analysis" / f"dataset-{dataset.id}")
+    FormatCheck().run(ctx)
+    assert len(asked) == len(rows)
+    made = create_export(session, dataset.id, ExportParams(splits={"train": 1.0, "validation": 0.0, "test": 0.0}),
+                         get_settings())
+    assert len(asked) == len(rows)  # every count came from the cache the format check filled
+    expected = count_tokens([training_text(r["system"], r["history"], r["input"], r["output"]) for r in rows])
+    assert made.manifest["tokens"]["splits"]["train"]["total"] == sum(expected)

@@ -1,9 +1,11 @@
-"""Token counts remembered across exports, keyed by a 64-bit hash of the exact text counted.
+"""Token counts remembered across analyses and exports, keyed by a 64-bit hash of the exact text counted.
 
 Counting is the one expensive step of an export (the WordPiece tokenizer reads every character:
-~25 s for 50,000 Debian descriptions on this machine, against ~3 s for everything else), and
-re-exports after a review change few texts. The cache is one numpy file per tokenizer under the
-data directory, replaced atomically; concurrent writers can only lose each other's new entries.
+~25 s for 50,000 Debian descriptions on this machine, against ~3 s for everything else). The format
+check counts the same texts (`app.embeddings.tokenizer.training_text`) through the same cache, so an
+export after an analysis, and a re-export after a review, count few texts or none. The cache is one
+numpy file per tokenizer under the data directory, replaced atomically; concurrent writers can only
+lose each other's new entries.
 """
 
 import hashlib
