@@ -19,8 +19,9 @@ MAX_ENTRIES = 5_000_000  # ~60 MB; beyond it the cache starts again from this ex
 
 
 def _keys(texts: Sequence[str]) -> np.ndarray:
-    return np.fromiter((int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
-                        for t in texts), dtype=np.uint64, count=len(texts))
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(t.encode("utf-8"), digest_size=8).digest() for t in texts])
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -59,8 +59,10 @@ def check_format(format: str) -> str:
 
 
 # Columns of one inserted row, in the order the spooled tuples carry them.
+# They follow the table's column order, which is the order of the compiled INSERT's parameters, so
+# the tuples go to the driver as they are (re-ordering 50,000 tuples cost ~8% of an import).
 INSERT_COLUMNS = ("dataset_id", "external_id", "system", "input", "output", "history", "label", "metadata", "weight",
-                  "status", "version", "created_at", "updated_at", "input_hash", "content_hash")
+                  "status", "input_hash", "content_hash", "version", "created_at", "updated_at")
 
 
 class RowEncoder:
@@ -145,7 +147,7 @@ def _insert_row(dataset: Dataset, dataset_id: int, classification: bool, fields:
             output = aligned_output
             in_hash, pair_hash = pair_hashes(system, input_text, output)
     return (dataset_id, external_id, system, input_text, output, history, label, metadata, weight,
-            PENDING, 1, timestamp, timestamp, in_hash, pair_hash)
+            PENDING, in_hash, pair_hash, 1, timestamp, timestamp)
 
 
 def _update(example: Example, dataset: Dataset, fields: tuple, author: str) -> list:
