@@ -14,7 +14,7 @@ from app.services import datasets as datasets_service
 from app.services import web_overview
 from app.services.imports import OnError, check_format, run_import
 from app.uploads import spool_request_body
-from app.web.forms import FormErrors, build, domain_field_errors, parse_json_object, split_labels
+from app.web.forms import FormDep, FormErrors, build, domain_field_errors, parse_json_object, split_labels
 from app.web.routing import HTMLRoute
 from app.web.templating import is_htmx, render, render_htmx
 
@@ -34,8 +34,7 @@ def new_dataset(request: Request) -> Response:
 
 
 @router.post("/datasets")
-async def create_dataset(request: Request, session: SessionDep) -> Response:
-    form = await request.form()
+def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Response:
     values = {key: str(form.get(key, "")) for key in ("name", "description", "task_type", "label_set", "output_schema")}
     try:
         data = build(DatasetCreate, {

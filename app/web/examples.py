@@ -9,6 +9,7 @@ from app.deps import SessionDep
 from app.errors import Conflict, InvalidInput
 from app.services import web_examples, web_overview
 from app.services.datasets import get_dataset
+from app.web.forms import FormDep
 from app.web.identity import author_of
 from app.web.routing import HTMLRoute
 from app.web.templating import render, render_htmx
@@ -42,8 +43,7 @@ def show(example_id: int, request: Request, session: SessionDep, back: TextQuery
 
 
 @router.post("/examples/{example_id}/edit")
-async def save(example_id: int, request: Request, session: SessionDep) -> Response:
-    form = await request.form()
+def save(example_id: int, request: Request, session: SessionDep, form: FormDep) -> Response:
     values = {name: (str(form[name]) if name in form else None) for name in web_examples.EDIT_FIELDS}
     try:
         version = int(str(form.get("version", "")))

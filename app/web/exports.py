@@ -10,7 +10,7 @@ from app.exports import FORMATS
 from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, KNOWN_CHECKS, ExportParams
 from app.services import exports
 from app.services.datasets import get_dataset
-from app.web.forms import FormErrors, build
+from app.web.forms import FormDep, FormErrors, build
 from app.web.routing import HTMLRoute
 from app.web.templating import render, render_htmx
 
@@ -66,8 +66,9 @@ def preview(dataset_id: int, request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/datasets/{dataset_id}/exports")
-async def create_export(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    values = _values(await request.form())
+def create_export(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                  form: FormDep) -> Response:
+    values = _values(form)
     try:
         export = exports.create_export(session, dataset_id, _params(values), settings)
     except FormErrors as exc:

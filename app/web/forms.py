@@ -1,11 +1,22 @@
 """Turn HTML form fields into the API's request models, with errors per field."""
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from app.errors import DomainError
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+# The form is read on the event loop; the route itself can then be a plain `def`, which FastAPI
+# runs in its threadpool, so a slow query or a SQLite lock wait never blocks other requests.
+FormDep = Annotated[FormData, Depends(read_form)]
 
 
 class FormErrors(Exception):

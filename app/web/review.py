@@ -9,6 +9,7 @@ from app.deps import SessionDep
 from app.errors import InvalidInput
 from app.services import web_review
 from app.web.diffing import diff_segments
+from app.web.forms import FormDep
 from app.web.identity import author_of
 from app.web.routing import HTMLRoute
 from app.web.templating import render_htmx
@@ -38,9 +39,8 @@ def queue(dataset_id: int, check: str, request: Request, session: SessionDep, of
 
 
 @router.post("/datasets/{dataset_id}/review/{check}/act")
-async def act(dataset_id: int, check: str, request: Request, session: SessionDep) -> Response:
+def act(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """One keyboard verdict; answers the queue with the item after the judged one as current."""
-    form = await request.form()
     finding_id = _int(form.get("finding_id"), "finding_id")
     offset = _int(form.get("offset") or 0, "offset")
     before = web_review.review_queue(session, dataset_id, check, offset=offset)
@@ -56,8 +56,7 @@ async def act(dataset_id: int, check: str, request: Request, session: SessionDep
 
 
 @router.post("/datasets/{dataset_id}/review/{check}/bulk")
-async def bulk(dataset_id: int, check: str, request: Request, session: SessionDep) -> Response:
-    form = await request.form()
+def bulk(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     finding_ids = [_int(v, "finding_ids") for v in form.getlist("finding_ids")]
     action = str(form.get("bulk_action") or "")
     count = web_review.apply_bulk(session, dataset_id, finding_ids, action, form.get("bulk_label"), author_of(request))
@@ -66,9 +65,8 @@ async def bulk(dataset_id: int, check: str, request: Request, session: SessionDe
 
 
 @router.post("/datasets/{dataset_id}/review/{check}/keep")
-async def keep(dataset_id: int, check: str, request: Request, session: SessionDep) -> Response:
+def keep(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """Keep one example of a cluster, reject the rest, in one action."""
-    form = await request.form()
     keep_id = _int(form.get("keep"), "keep")
     members = [_int(v, "members") for raw in form.getlist("members") for v in str(raw).split(",") if v.strip()]
     rejected = web_review.keep_one(session, dataset_id, keep_id, members, author_of(request))

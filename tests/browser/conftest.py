@@ -27,7 +27,10 @@ def _free_port() -> int:
 def server(database):
     """The app in its own process (its own job runner too), on the test session's database."""
     port = _free_port()
-    env = {**os.environ, "WINNOW_MIGRATE_ON_START": "false", "WINNOW_EMBEDDING_MODEL": "hashing"}
+    # The real packaged model (offline): with DATABASE_URL on Postgres this is the end-to-end run of
+    # real model + real cleanlab + real Postgres + real browser.
+    env = {**os.environ, "WINNOW_MIGRATE_ON_START": "false", "WINNOW_EMBEDDING_MODEL": "all-MiniLM-L6-v2",
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"], cwd=ROOT, env=env)

@@ -53,6 +53,11 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     page.reload()
     page.click("#analyse-button")
     expect(page.locator(".job .job-status")).to_have_text("succeeded", timeout=180_000)
+    # The job really ran the packaged transformer and cleanlab's label-issue search.
+    dataset_id = int(dataset_url.rsplit("/", 1)[1])
+    result = page.request.get(f"/api/v1/datasets/{dataset_id}/report").json()["last_analysis"]["result"]
+    assert result["embedding_model"] == "all-MiniLM-L6-v2" and result["embedded"] == 51
+    assert "label_issue" in result["seconds"], result["seconds"]
     page.goto(dataset_url + "/health")
     expect(page.locator("svg.chart")).to_be_visible()
     screenshot(page, "browser-health")
