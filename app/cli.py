@@ -43,9 +43,7 @@ def import_file(
     from app.services.imports import run_import
 
     settings = get_settings()
-    from app.migrate import upgrade
-
-    upgrade(settings.database_url)
+    _migrated()
     name = file.name[:-3] if file.suffix == ".gz" else file.name
     with tempfile.TemporaryFile() as spool:
         opener = gzip.open if file.suffix == ".gz" else open
@@ -82,10 +80,9 @@ def analyze(dataset: Annotated[str, typer.Option(help="dataset name")]) -> None:
 
     from app.errors import DomainError
     from app.jobs.runner import JobRunner
-    from app.migrate import upgrade
     from app.services import analysis, datasets, jobs
 
-    upgrade(get_settings().database_url)
+    _migrated()
     runner = JobRunner()
     try:
         with session_scope() as session:
@@ -152,9 +149,7 @@ def export_dataset(
     from app.services.exports import create_export, export_folder
 
     settings = get_settings()
-    from app.migrate import upgrade
-
-    upgrade(settings.database_url)
+    _migrated()
     try:
         ratios = dict(zip(("train", "validation", "test"), (float(x) for x in splits.split(",")), strict=True))
         fields = {"format": format, "splits": ratios, "seed": seed, "dedupe": dedupe, "epochs": epochs}

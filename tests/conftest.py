@@ -101,14 +101,17 @@ def app():
     return create_app(get_settings())
 
 
+def _client_as(app, user: dict):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, headers={"Authorization": f"Bearer {user['token']}"}) as client:
+        yield client
+
+
 @pytest.fixture
 def client(app, make_user):
     """An API client acting as an admin (a Bearer token of a real admin user in the test database)."""
-    from fastapi.testclient import TestClient
-
-    admin = make_user("admin", "admin")
-    with TestClient(app, headers={"Authorization": f"Bearer {admin['token']}"}) as client:
-        yield client
+    yield from _client_as(app, make_user("admin", "admin"))
 
 
 @pytest.fixture
@@ -160,11 +163,7 @@ def make_user(database):
 @pytest.fixture
 def reviewer_client(app, make_user):
     """An API client acting as a reviewer (reads, reviews and edits pairs; no admin actions)."""
-    from fastapi.testclient import TestClient
-
-    reviewer = make_user("reviewer", "reviewer")
-    with TestClient(app, headers={"Authorization": f"Bearer {reviewer['token']}"}) as client:
-        yield client
+    yield from _client_as(app, make_user("reviewer", "reviewer"))
 
 
 @pytest.fixture

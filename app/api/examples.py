@@ -12,7 +12,7 @@ from app.importers import open_source
 from app.schemas.common import ErrorBody, Page
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
 from app.services import examples as service
-from app.services.imports import OnError, check_format, run_import
+from app.services.imports import OnError, run_import
 from app.uploads import spool_request_body
 
 router = APIRouter(tags=["examples"])
@@ -42,7 +42,6 @@ async def import_examples(
     on_error: Annotated[OnError, Query(description="abort: one bad line imports nothing; skip: import the rest")]
     = OnError.abort,
 ) -> JSONResponse:
-    check_format(format)
     end_read_transaction(session)  # so that SQLite's write lock is not held during upload and validation
     async with spool_request_body(request, settings.max_body_bytes) as upload:
         source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)

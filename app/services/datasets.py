@@ -9,6 +9,7 @@ from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Dataset, Example, Export, utcnow
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
+from app.services.common import get_or_404
 
 
 def _validate_schema(output_schema: dict | None) -> None:
@@ -23,10 +24,7 @@ def _validate_schema(output_schema: dict | None) -> None:
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset:
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise NotFound(f"dataset {dataset_id} not found")
-    return dataset
+    return get_or_404(session, Dataset, dataset_id, "dataset")
 
 
 def get_dataset_by_name(session: Session, name: str) -> Dataset:

@@ -1,14 +1,15 @@
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput
 from app.models import Dataset, Example, Finding, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
-from app.text import pair_hashes, storable, storable_json
+from app.text import pair_hashes, storable_json
+from app.services.common import get_or_404, paged
 
 # Attribute names on Example for the fields a client edits (`metadata` is stored as `meta`).
 EDITABLE_FIELDS = {"system": "system", "input": "input", "output": "output", "history": "history",
@@ -32,10 +33,7 @@ def hashes(system: str | None, input_text: str, output: str) -> dict[str, str]:
 
 
 def get_example(session: Session, example_id: int) -> Example:
-    example = session.get(Example, example_id)
-    if example is None:
-        raise NotFound(f"example {example_id} not found")
-    return example
+    return get_or_404(session, Example, example_id, "example")
 
 
 def create_example(session: Session, dataset_id: int, data: ExampleCreate, author: str = "api") -> Example:
@@ -129,8 +127,7 @@ def list_examples(
     if q:
         pattern = f"%{q}%"
         query = query.where(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(session.scalars(query.order_by(Example.id).limit(limit).offset(offset)))
+    items, total = paged(session, query, Example.id, limit=limit, offset=offset)
     return items, total
 
 
@@ -138,6 +135,3 @@ def list_revisions(session: Session, example_id: int) -> list[Revision]:
     get_example(session, example_id)
     return list(session.scalars(select(Revision).where(Revision.example_id == example_id).order_by(Revision.id)))
 
-
-def sanitize(value: str | None) -> str | None:
-    return storable(value) if value is not None else None

@@ -32,6 +32,7 @@ from app.models import Dataset, Embedding, Example, Export, Finding, FindingStat
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
 from app.services.datasets import get_dataset
 from app.services.embeddings_store import load_vectors
+from app.services.common import get_or_404
 
 DUPLICATE_CHECKS = ("exact_duplicate", "near_duplicate")
 DEFAULT_NEAR_DUPLICATE_THRESHOLD = float(NEAR_DEFAULTS["threshold"])  # the near_duplicate check's own default
@@ -332,10 +333,7 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
 
 
 def get_export(session: Session, export_id: int) -> Export:
-    export = session.get(Export, export_id)
-    if export is None:
-        raise NotFound(f"export {export_id} not found")
-    return export
+    return get_or_404(session, Export, export_id, "export")
 
 
 def list_exports(session: Session, dataset_id: int, *, limit: int, offset: int) -> tuple[list[Export], int]:

@@ -3,12 +3,13 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus, utcnow
 from app.services.datasets import get_dataset
+from app.services.common import get_or_404, paged
 
 # A person's verdict sticks while the example is unchanged: a re-run does not reopen these.
 STICKY_STATUSES = (FindingStatus.dismissed, FindingStatus.resolved)
@@ -36,16 +37,12 @@ def list_findings(
         query = query.where(Finding.status == status)
     if example_id is not None:
         query = query.where(Finding.example_id == example_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(session.scalars(query.order_by(Finding.score.desc(), Finding.id).limit(limit).offset(offset)))
+    items, total = paged(session, query, Finding.score.desc(), Finding.id, limit=limit, offset=offset)
     return items, total
 
 
 def get_finding(session: Session, finding_id: int) -> Finding:
-    finding = session.get(Finding, finding_id)
-    if finding is None:
-        raise NotFound(f"finding {finding_id} not found")
-    return finding
+    return get_or_404(session, Finding, finding_id, "finding")
 
 
 def update_finding(session: Session, finding_id: int, status: str) -> Finding:

@@ -5,16 +5,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from app.errors import NotFound
 from app.models import Job, JobStatus, utcnow
 from app.models.job import ACTIVE_JOB_STATUSES
+from app.services.common import get_or_404
 
 
 def get_job(session: Session, job_id: int) -> Job:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"job {job_id} not found")
-    return job
+    return get_or_404(session, Job, job_id, "job")
 
 
 def latest_job(session: Session, dataset_id: int, kind: str) -> Job | None:

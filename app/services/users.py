@@ -10,6 +10,7 @@ from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_pa
 from app.auth.tokens import hash_token, new_token
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import ApiToken, Role, User, utcnow
+from app.services.common import get_or_404
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$")
 ADMIN_USERNAME = "admin"
@@ -39,10 +40,7 @@ def _check_password(password: str) -> str:
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
-    return user
+    return get_or_404(session, User, user_id, "user")
 
 
 def find_user(session: Session, username: str) -> User | None:
