@@ -40,6 +40,7 @@ def import_file(
     from app.importers import open_source
     from app.schemas.dataset import DatasetCreate
     from app.services import datasets
+    from app.services.import_validation import Parallelism
     from app.services.imports import run_import
 
     settings = get_settings()
@@ -61,6 +62,7 @@ def import_file(
             with tqdm(desc="writing", unit=" pairs") as bar:
                 outcome = run_import(session, target.id, source, on_error=on_error,
                                      batch_size=settings.import_batch_size,
+                                     parallelism=Parallelism.from_settings(settings),
                                      progress=lambda n: bar.update(n - bar.n))
             if outcome.aborted:
                 session.rollback()

@@ -1,5 +1,6 @@
 """All settings come from the environment (or a `.env` file), in one place."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=16 * 1024 * 1024, validation_alias="WINNOW_MAX_REQUEST_BYTES")
     # Rows written per INSERT batch during an import.
     import_batch_size: int = Field(default=2000, validation_alias="WINNOW_IMPORT_BATCH_SIZE")
+    # Processes that validate a large JSONL import side by side (1: validate in the server's process).
+    import_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=1,
+                                validation_alias="WINNOW_IMPORT_WORKERS")
+    # JSONL imports at least this large are validated by the import workers.
+    import_parallel_min_bytes: int = Field(default=4 << 20, ge=0, validation_alias="WINNOW_IMPORT_PARALLEL_MIN_BYTES")
     # `all-MiniLM-L6-v2` (packaged sentence-transformers model) or `hashing` (fast, for tests).
     embedding_model: str = Field(default="all-MiniLM-L6-v2", validation_alias="WINNOW_EMBEDDING_MODEL")
     embed_batch_size: int = Field(default=64, validation_alias="WINNOW_EMBED_BATCH_SIZE")

@@ -1,5 +1,6 @@
 """create_app(): settings, migrations, routers, static files and error handlers."""
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from app import api, auth, security, web
 from app.api import errors
 from app.web import login
 from app.config import Settings, get_settings
+from app.services.import_workers import start_workers
 from app.uploads import BodyLimitMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         job_runner = JobRunner()  # marks jobs left running by a dead process as failed, then polls
         job_runner.start()
+        # Started with the server (once per process), so the first large import does not wait for them.
+        await asyncio.to_thread(start_workers, settings.import_workers)
         yield
         job_runner.stop(wait=False)
 

@@ -12,6 +12,7 @@ from app.importers import open_source
 from app.schemas.common import ErrorBody, Page
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
 from app.services import examples as service
+from app.services.import_validation import Parallelism
 from app.services.imports import OnError, run_import
 from app.uploads import spool_request_body
 
@@ -46,7 +47,8 @@ async def import_examples(
     async with spool_request_body(request, settings.max_body_bytes) as upload:
         source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
         outcome = await run_in_threadpool(
-            run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size
+            run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size,
+            parallelism=Parallelism.from_settings(settings),
         )
     result = ImportResult(imported=outcome.imported, updated=outcome.updated, skipped=outcome.skipped,
                           format=outcome.format, errors=[asdict(e) for e in outcome.errors])

@@ -89,8 +89,8 @@ def _loads(raw: bytes) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
 
 
-def _jsonl_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
-    for number, raw in enumerate(file, start=1):
+def _jsonl_records(file: IO[bytes], first_line: int = 1) -> Iterator[tuple[int, Any] | LineError]:
+    for number, raw in enumerate(file, start=first_line):
         if number == 1 and raw.startswith(BOM):
             raw = raw[len(BOM):]
         if not raw.strip():
@@ -204,7 +204,26 @@ def to_pair(number: int, record: Any, format: str) -> ParsedPair:
 def iter_pairs(source: ImportSource) -> Iterator[ParsedPair | LineError]:
     """Every record as a pair or as an error. With format `auto` the first recognisable
     record decides the format of the whole file (stored back on `source.format`)."""
-    for item in _records(source):
+    return _pairs(_records(source), source)
+
+
+def iter_jsonl_chunk(data: bytes, first_line: int, format: str) -> Iterator[ParsedPair | LineError]:
+    """iter_pairs over a piece of a JSONL file made of whole lines, the first of them numbered `first_line`."""
+    return _pairs(_jsonl_records(io.BytesIO(data), first_line), ImportSource(io.BytesIO(), FileKind.jsonl, format))
+
+
+def detect_jsonl_format(data: bytes) -> str | None:
+    """The format iter_pairs would settle on, if one of these JSONL lines decides it."""
+    for item in _jsonl_records(io.BytesIO(data)):
+        if not isinstance(item, LineError) and isinstance(item[1], dict):
+            detected = detect_format(set(item[1]))
+            if detected:
+                return detected
+    return None
+
+
+def _pairs(records: Iterator[tuple[int, Any] | LineError], source: ImportSource) -> Iterator[ParsedPair | LineError]:
+    for item in records:
         if isinstance(item, LineError):
             yield item
             continue

@@ -12,6 +12,7 @@ from app.importers import FORMATS, open_source
 from app.schemas.dataset import DatasetCreate
 from app.services import datasets as datasets_service
 from app.services import web_overview
+from app.services.import_validation import Parallelism
 from app.services.imports import OnError, check_format, run_import
 from app.uploads import spool_request_body
 from app.web.forms import FormDep, FormErrors, build, domain_field_errors, parse_json_object, split_labels
@@ -74,7 +75,8 @@ async def upload(dataset_id: int, request: Request, session: SessionDep, setting
             raise InvalidInput("on_error must be abort or skip", field="on_error") from exc
         source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
         outcome = await run_in_threadpool(run_import, session, dataset_id, source, on_error=on_error,
-                                          batch_size=settings.import_batch_size)
+                                          batch_size=settings.import_batch_size,
+                                          parallelism=Parallelism.from_settings(settings))
     context = {"outcome": outcome, "errors": [asdict(e) for e in outcome.errors], "filename": upload.filename,
                "dataset": datasets_service.get_dataset(session, dataset_id)}
     return render_htmx(request, "datasets/upload_result.html", context, block="result",

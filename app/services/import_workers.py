@@ -1,0 +1,98 @@
+"""The processes that validate large imports side by side, for as long as the server runs.
+
+Starting one (a fresh interpreter that imports the models) takes longer than validating 50,000
+rows, so they start with the server and stay. They are spawned, not forked: the server has
+threads, and a forked child can inherit a lock one of them held.
+"""
+
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start_worker)
+        return _pool
+
+
+def start_workers(workers: int) -> None:
+    """Spawn the workers now (the server does at start-up), so the first large import does not wait."""
+    if workers < 2:
+        return
+    pool = worker_pool(workers)
+    for future in [pool.submit(os.getpid) for _ in range(workers)]:
+        future.result()
+
+
+def run_in_workers(function: Callable[[Task], Result], tasks: Iterable[Task], workers: int) -> Iterator[Result]:
+    """function(task) for every task, run by the workers, answered in the tasks' order as soon as each
+    is done. At most two tasks per worker wait at once, so the tasks' data is never all in memory.
+    If the pool breaks (a worker killed), the rest run here."""
+    pool: ProcessPoolExecutor | None = worker_pool(workers)
+    pending: deque[tuple[Task, Future | None]] = deque()
+    tasks = iter(tasks)
+    try:
+        while True:
+            while len(pending) < 2 * workers and (task := next(tasks, None)) is not None:
+                future = None
+                if pool is not None:
+                    try:
+                        future = pool.submit(function, task)
+                    except (BrokenProcessPool, RuntimeError):  # broken, or shut down by another thread
+                        _discard(pool)
+                        pool = None
+                pending.append((task, future))
+            if not pending:
+                return
+            task, future = pending.popleft()
+            try:
+                result = future.result() if future else function(task)
+            except BrokenProcessPool:
+                if pool is not None:
+                    _discard(pool)
+                    pool = None
+                result = function(task)
+            yield result
+    finally:
+        for _, future in pending:
+            if future:
+                future.cancel()
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _start_worker() -> None:
+    from app.services.import_validation import encoder_for
+
+    encoder_for("sqlite://")  # import the models and SQLAlchemy now, not during the first import
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker would outlive a server killed with SIGKILL (it holds both ends of its task queue, so it
+    never reads end-of-file): it leaves once it has been handed to another parent."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
