@@ -12,7 +12,7 @@ from app import api, auth, security, web
 from app.api import errors
 from app.web import login
 from app.config import Settings, get_settings
-from app.services.import_workers import start_workers
+from app.services.import_workers import start_workers, stop_workers
 from app.uploads import BodyLimitMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(start_workers, settings.import_workers)
         yield
         job_runner.stop(wait=False)
+        await asyncio.to_thread(stop_workers)
 
     app = FastAPI(
         title="Winnow",

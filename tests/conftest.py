@@ -16,6 +16,8 @@ _tmp = Path(tempfile.mkdtemp(prefix="winnow-tests-"))
 os.environ["WINNOW_DATA_DIR"] = str(_tmp / "data")
 os.environ.setdefault("WINNOW_EMBEDDING_MODEL", "hashing")
 os.environ["WINNOW_MIGRATE_ON_START"] = "false"
+# Every test's app starts and stops the import workers; tests of the import in pieces start their own.
+os.environ.setdefault("WINNOW_IMPORT_WORKERS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

@@ -3,6 +3,7 @@
 Each mapper raises `FieldError` naming the field that is missing or wrongly typed.
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,8 @@ def _string(record: dict, key: str, *, required: bool = True, field: str | None 
 
 
 def _pair(system: str | None, input_text: str, output: str, history: list[dict] | None = None) -> dict:
-    return {"system": system, "input": input_text, "output": output, "history": history or None}
+    # An empty system prompt is none (exports write "" where a column needs a value for every line).
+    return {"system": system or None, "input": input_text, "output": output, "history": history or None}
 
 
 def map_input_output(record: dict) -> dict:
@@ -43,7 +45,29 @@ def map_input_output(record: dict) -> dict:
 
 
 def map_prompt_completion(record: dict) -> dict:
+    if isinstance(record.get("prompt"), list):
+        return _map_conversational_prompt_completion(record)
     return _pair(_string(record, "system", required=False), _string(record, "prompt"), _string(record, "completion"))
+
+
+def _map_conversational_prompt_completion(record: dict) -> dict:
+    """TRL's conversational prompt-completion: `prompt` the messages up to the user's turn, `completion`
+    the assistant's answer as a one-message list."""
+    if not isinstance(record.get("completion"), list):
+        raise FieldError("completion", "'completion' must be an array of messages, as 'prompt' is, "
+                                       f"got {_type_name(record.get('completion'))}")
+    prompt = _message_turns(record["prompt"], "prompt")
+    completion = _message_turns(record["completion"], "completion")
+    if len(completion) != 1 or completion[0][0] != "assistant":
+        raise FieldError("completion", "'completion' must hold exactly one message, the assistant's answer")
+    if not prompt:
+        raise FieldError("prompt", "'prompt' is empty")
+    if prompt[-1][0] != "user":
+        raise FieldError(f"prompt[{len(prompt) - 1}]", "the last message of the prompt must be the user's")
+    system = _string(record, "system", required=False)
+    if system:
+        prompt.insert(0, ("system", system))
+    return _turns_to_pair(prompt + completion, "prompt")
 
 
 def map_alpaca(record: dict) -> dict:
@@ -51,7 +75,23 @@ def map_alpaca(record: dict) -> dict:
     extra = _string(record, "input", required=False) or ""
     # Alpaca's optional `input` is context for the instruction: one prompt holds both.
     prompt = f"{instruction}\n\n{extra}" if extra.strip() else instruction
-    return _pair(_string(record, "system", required=False), prompt, _string(record, "output"))
+    return _pair(_string(record, "system", required=False), prompt, _string(record, "output"),
+                 _alpaca_history(record.get("history")))
+
+
+def _alpaca_history(history: Any) -> list[dict] | None:
+    """LLaMA-Factory's optional `history` column: earlier [instruction, response] pairs, oldest first."""
+    if history is None:
+        return None
+    if not isinstance(history, list):
+        raise FieldError("history", f"'history' must be an array of [instruction, response] pairs, "
+                                    f"got {_type_name(history)}")
+    messages = []
+    for i, turn in enumerate(history):
+        if not (isinstance(turn, list) and len(turn) == 2 and all(isinstance(t, str) for t in turn)):
+            raise FieldError(f"history[{i}]", "each history entry must be an [instruction, response] pair of strings")
+        messages += [{"role": "user", "content": turn[0]}, {"role": "assistant", "content": turn[1]}]
+    return messages
 
 
 _SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant",
@@ -63,37 +103,53 @@ def _turns_to_pair(turns: list[tuple[str, str]], key: str) -> dict:
     """Leading system turns give `system`; the last turn is the output, the one before the input."""
     if not turns:
         raise FieldError(key, f"'{key}' is empty")
-    system_parts = []
-    while turns and turns[0][0] == "system":
-        system_parts.append(turns[0][1])
-        turns = turns[1:]
-    if len(turns) < 2:
+    leading = 0
+    while leading < len(turns) and turns[leading][0] == "system":
+        leading += 1
+    if len(turns) - leading < 2:
         raise FieldError(key, f"'{key}' needs a user turn followed by an assistant turn")
     (input_role, input_text), (output_role, output_text) = turns[-2], turns[-1]
     if output_role != "assistant":
         raise FieldError(f"{key}[{len(turns) - 1}]", "the last turn must be the assistant's answer")
     if input_role != "user":
         raise FieldError(f"{key}[{len(turns) - 2}]", "the turn before the answer must be the user's")
-    history = [{"role": role, "content": content} for role, content in turns[:-2]]
-    return _pair("\n\n".join(system_parts) if system_parts else None, input_text, output_text, history)
+    system = "\n\n".join(content for _, content in turns[:leading]) if leading else None
+    history = [{"role": role, "content": content} for role, content in turns[leading:-2]]
+    return _pair(system, input_text, output_text, history)
+
+
+def _message_turns(messages: list, key: str) -> list[tuple[str, str]]:
+    """(role, content) of each `{"role", "content"}` message; OpenAI content parts keep their text parts."""
+    turns = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise FieldError(f"{key}[{i}]", f"each message must be an object, got {_type_name(message)}")
+        role = _string(message, "role", field=f"{key}[{i}].role")
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        if not isinstance(content, str):
+            raise FieldError(f"{key}[{i}].content", f"'content' must be a string, got {_type_name(content)}")
+        turns.append((role, content))
+    return turns
 
 
 def map_messages(record: dict) -> dict:
     messages = record.get("messages")
     if not isinstance(messages, list):
         raise FieldError("messages", f"'messages' must be an array, got {_type_name(messages)}")
-    turns = []
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise FieldError(f"messages[{i}]", f"each message must be an object, got {_type_name(message)}")
-        role = _string(message, "role", field=f"messages[{i}].role")
-        content = message.get("content")
-        if isinstance(content, list):  # OpenAI content parts: keep the text parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-        if not isinstance(content, str):
-            raise FieldError(f"messages[{i}].content", f"'content' must be a string, got {_type_name(content)}")
-        turns.append((role, content))
-    return _turns_to_pair(turns, "messages")
+    return _turns_to_pair(_message_turns(messages, "messages"), "messages")
+
+
+def _answer_weight(record: dict) -> float | None:
+    """OpenAI's `weight` on the final assistant message (`messages` format), the pair's weight."""
+    messages = record.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return None
+    answer = messages[-1]
+    if not isinstance(answer, dict) or answer.get("role") != "assistant":
+        return None
+    return _weight(answer.get("weight"), f"messages[{len(messages) - 1}].weight")
 
 
 def map_sharegpt(record: dict) -> dict:
@@ -118,7 +174,7 @@ def map_sharegpt(record: dict) -> dict:
 FORMATS: dict[str, tuple[Callable[[dict], dict], set[str]]] = {
     "prompt_completion": (map_prompt_completion, {"prompt", "completion", "system"}),
     "messages": (map_messages, {"messages"}),
-    "alpaca": (map_alpaca, {"instruction", "input", "output", "system"}),
+    "alpaca": (map_alpaca, {"instruction", "input", "output", "system", "history"}),
     "sharegpt": (map_sharegpt, {"conversations", "system"}),
     "input_output": (map_input_output, {"input", "output", "system"}),
 }
@@ -139,8 +195,17 @@ def detect_format(keys: set[str]) -> str | None:
     return None
 
 
+def _weight(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
+        raise FieldError(field, f"'{field}' must be a number >= 0")
+    return float(value)
+
+
 def map_common(record: dict, format_keys: set[str]) -> dict:
-    """The optional keys every format shares; other unknown keys are kept in `metadata`."""
+    """The optional keys every format shares; other unknown keys are kept in `metadata`. Without a
+    top-level `weight`, a `messages` record takes its final assistant message's (OpenAI puts it there)."""
     external_id = record.get("id")
     if external_id is not None:
         if isinstance(external_id, bool) or not isinstance(external_id, (str, int)):
@@ -160,11 +225,9 @@ def map_common(record: dict, format_keys: set[str]) -> dict:
     metadata = record.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise FieldError("metadata", f"'metadata' must be an object, got {_type_name(metadata)}")
-    weight = record.get("weight")
-    if weight is not None:
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0 or weight != weight:
-            raise FieldError("weight", "'weight' must be a number >= 0")
-        weight = float(weight)
+    weight = _weight(record.get("weight"), "weight")
+    if weight is None and "messages" in format_keys:
+        weight = _answer_weight(record)
     extra = {k: v for k, v in record.items() if k not in COMMON_KEYS and k not in format_keys}
     if extra:
         metadata = {**extra, **(metadata or {})}

@@ -27,7 +27,7 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker)
+                                        initializer=_start_worker, initargs=(os.getpid(),))
         return _pool
 
 
@@ -38,6 +38,15 @@ def start_workers(workers: int) -> None:
     pool = worker_pool(workers)
     for future in [pool.submit(os.getpid) for _ in range(workers)]:
         future.result()
+
+
+def stop_workers() -> None:
+    """Let the workers finish and leave (the server does at shutdown)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_in_workers(function: Callable[[Task], Result], tasks: Iterable[Task], workers: int) -> Iterator[Result]:
@@ -83,11 +92,12 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _start_worker() -> None:
+def _start_worker(parent: int) -> None:
+    # The parent's pid comes from the parent: if it died while this worker started, getppid() is already another's.
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     from app.services.import_validation import encoder_for
 
     encoder_for("sqlite://")  # import the models and SQLAlchemy now, not during the first import
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -47,6 +47,43 @@ def test_messages_with_system_and_history():
     assert pair.history == [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
 
 
+def test_messages_weight_comes_from_the_final_assistant_message_unless_the_record_has_one():
+    answer = {"role": "assistant", "content": "4", "weight": 0}
+    earlier = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello", "weight": 1}]
+    pair = only_pair(jsonl({"messages": [*earlier, {"role": "user", "content": "2+2?"}, answer]}))
+    assert pair.weight == 0.0 and pair.history == [{"role": "user", "content": "Hi"},
+                                                   {"role": "assistant", "content": "Hello"}]
+    assert only_pair(jsonl({"messages": [{"role": "user", "content": "q"}, answer], "weight": 2})).weight == 2.0
+    assert only_pair(jsonl({"messages": [*earlier, {"role": "user", "content": "q"},
+                                         {"role": "assistant", "content": "a"}]})).weight is None
+    # Only the messages format reads it: elsewhere `messages` is an unknown key, kept in metadata.
+    pair = only_pair(jsonl({"prompt": "q", "completion": "a", "messages": [answer]}), "prompt_completion")
+    assert pair.weight is None and pair.metadata == {"messages": [answer]}
+
+
+def test_conversational_prompt_completion_reads_system_and_history():
+    pair = only_pair(jsonl({"prompt": [{"role": "system", "content": "Be brief."},
+                                       {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
+                                       {"role": "user", "content": "2+2?"}],
+                            "completion": [{"role": "assistant", "content": "4"}]}))
+    assert (pair.system, pair.input, pair.output) == ("Be brief.", "2+2?", "4")
+    assert pair.history == [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    plain = only_pair(jsonl({"prompt": [{"role": "user", "content": "q"}],
+                             "completion": [{"role": "assistant", "content": [{"type": "text", "text": "a"}]}],
+                             "system": "From the column."}))
+    assert (plain.system, plain.input, plain.output, plain.history) == ("From the column.", "q", "a", None)
+
+
+def test_alpaca_history_column_becomes_earlier_turns_and_an_empty_system_is_none():
+    pair = only_pair(jsonl({"instruction": "and 3+3?", "input": "", "output": "6", "system": "",
+                            "history": [["2+2?", "4"], ["2+3?", "5"]]}))
+    assert (pair.system, pair.input, pair.output) == (None, "and 3+3?", "6")
+    assert pair.history == [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"},
+                            {"role": "user", "content": "2+3?"}, {"role": "assistant", "content": "5"}]
+    assert pair.metadata is None  # history is the format's own column, not an unknown key
+    assert only_pair(jsonl({"instruction": "q", "output": "a", "history": []})).history is None
+
+
 def test_messages_single_turn_has_no_history_and_content_parts_are_joined():
     pair = only_pair(jsonl({"messages": [{"role": "user", "content": [{"type": "text", "text": "a"},
                                                                       {"type": "text", "text": "b"}]},
@@ -114,6 +151,33 @@ def test_auto_detection_fails_with_a_line_error():
      "conversations[1].from"),
     ({"instruction": "i"}, "alpaca", "output"),
     ({"input": "i", "output": 1.5}, "input_output", "output"),
+    # The error names the position in the record as given, system messages included.
+    ({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                   {"role": "user", "content": "a"}]}, "messages", "messages[2]"),
+    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": -1}]},
+     "messages", "messages[1].weight"),
+    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": "1"}]},
+     "messages", "messages[1].weight"),
+    ({"prompt": [{"role": "user", "content": "q"}], "completion": "a"}, "prompt_completion", "completion"),
+    ({"prompt": [{"role": "user", "content": "q"}], "completion": []}, "prompt_completion", "completion"),
+    ({"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "user", "content": "a"}]},
+     "prompt_completion", "completion"),
+    ({"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "assistant", "content": "a"},
+                                                                   {"role": "assistant", "content": "b"}]},
+     "prompt_completion", "completion"),
+    ({"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "assistant", "content": 1}]},
+     "prompt_completion", "completion[0].content"),
+    ({"prompt": [], "completion": [{"role": "assistant", "content": "a"}]}, "prompt_completion", "prompt"),
+    ({"prompt": ["q"], "completion": [{"role": "assistant", "content": "a"}]}, "prompt_completion", "prompt[0]"),
+    ({"prompt": [{"role": "user", "content": "q"}, {"content": "q2"}],
+      "completion": [{"role": "assistant", "content": "a"}]}, "prompt_completion", "prompt[1].role"),
+    ({"prompt": [{"role": "system", "content": "s"}], "completion": [{"role": "assistant", "content": "a"}]},
+     "prompt_completion", "prompt[0]"),
+    ({"prompt": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x"}],
+      "completion": [{"role": "assistant", "content": "a"}]}, "prompt_completion", "prompt[1]"),
+    ({"instruction": "i", "output": "o", "history": "earlier"}, "alpaca", "history"),
+    ({"instruction": "i", "output": "o", "history": [["q", "a"], ["only one"]]}, "alpaca", "history[1]"),
+    ({"instruction": "i", "output": "o", "history": [["q", 2]]}, "alpaca", "history[0]"),
 ])
 def test_wrongly_typed_or_missing_fields_name_the_line_and_field(record, format, field):
     body = jsonl({"prompt": "ok", "completion": "ok"} if format == "prompt_completion" else record, record)

@@ -47,7 +47,8 @@ def jsonl(prefix: str, n: int, bad_last: bool = False) -> bytes:
 
 
 def test_parallel_imports_edits_analysis_and_export(live_server_factory):
-    server = live_server_factory(workers=WORKERS)
+    # Imports of any size go through the import workers, in pieces, as large ones do.
+    server = live_server_factory(workers=WORKERS, WINNOW_IMPORT_WORKERS="2", WINNOW_IMPORT_PARALLEL_MIN_BYTES="0")
     record = Recorder()
     with server.client() as c:
         ds = record.check(c.post("/api/v1/datasets", json={"name": "busy", "task_type": "classification"}), "create")

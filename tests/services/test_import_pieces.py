@@ -144,3 +144,35 @@ def test_a_broken_worker_pool_falls_back_to_validating_here(session):
 @pytest.mark.parametrize("size, expected", [(0, 256 << 10), (24 << 20, 3 << 20), (10 << 30, 8 << 20)])
 def test_piece_size_gives_each_worker_about_four_pieces_within_bounds(size, expected):
     assert abs(Parallelism(workers=2).piece_size(size) - expected) <= 1
+
+
+def test_workers_leave_when_their_server_is_killed(tmp_path):
+    """SIGKILL of the server alone (an out-of-memory kill) must not leave its import workers behind."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "from app.services import import_workers\n"
+        "if __name__ == '__main__':\n"
+        "    import_workers.start_workers(2)\n"
+        "    print(' '.join(str(p) for p in import_workers.worker_pool(2)._processes), flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": os.getcwd()})
+    workers = [int(pid) for pid in done.stdout.split()]
+    assert len(workers) == 2, done.stderr
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers)
