@@ -30,9 +30,13 @@ def content_hash(system: str | None, input_text: str, output: str) -> str:
 
 
 def pair_hashes(system: str | None, input_text: str, output: str) -> tuple[str, str]:
-    """(input_hash, content_hash) with each text normalised once: the import's hot path."""
+    """(input_hash, content_hash), the same as input_hash() and content_hash(), with each text normalised
+    once and each digest in one call: the import's hot path."""
     normal_input = normalise(input_text)
-    return sha256_hex(normal_input), sha256_hex(normalise(system) if system else "", normal_input, normalise(output))
+    normal_system = normalise(system) if system else ""
+    sha256 = hashlib.sha256
+    return (sha256(f"{normal_input}\x1f".encode()).hexdigest(),
+            sha256(f"{normal_system}\x1f{normal_input}\x1f{normalise(output)}\x1f".encode()).hexdigest())
 
 
 def storable(text: str) -> str:

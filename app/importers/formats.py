@@ -228,7 +228,7 @@ def map_common(record: dict, format_keys: set[str]) -> dict:
     weight = _weight(record.get("weight"), "weight")
     if weight is None and "messages" in format_keys:
         weight = _answer_weight(record)
-    extra = {k: v for k, v in record.items() if k not in COMMON_KEYS and k not in format_keys}
-    if extra:
-        metadata = {**extra, **(metadata or {})}
+    extra_keys = record.keys() - COMMON_KEYS - format_keys  # set operations in C: most records have none
+    if extra_keys:
+        metadata = {**{k: v for k, v in record.items() if k in extra_keys}, **(metadata or {})}
     return {"external_id": external_id, "label": label, "metadata": metadata or None, "weight": weight}

@@ -188,15 +188,16 @@ def to_pair(number: int, record: Any, format: str) -> ParsedPair:
     mapper, format_keys = FORMATS[format]
     fields = mapper(record)
     common = map_common(record, format_keys)
+    history, metadata = fields["history"], common["metadata"]
     return ParsedPair(
         line=number,
         external_id=storable(common["external_id"]) if common["external_id"] else None,
         system=storable(fields["system"]) if fields["system"] is not None else None,
         input=storable(fields["input"]),
         output=storable(fields["output"]),
-        history=storable_json(fields["history"]),
+        history=storable_json(history) if history is not None else None,
         label=storable(common["label"]) if common["label"] is not None else None,
-        metadata=storable_json(common["metadata"]),
+        metadata=storable_json(metadata) if metadata is not None else None,
         weight=common["weight"],
     )
 

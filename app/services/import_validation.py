@@ -203,7 +203,7 @@ class Parallelism:
 
     workers: int = 1
     min_bytes: int = 4 << 20
-    piece_bytes: int | None = None  # None: a size that gives every worker about four pieces
+    piece_bytes: int | None = None  # None: a size that gives every worker about eight pieces
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Parallelism":
@@ -215,7 +215,7 @@ class Parallelism:
     def piece_size(self, size: int) -> int:
         if self.piece_bytes:
             return self.piece_bytes
-        return max(256 << 10, min(8 << 20, size // (self.workers * 4) + 1))
+        return max(256 << 10, min(8 << 20, size // (self.workers * 8) + 1))
 
 
 def validate_source(source: ImportSource, folder: Path, *, abort: bool, batch_size: int, dialect,
