@@ -11,7 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
@@ -79,9 +79,10 @@ def run_in_workers(function: Callable[[Task], Result], tasks: Iterable[Task], wo
                 result = function(task)
             yield result
     finally:
-        for _, future in pending:
-            if future:
-                future.cancel()
+        # Stopped early (a bad file, a missing dataset): drop what has not started, and wait for what
+        # has, so that no worker writes into the caller's folder after this returns.
+        running = [future for _, future in pending if future and not future.cancel()]
+        wait(running)
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:

@@ -11,6 +11,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -150,9 +151,10 @@ def run_import(
     merger = PieceMerger()
     writer: _Writer | None = None
     pieces = 0
-    with tempfile.TemporaryDirectory(prefix="winnow-import-") as folder:
-        for piece in validate_source(source, Path(folder), abort=abort, batch_size=batch_size,
-                                     dialect=session.get_bind().dialect, parallelism=parallelism or Parallelism()):
+    with tempfile.TemporaryDirectory(prefix="winnow-import-") as folder, closing(validate_source(
+            source, Path(folder), abort=abort, batch_size=batch_size, dialect=session.get_bind().dialect,
+            parallelism=parallelism or Parallelism())) as validated_pieces:
+        for piece in validated_pieces:
             pieces += 1
             dropped = merger.add(piece)
             if abort and merger.skipped:

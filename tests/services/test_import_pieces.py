@@ -176,3 +176,14 @@ def test_workers_leave_when_their_server_is_killed(tmp_path):
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in workers)
+
+
+def test_a_large_file_into_a_missing_dataset_is_a_404_with_nothing_left_behind(session, tmp_path, monkeypatch):
+    from app.errors import NotFound
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    data = lines(*[{"prompt": f"p{i}", "completion": "c"} for i in range(200)])
+    source = open_source(io.BytesIO(data), filename="x.jsonl")
+    with pytest.raises(NotFound):
+        run_import(session, 12345, source, parallelism=IN_PIECES)
+    assert list(tmp_path.iterdir()) == []  # the pieces' spool files went with their folder
