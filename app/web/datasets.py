@@ -77,7 +77,8 @@ async def upload(dataset_id: int, request: Request, session: SessionDep, setting
         outcome = await run_in_threadpool(run_import, session, dataset_id, source, on_error=on_error,
                                           batch_size=settings.import_batch_size,
                                           parallelism=Parallelism.from_settings(settings))
+    card = web_overview.dataset_card(session, dataset_id)
     context = {"outcome": outcome, "errors": [asdict(e) for e in outcome.errors], "filename": upload.filename,
-               "dataset": datasets_service.get_dataset(session, dataset_id)}
+               "dataset": card.dataset, "card": card}
     return render_htmx(request, "datasets/upload_result.html", context, block="result",
                        status_code=422 if outcome.aborted else 200)

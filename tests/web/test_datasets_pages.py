@@ -79,6 +79,9 @@ def test_upload_imports_and_lists_line_errors(page_client, make_dataset):
     skipped = page_client.post(f"/datasets/{ds['id']}/upload", data={"format": "auto", "on_error": "skip"},
                                files={"file": ("pairs.jsonl", body.encode())}, headers={"HX-Request": "true"})
     assert skipped.status_code == 200 and "Imported 2 new" in skipped.text and "skipped 2" in skipped.text
+    # The page's figures are swapped for fresh ones, so they do not say 0 beside "Imported 2 new".
+    assert 'id="dataset-facts" hx-swap-oob="true"' in skipped.text
+    assert '<dd id="example-count">2</dd>' in skipped.text and 'hx-swap-oob' not in aborted.text
     csv = page_client.post(f"/datasets/{ds['id']}/upload", data={"on_error": "abort"},
                            files={"file": ("more.csv", b"input,output\nhello,world\n", "text/csv")})
     assert csv.status_code == 200 and "Imported 1 new" in csv.text and "<html" in csv.text
