@@ -33,14 +33,14 @@ def count_tokens(texts: Sequence[str]) -> list[int]:
     tokenizer = get_tokenizer()
     # encode_batch_fast (tokenizers >= 0.20) skips the character offsets, which counting does not need.
     encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
-    return [len(e.ids) for e in encode(list(texts), add_special_tokens=False)]
+    return [len(e) for e in encode(list(texts), add_special_tokens=False)]  # len(e) == len(e.ids), no list copy
 
 
 def training_text(system: str | None, history: list[dict[str, Any]] | None, input: str, output: str) -> str:
     """Everything a trainer reads from one example, in the order it reads it: system prompt, earlier
     turns, input, output (empty parts left out), joined by newlines."""
-    if not system and not history:
-        return "\n".join(p for p in (input, output) if p)
+    if not system and not history:  # a plain pair, the common case: no generator
+        return f"{input}\n{output}" if input and output else input or output
     parts = [system or ""]
     parts += [str(m.get("content", "")) for m in history or []]
     parts += [input, output]
