@@ -4,8 +4,8 @@ It runs without a database statement, so on SQLite it holds no lock. A large JSO
 into pieces of whole lines that worker processes validate side by side (the per-row Python work
 of parsing, NFKC normalising and hashing equals SQLite's whole insert, and one core does it at a
 time); every other source, and a small one, is validated here in one piece. Either way each piece
-gives a `PieceResult`, and `merge` turns them into what one pass over the whole file would report:
-errors in line order, and an `id` repeated across pieces refused on its later line.
+gives a `PieceResult`, and `PieceMerger` turns them into what one pass over the whole file would
+report: errors in line order, and an `id` repeated across pieces refused on its later line.
 """
 
 import itertools
@@ -210,7 +210,7 @@ class Parallelism:
         return cls(workers=settings.import_workers, min_bytes=settings.import_parallel_min_bytes)
 
     def applies(self, source: ImportSource, size: int) -> bool:
-        return self.workers > 1 and source.kind is FileKind.jsonl and size >= self.min_bytes
+        return self.workers > 1 and source.kind is FileKind.jsonl and size >= max(self.min_bytes, 1)
 
     def piece_size(self, size: int) -> int:
         if self.piece_bytes:

@@ -187,3 +187,10 @@ def test_a_large_file_into_a_missing_dataset_is_a_404_with_nothing_left_behind(s
     with pytest.raises(NotFound):
         run_import(session, 12345, source, parallelism=IN_PIECES)
     assert list(tmp_path.iterdir()) == []  # the pieces' spool files went with their folder
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b'{"prompt": "only", "completion": "line"}'])
+def test_tiny_files_give_the_same_answer_in_pieces(session, data):
+    (one, one_rows), (pieces, piece_rows) = import_both_ways(session, data)
+    assert (pieces.imported, pieces.skipped, pieces.errors, piece_rows) == \
+        (one.imported, one.skipped, one.errors, one_rows)
