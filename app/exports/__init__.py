@@ -3,6 +3,12 @@
 Every format module declares NAME, DESCRIPTION, KEYS and `to_record(row) -> dict`; a format whose
 line shape depends on the whole export (e.g. whether any pair has a system prompt) also declares
 `make_encoder(rows) -> (row -> dict)`, so one file never mixes column types.
+
+Contract the writer relies on (`app.exports.files.encode_lines`): for a plain pair (no system prompt,
+history or weight) the record depends on the input and the output only as strings placed verbatim.
+The writer encodes such pairs from a line template read off the encoder's record for marker texts
+(none if the markers do not appear once each, input first; then every pair goes through the encoder);
+tests/exports/test_formats.py checks that both ways give the same bytes for every format.
 """
 
 from collections.abc import Callable
@@ -10,7 +16,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from app.exports import alpaca, openai_chat, sharegpt, trl_messages, trl_prompt_completion
-from app.exports.base import ExportRow
+from app.exports.base import ExportRow, ExportRows
 
 Encoder = Callable[[ExportRow], dict]
 
@@ -22,7 +28,7 @@ class ExportFormat:
     keys: tuple[str, ...]
     module: ModuleType
 
-    def encoder(self, rows: list[ExportRow]) -> Encoder:
+    def encoder(self, rows: ExportRows) -> Encoder:
         make = getattr(self.module, "make_encoder", None)
         return make(rows) if make else self.module.to_record
 
@@ -33,4 +39,4 @@ FORMATS: dict[str, ExportFormat] = {
 }
 DEFAULT_FORMAT = "openai_chat"
 
-__all__ = ["DEFAULT_FORMAT", "FORMATS", "ExportFormat", "ExportRow"]
+__all__ = ["DEFAULT_FORMAT", "FORMATS", "ExportFormat", "ExportRow", "ExportRows"]

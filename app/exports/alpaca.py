@@ -6,7 +6,7 @@ optional `system` column and earlier turns into its `history` column ([[user, as
 but only when the export has any, so that plain pairs carry exactly the three Alpaca keys.
 """
 
-from app.exports.base import ExportRow
+from app.exports.base import ExportRow, ExportRows
 
 NAME = "alpaca"
 DESCRIPTION = "Alpaca (instruction/input/output; system and history columns only when present)"
@@ -33,7 +33,7 @@ def to_record(row: ExportRow, with_system: bool = False, with_history: bool = Fa
     return record
 
 
-def make_encoder(rows: list[ExportRow]):
-    with_system = any(row.system for row in rows)
-    with_history = any(row.history for row in rows)
+def make_encoder(rows: ExportRows):
+    with_system = any(rows.systems)
+    with_history = any(rows.histories)
     return lambda row: to_record(row, with_system, with_history)

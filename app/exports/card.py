@@ -34,9 +34,9 @@ def render_card(manifest: dict) -> str:
     params = manifest["params"]
     lines += [
         f"# {dataset['name']}", "",
-        f"Exported by Winnow (export {manifest['export_id']}) in the `{manifest['format']['name']}` format "
+        (f"Exported by Winnow (export {manifest['export_id']}) in the `{manifest['format']['name']}` format "
         f"({', '.join('`' + k + '`' for k in manifest['format']['keys'])} per line), seed {params['seed']}, "
-        f"from {'analysis job ' + str(manifest['analysis_job_id']) if manifest['analysis_job_id'] else 'a dataset never analysed'}.",
+        f"from {'analysis job ' + str(manifest['analysis_job_id']) if manifest['analysis_job_id'] else 'a dataset never analysed'}."),
         "",
         "```python",
         "from datasets import load_dataset",
@@ -49,8 +49,8 @@ def render_card(manifest: dict) -> str:
         t = tokens["splits"][name]
         lines.append(f"| {name} | {params['splits'][name]:g} | {figures['total']} | "
                      f"{t['min']} / {t['mean']:.1f} / {t['p95']:.0f} / {t['max']} |")
-    lines += ["", f"Estimated training tokens for {tokens['epochs']} epoch(s) of the train split: "
-                  f"{tokens['estimated_training_tokens']:,} (counted with {tokens['tokenizer']}).", ""]
+    lines += ["", (f"Estimated training tokens for {tokens['epochs']} epoch(s) of the train split: "
+                  f"{tokens['estimated_training_tokens']:,} (counted with {tokens['tokenizer']})."), ""]
     labels = manifest["counts"]["labels"]
     if list(labels) != ["(unlabelled)"]:
         lines += ["## Labels", "", "| label | " + " | ".join(splits) + " | total |",
@@ -61,13 +61,13 @@ def render_card(manifest: dict) -> str:
         lines.append("")
     lines += [
         "## What was left out", "",
-        f"{excluded['total']} example(s): by status {json.dumps(excluded['by_status'])}, "
+        (f"{excluded['total']} example(s): by status {json.dumps(excluded['by_status'])}, "
         f"by open finding {json.dumps(excluded['by_check'])}, duplicates dropped by `{params['dedupe']}`: "
-        f"{excluded['dedupe']}.", "",
+        f"{excluded['dedupe']}."), "",
         "## Leakage check", "",
-        f"{'Passed' if leakage['passed'] else 'FAILED'}: validation/test inputs that exactly repeat a train input: "
+        (f"{'Passed' if leakage['passed'] else 'FAILED'}: validation/test inputs that exactly repeat a train input: "
         f"{json.dumps(leakage['exact_duplicates'])}; near-duplicates (cosine >= {leakage['near_duplicate_threshold']}): "
-        f"{json.dumps(leakage['near_duplicates']) if leakage['near_duplicates'] is not None else leakage['near_check']}.",
+        f"{json.dumps(leakage['near_duplicates']) if leakage['near_duplicates'] is not None else leakage['near_check']}."),
         "", "Example ids, metadata and file checksums are in `manifest.json`.", "",
     ]
     return "\n".join(lines)

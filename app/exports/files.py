@@ -4,23 +4,69 @@ import hashlib
 import uuid
 import zipfile
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from app.exports.base import ExportRow
+from app.exports.base import ExportRow, ExportRows
 
 SPLIT_FILES = ("train.jsonl", "validation.jsonl", "test.jsonl")
 EXPORT_FILES = (*SPLIT_FILES, "manifest.json", "README.md", "all.zip")
 ZIPPED_FILES = (*SPLIT_FILES, "manifest.json", "README.md")
 
 
-def write_jsonl(path: Path, rows: Sequence[ExportRow], encode: Callable[[ExportRow], dict]) -> dict:
+# Marker texts for deriving a format's line template: private-use characters, which orjson writes as they
+# are and no format adds itself.
+_INPUT_MARK, _OUTPUT_MARK = "\ue000winnow input\ue000", "\ue000winnow output\ue000"
+
+
+def line_template(encode: Callable[[ExportRow], dict]) -> tuple[bytes, bytes, bytes] | None:
+    """(before the input, between input and output, after the output) of a plain pair's line, read off
+    the line of a probe pair whose texts are markers; None if the line does not hold them once each,
+    input first (then every pair is encoded through `encode`)."""
+    probe = ExportRow(id=0, system=None, input=_INPUT_MARK, output=_OUTPUT_MARK, history=None, label=None,
+                      weight=None, status="pending", input_hash="")
+    line = orjson.dumps(encode(probe), option=orjson.OPT_APPEND_NEWLINE)
+    input_mark, output_mark = orjson.dumps(_INPUT_MARK), orjson.dumps(_OUTPUT_MARK)
+    if line.count(input_mark) != 1 or line.count(output_mark) != 1:
+        return None
+    before, rest = line.split(input_mark)
+    if output_mark not in rest:
+        return None
+    between, after = rest.split(output_mark)
+    return before, between, after
+
+
+def encode_lines(rows: ExportRows, encode: Callable[[ExportRow], dict]) -> list[bytes]:
+    """One JSONL line per pair, `orjson.dumps(encode(row)) + b"\\n"`, in row order.
+
+    Plain pairs (no system prompt, history or weight: most datasets) are written from the format's
+    line template, their input and output encoded by one orjson call each: no record dicts, and when
+    every pair is plain, no per-row Python code either (the pieces are joined in C). The bytes are
+    the same as through `encode` (tests/exports/test_formats.py). Call it with the pairs in the order
+    the database returned them and shuffle the finished lines: reading 50,000 texts in a shuffled
+    order costs more in cache misses than joining the lines in it."""
     dumps = orjson.dumps
-    data = b"".join([dumps(encode(row)) + b"\n" for row in rows])
+    template = line_template(encode)
+    if template is None:
+        return [dumps(encode(row), option=orjson.OPT_APPEND_NEWLINE) for row in rows]
+    before, between, after = template
+    if rows.all_plain():
+        return list(map(b"".join, zip(repeat(before), map(dumps, rows.inputs), repeat(between),
+                                      map(dumps, rows.outputs), repeat(after))))
+    return [before + dumps(rows.inputs[i]) + between + dumps(rows.outputs[i]) + after
+            if rows.is_plain(i) else dumps(encode(rows.row(i)), option=orjson.OPT_APPEND_NEWLINE)
+            for i in range(len(rows))]
+
+
+def write_jsonl(path: Path, lines: Sequence[bytes]) -> dict:
+    """Write the lines; their sha256, size and count. Both hashing and writing release the GIL, so this
+    can run in a thread beside Python work."""
+    data = b"".join(lines)
     path.write_bytes(data)
-    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(rows)}
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(lines)}
 
 
 def write_text(path: Path, text: str) -> dict:

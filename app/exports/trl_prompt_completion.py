@@ -5,17 +5,15 @@ conversational prompt-completion form (lists of messages) for every line, so tha
 dropped and every line of the file has the same column types (`datasets` needs one schema).
 """
 
-from collections.abc import Iterable
-
-from app.exports.base import ExportRow, chat_turns
+from app.exports.base import ExportRow, ExportRows, chat_turns
 
 NAME = "trl_prompt_completion"
 DESCRIPTION = "TRL prompt/completion (strings; message lists when system prompts or history exist)"
 KEYS = ("prompt", "completion")
 
 
-def needs_conversational(rows: Iterable[ExportRow]) -> bool:
-    return any(row.system or row.history for row in rows)
+def needs_conversational(rows: ExportRows) -> bool:
+    return any(rows.systems) or any(rows.histories)
 
 
 def to_record(row: ExportRow, conversational: bool = False) -> dict:
@@ -25,6 +23,6 @@ def to_record(row: ExportRow, conversational: bool = False) -> dict:
     return {"prompt": turns[:-1], "completion": turns[-1:]}
 
 
-def make_encoder(rows: list[ExportRow]):
+def make_encoder(rows: ExportRows):
     conversational = needs_conversational(rows)
     return lambda row: to_record(row, conversational)

@@ -16,7 +16,7 @@ from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
 from app.checks.registry import effective_settings, enabled_checks
 from app.config import get_settings
 from app.db import session_scope
-from app.embeddings import get_embedder
+from app.embeddings import get_embedder, neighbour_graph
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
 from app.services import embeddings_store, findings, jobs
@@ -84,6 +84,12 @@ def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -
     ctx.vectors = aligned
 
 
+def save_neighbour_graph(ctx: AnalysisContext) -> None:
+    """Keep the k-nearest-neighbour graph (computed by the checks, else now) for the exports' leakage check."""
+    sims, rows = ctx.neighbours
+    neighbour_graph.save(ctx.cache_dir, neighbour_graph.build(ctx.embedding_model, ctx.ids, ctx.vectors, sims, rows))
+
+
 def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
                done_before: int = 0) -> tuple[list[findings.FindingDraft], dict]:
     """Run every enabled check; progress counts one step per check after `done_before` steps."""
@@ -132,9 +138,11 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
     if needs_vectors:
         attach_vectors(ctx, ids, vectors)
     ctx.embedding_model = embedder.name
-    ctx.cache_dir = get_settings().data_dir / "analysis" / f"dataset-{dataset_id}"
+    ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
     ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
+    if needs_vectors:
+        save_neighbour_graph(ctx)
     if report:
         report(embed_total + steps, embed_total + steps, "saving findings")
     with session_scope() as session:

@@ -9,30 +9,41 @@ held-out example that still near-duplicates a train example is joined to it and 
 import shutil
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import orjson
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.checks.clusters import NEAR_DEFAULTS
 from app.config import Settings
-from app.errors import InvalidInput, NotFound
-from app.exports import FORMATS, ExportRow
-from app.exports.card import render_card
 from app.db import end_read_transaction
+from app.embeddings import neighbour_graph
 from app.embeddings.tokenizer import count_tokens_cached, token_cache_path, training_text
-from app.exports.files import EXPORT_FILES, SPLIT_FILES, build_zip, token_stats, write_jsonl, write_text
-from app.exports.leakage import check_leakage
-from app.exports.splits import (SPLIT_NAMES, UNLABELLED, SplitPlan, assign_splits, connected_groups,
-                                groups_sharing_keys, pick_representatives)
-from app.models import Dataset, Embedding, Example, Export, Finding, FindingStatus, Job, JobKind, JobStatus
+from app.errors import InvalidInput, NotFound
+from app.exports import FORMATS, ExportRows
+from app.exports.base import cyclic_gc_paused, pick, positions_of
+from app.exports.card import render_card
+from app.exports.files import EXPORT_FILES, build_zip, encode_lines, token_stats, write_jsonl, write_text
+from app.exports.leakage import NearSearch, StoredVectors, check_leakage
+from app.exports.splits import (
+    SPLIT_NAMES,
+    UNLABELLED,
+    SplitPlan,
+    assign_splits,
+    connected_groups,
+    groups_sharing_keys,
+    pick_representatives,
+    split_counts,
+)
+from app.models import Dataset, Export, Finding, FindingStatus, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
-from app.services.datasets import get_dataset
-from app.services.embeddings_store import load_vectors
 from app.services.common import get_or_404
+from app.services.datasets import get_dataset
 
 DUPLICATE_CHECKS = ("exact_duplicate", "near_duplicate")
 DEFAULT_NEAR_DUPLICATE_THRESHOLD = float(NEAR_DEFAULTS["threshold"])  # the near_duplicate check's own default
@@ -41,32 +52,41 @@ MAX_RESPLITS = 5
 
 @dataclass
 class Selection:
-    rows: list[ExportRow]
+    rows: ExportRows
     labels: list[str]
     groups: np.ndarray
     excluded: dict
     plan: SplitPlan | None = None
     leakage: dict | None = None
     resplits: int = 0
-    split_of: list[str] = field(default_factory=list)
+    split_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index into SPLIT_NAMES
 
 
-_ROWS_SQL = ("SELECT id, system, input, output, {history}, label, weight, status, input_hash FROM examples "
-             "WHERE dataset_id = :dataset_id ORDER BY id")
+# history as text on both databases (JSON null as SQL NULL): psycopg would otherwise run json.loads on
+# every row, JSON null included, a quarter of the read on Postgres; the few histories are decoded here.
+_PAIRS_SQL = "SELECT id, system, input, output, NULLIF(CAST(history AS TEXT), 'null'), label, weight, status, " \
+             "input_hash FROM examples WHERE dataset_id = {param}"
 
 
-def _load_rows(session: Session, dataset_id: int) -> list[ExportRow]:
-    """Every example of the dataset, in one SELECT. Plain SQL, without the column types' result
-    processing, because this read is a third of an export's time."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    # SQLite hands the JSON column over as text, JSON null included; psycopg has decoded it already.
-    sql = text(_ROWS_SQL.format(history="NULLIF(history, 'null')" if sqlite else "history"))
-    rows = [ExportRow._make(r) for r in session.connection().execute(sql, {"dataset_id": dataset_id}).all()]
-    for i, row in enumerate(rows):
-        if row.history is not None:
-            history = orjson.loads(row.history) if isinstance(row.history, (str, bytes)) else row.history
-            rows[i] = row._replace(history=history or None)
-    return rows
+def _load_pairs(session: Session, dataset_id: int) -> ExportRows:
+    """Every example of the dataset, in id order, as columns. This read is the largest part of an
+    export's time, so it skips what costs without serving: SQLAlchemy's row objects and result
+    processing (the driver's own cursor instead), and ORDER BY, which makes SQLite copy every row,
+    texts included, into a temporary B-tree (sorting the ids here is cheaper)."""
+    connection = session.connection()
+    sql = _PAIRS_SQL.format(param="?" if connection.dialect.paramstyle == "qmark" else "%s")
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, (dataset_id,))
+        pairs = ExportRows.from_rows(cursor.fetchall())
+    finally:
+        cursor.close()
+    ids = np.asarray(pairs.ids, dtype=np.int64)
+    if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
+        pairs = pairs.take(np.argsort(ids, kind="stable").tolist())
+    if any(pairs.histories):
+        pairs.histories = [(orjson.loads(h) or None) if h else None for h in pairs.histories]
+    return pairs
 
 
 def _open_findings(session: Session, dataset_id: int, checks: list[str]) -> dict[int, set[str]]:
@@ -80,16 +100,29 @@ def _open_findings(session: Session, dataset_id: int, checks: list[str]) -> dict
     return found
 
 
+# Each finding's `duplicate_of` (an integer, else the finding is no edge) taken out by the database: decoding
+# every details JSON through SQLAlchemy cost ~0.09 s for the 15,000 duplicate findings of 50,000 pairs.
+_EDGES_SQL = {
+    "sqlite": "SELECT example_id, json_extract(details, '$.duplicate_of') FROM findings "
+              "WHERE dataset_id = ? AND \"check\" IN (?, ?) AND status != ? "
+              "AND json_type(details, '$.duplicate_of') = 'integer'",
+    "postgresql": "SELECT example_id, CAST(details ->> 'duplicate_of' AS BIGINT) FROM findings "
+                  "WHERE dataset_id = %s AND \"check\" IN (%s, %s) AND status != %s "
+                  "AND json_typeof(details -> 'duplicate_of') = 'number' "
+                  "AND (details ->> 'duplicate_of') ~ '^-?[0-9]+$'",
+}
+
+
 def _duplicate_edges(session: Session, dataset_id: int) -> list[tuple[int, int]]:
-    edges = []
-    for example_id, details in session.execute(
-        select(Finding.example_id, Finding.details).where(
-            Finding.dataset_id == dataset_id, Finding.check.in_(DUPLICATE_CHECKS),
-            Finding.status != FindingStatus.dismissed)):
-        other = (details or {}).get("duplicate_of")
-        if isinstance(other, int):
-            edges.append((example_id, other))
-    return edges
+    """(example id, the id it duplicates) of every exact or near-duplicate finding not dismissed."""
+    connection = session.connection()
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_EDGES_SQL[connection.dialect.name],
+                       (dataset_id, *DUPLICATE_CHECKS, FindingStatus.dismissed.value))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def latest_analysis_job(session: Session, dataset_id: int) -> Job | None:
@@ -110,78 +143,109 @@ def near_duplicate_threshold(dataset: Dataset) -> float:
     return DEFAULT_NEAR_DUPLICATE_THRESHOLD
 
 
-def _stored_vectors(session: Session, dataset_id: int, ids: list[int]):
-    """(model, vectors aligned with ids, mask of ids that have one) from the embeddings table, or Nones."""
-    model = session.execute(
-        select(Embedding.model).join(Example, Example.id == Embedding.example_id)
-        .where(Example.dataset_id == dataset_id).group_by(Embedding.model)
-        .order_by(func.count().desc(), Embedding.model)).scalars().first()
-    if model is None or not ids:
+# Raw driver cursors, as in _load_pairs: 50,000 vectors through SQLAlchemy's rows cost several times the read.
+_MODELS_SQL = "SELECT e.model, COUNT(*) FROM embeddings e JOIN examples x ON x.id = e.example_id " \
+              "WHERE x.dataset_id = {param} GROUP BY e.model"
+# By the range of the selected ids (the unique index's order) rather than a join with examples: a
+# fifth faster on SQLite, twice on Postgres; vectors of other examples in the range are ignored.
+_VECTORS_SQL = "SELECT example_id, vector FROM embeddings WHERE model = {param} " \
+               "AND example_id BETWEEN {param} AND {param}"
+
+
+def _stored_vectors(session: Session, dataset_id: int, ids: Sequence[int]):
+    """(model, vectors as stored, each id's row in them or -1) for the model most examples have, or Nones."""
+    connection = session.connection()
+    param = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_MODELS_SQL.format(param=param), (dataset_id,))
+        counts = cursor.fetchall()
+        if not counts or not ids:
+            return None, None, None
+        model = min(counts, key=lambda row: (-row[1], row[0]))[0]
+        # psycopg sends bytea as hex text unless asked for binary: twice the bytes, then decoded (3x the time).
+        binary = {} if connection.dialect.name == "sqlite" else {"binary": True}
+        cursor.execute(_VECTORS_SQL.format(param=param), (model, min(ids), max(ids)), **binary)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    found_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    order = np.argsort(found_ids, kind="stable")
+    at = positions_of(found_ids[order], ids, keep_missing=True)
+    if not (at >= 0).any():
         return None, None, None
-    found_ids, found = load_vectors(session, dataset_id, model)
-    if len(found_ids) == 0:
-        return None, None, None
-    found = np.asarray(found, dtype=np.float32)
-    position = {example_id: i for i, example_id in enumerate(np.asarray(found_ids).tolist())}
-    vectors = np.zeros((len(ids), found.shape[1]), dtype=np.float32)
-    has_vector = np.zeros(len(ids), dtype=bool)
-    for i, example_id in enumerate(ids):
-        j = position.get(example_id)
-        if j is not None:
-            vectors[i] = found[j]
-            has_vector[i] = True
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-    return model, vectors, has_vector
+    vectors = StoredVectors([row[1] for row in rows], dim=len(rows[0][1]) // 4)
+    return model, vectors, np.where(at >= 0, order[np.clip(at, 0, None)], -1)
+
+
+def _near_search(session: Session, dataset: Dataset, ids: Sequence[int], settings: Settings) -> NearSearch | None:
+    """The near-duplicate search over the stored vectors, with the last analysis's neighbour graph."""
+    model, vectors, row_of = _stored_vectors(session, dataset.id, ids)
+    if model is None:
+        return None
+    graph = neighbour_graph.load(neighbour_graph.analysis_cache_dir(settings.data_dir, dataset.id))
+    return NearSearch(ids, model, vectors, row_of, near_duplicate_threshold(dataset), graph)
 
 
 def _select(session: Session, dataset: Dataset, params: ExportParams) -> Selection:
-    rows = _load_rows(session, dataset.id)
-    by_status = Counter(r.status for r in rows if r.status not in params.include_status)
-    rows_in = [r for r in rows if r.status in params.include_status]
+    pairs = _load_pairs(session, dataset.id)
+    n = len(pairs)
+    ids = np.asarray(pairs.ids, dtype=np.int64)  # sorted
+    included = np.fromiter(map(set(params.include_status).__contains__, pairs.statuses), dtype=bool, count=n)
+    by_status = Counter(pick(pairs.statuses, np.nonzero(~included)[0].tolist()))
     flagged = _open_findings(session, dataset.id, params.exclude_checks)
-    by_check = Counter(check for r in rows_in for check in flagged.get(r.id, ()))
-    dropped_by_check = sum(1 for r in rows_in if r.id in flagged)
-    rows_in = [r for r in rows_in if r.id not in flagged]
+    flagged_positions = positions_of(ids, list(flagged))
+    by_check: Counter = Counter()
+    dropped_by_check = 0
+    for i in flagged_positions.tolist():
+        if included[i]:
+            by_check.update(flagged[pairs.ids[i]])
+            dropped_by_check += 1
+    included[flagged_positions] = False
 
     # Duplicate clusters over every example, so members stay linked through an excluded representative.
-    position = {r.id: i for i, r in enumerate(rows)}
-    edges = [(position[a], position[b]) for a, b in _duplicate_edges(session, dataset.id)
-             if a in position and b in position]
-    cluster_of = connected_groups(len(rows), edges)
-    clusters = np.array([cluster_of[position[r.id]] for r in rows_in], dtype=np.int64)
+    edges = np.array(_duplicate_edges(session, dataset.id), dtype=np.int64).reshape(-1, 2)
+    edge_positions = np.stack([positions_of(ids, edges[:, 0], keep_missing=True),
+                               positions_of(ids, edges[:, 1], keep_missing=True)], axis=1)
+    edge_positions = edge_positions[(edge_positions >= 0).all(axis=1)]
+    cluster_of = connected_groups(n, edge_positions.tolist())
+    selected = np.nonzero(included)[0]
+    rows = pairs if len(selected) == n else pairs.take(selected.tolist())
+    clusters = cluster_of[selected]
     dropped_by_dedupe = 0
-    if params.dedupe == "keep_one" and rows_in:
-        keep = pick_representatives(clusters, [r.status == "accepted" for r in rows_in],
-                                    [len(r.output) for r in rows_in], [r.id for r in rows_in])
+    if params.dedupe == "keep_one" and len(rows):
+        accepted = np.fromiter(map("accepted".__eq__, rows.statuses), dtype=bool, count=len(rows))
+        keep = pick_representatives(clusters, accepted, rows.outputs, rows.ids)
         dropped_by_dedupe = int((~keep).sum())
-        rows_in = [r for r, k in zip(rows_in, keep.tolist()) if k]
-        clusters = clusters[keep]
+        if dropped_by_dedupe:
+            rows = rows.take(np.nonzero(keep)[0].tolist())
+            clusters = clusters[keep]
 
     # Split groups: duplicate clusters joined with identical normalised inputs.
-    groups = groups_sharing_keys(clusters, [r.input_hash for r in rows_in])
+    groups = groups_sharing_keys(clusters, rows.input_hashes)
     excluded = {"total": sum(by_status.values()) + dropped_by_check + dropped_by_dedupe,
                 "by_status": dict(sorted(by_status.items())), "by_check": dict(sorted(by_check.items())),
                 "by_check_examples": dropped_by_check, "dedupe": dropped_by_dedupe}
-    labels = [r.label if r.label is not None else UNLABELLED for r in rows_in]
-    return Selection(rows=rows_in, labels=labels, groups=groups, excluded=excluded)
+    labels = [UNLABELLED if label is None else label for label in rows.labels]
+    return Selection(rows=rows, labels=labels, groups=groups, excluded=excluded)
 
 
 def _split(selection: Selection, params: ExportParams) -> None:
     selection.plan = assign_splits(selection.labels, selection.groups, params.splits, params.seed)
-    selection.split_of = selection.plan.assignment
+    selection.split_codes = selection.plan.codes
 
 
-def _split_without_leakage(session: Session, dataset: Dataset, selection: Selection, params: ExportParams) -> None:
+def _split_without_leakage(session: Session, dataset: Dataset, selection: Selection, params: ExportParams,
+                           settings: Settings) -> None:
     """Split, verify, and while a held-out input still repeats a train input, join the two and split again."""
-    ids = [r.id for r in selection.rows]
-    hashes = [r.input_hash for r in selection.rows]
-    model, vectors, has_vector = _stored_vectors(session, dataset.id, ids)
+    ids = selection.rows.ids
+    hashes = selection.rows.input_hashes
+    near_search = _near_search(session, dataset, ids, settings)
     threshold = near_duplicate_threshold(dataset)
     extra_edges: list[tuple[int, int]] = []
     for attempt in range(MAX_RESPLITS + 1):
         _split(selection, params)
-        report, leaks = check_leakage(selection.split_of, ids, hashes, vectors, has_vector, threshold, model)
+        report, leaks = check_leakage(selection.split_codes, ids, hashes, near_search, threshold)
         if not leaks or attempt == MAX_RESPLITS:
             break
         extra_edges += leaks
@@ -194,38 +258,22 @@ def _split_without_leakage(session: Session, dataset: Dataset, selection: Select
     selection.leakage = report
 
 
-def _counts(selection: Selection) -> dict:
-    per_split = {s: Counter() for s in SPLIT_NAMES}
-    for label, split in zip(selection.labels, selection.split_of):
-        per_split[split][label] += 1
-    totals = Counter(selection.labels)
-    order = sorted(totals, key=lambda lab: (-totals[lab], lab))
-    return {
-        "total": len(selection.rows),
-        "splits": {s: {"total": sum(per_split[s].values()),
-                       "labels": {lab: per_split[s][lab] for lab in order if per_split[s][lab]}}
-                   for s in SPLIT_NAMES},
-        "labels": {lab: totals[lab] for lab in order},
-    }
-
-
 def preview_split_counts(session: Session, dataset_id: int, params: ExportParams) -> SplitPreview:
     """Counts per split and label for these parameters, without writing files or checking embeddings."""
     dataset = get_dataset(session, dataset_id)
-    selection = _select(session, dataset, params)
-    _split(selection, params)
-    counts = _counts(selection)
+    with cyclic_gc_paused():
+        selection = _select(session, dataset, params)
+        _split(selection, params)
+        counts = split_counts(selection.labels, selection.split_codes)
     return SplitPreview(total=counts["total"], splits=counts["splits"], excluded=selection.excluded,
                         within_one_of_target=selection.plan.within_one)
 
 
 def _token_section(selection: Selection, params: ExportParams, settings: Settings) -> dict:
-    counts = count_tokens_cached([training_text(r.system, r.history, r.input, r.output) for r in selection.rows],
-                                 token_cache_path(settings.data_dir))
-    per_split = {s: [] for s in SPLIT_NAMES}
-    for n, split in zip(counts, selection.split_of):
-        per_split[split].append(n)
-    stats = {s: token_stats(per_split[s]) for s in SPLIT_NAMES}
+    rows = selection.rows
+    texts = list(map(training_text, rows.systems, rows.histories, rows.inputs, rows.outputs))
+    counts = np.asarray(count_tokens_cached(texts, token_cache_path(settings.data_dir)), dtype=np.int64)
+    stats = {s: token_stats(counts[selection.split_codes == k]) for k, s in enumerate(SPLIT_NAMES)}
     return {"tokenizer": "the embedding model's tokenizer (all-MiniLM-L6-v2 WordPiece, special tokens excluded)",
             "splits": stats, "epochs": params.epochs,
             "estimated_training_tokens": stats["train"]["total"] * params.epochs}
@@ -246,12 +294,17 @@ def create_export(session: Session, dataset_id: int, params: ExportParams, setti
     3. in a new short transaction, insert the Export row, write the manifest and the dataset card
        (they name the export's id) and move the staging folder to exports/<id>.
     """
+    with cyclic_gc_paused():
+        return _create_export(session, dataset_id, params, settings)
+
+
+def _create_export(session: Session, dataset_id: int, params: ExportParams, settings: Settings) -> Export:
     dataset = get_dataset(session, dataset_id)
     selection = _select(session, dataset, params)
     if not selection.rows:
         raise InvalidInput("nothing to export: every example was left out by the filters "
                            f"(left out: {selection.excluded})", field="include_status")
-    _split_without_leakage(session, dataset, selection, params)
+    _split_without_leakage(session, dataset, selection, params, settings)
     analysis = latest_analysis_job(session, dataset_id)
     end_read_transaction(session)
 
@@ -288,16 +341,19 @@ class WrittenSplits:
 
 
 def _write_split_files(folder: Path, selection: Selection, params: ExportParams, settings: Settings) -> WrittenSplits:
-    export_format = FORMATS[params.format]
-    encode = export_format.encoder(selection.rows)
-    order = np.random.default_rng(params.seed).permutation(len(selection.rows)).tolist()
-    rows_of = {s: [] for s in SPLIT_NAMES}
-    for i in order:  # a seeded shuffle, so no file is sorted by label or by duplicate group
-        rows_of[selection.split_of[i]].append(selection.rows[i])
-    files = {name: write_jsonl(folder / name, rows_of[name.removesuffix(".jsonl")], encode)
-             for name in SPLIT_FILES}
-    return WrittenSplits(files=files, tokens=_token_section(selection, params, settings),
-                         example_ids={s: [r.id for r in rows_of[s]] for s in SPLIT_NAMES})
+    rows = selection.rows
+    lines = encode_lines(rows, FORMATS[params.format].encoder(rows))
+    # A seeded shuffle, so that no file is sorted by label or by duplicate group.
+    order = np.random.default_rng(params.seed).permutation(len(rows))
+    positions = {split: order[selection.split_codes[order] == k].tolist() for k, split in enumerate(SPLIT_NAMES)}
+    # Files are joined, hashed and written in a second thread while this one counts tokens.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        writing = {split: pool.submit(write_jsonl, folder / f"{split}.jsonl", pick(lines, positions[split]))
+                   for split in SPLIT_NAMES}
+        tokens = _token_section(selection, params, settings)
+        files = {f"{split}.jsonl": job.result() for split, job in writing.items()}
+    return WrittenSplits(files=files, tokens=tokens,
+                         example_ids={split: list(pick(rows.ids, positions[split])) for split in SPLIT_NAMES})
 
 
 def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: Selection, params: ExportParams,
@@ -316,7 +372,7 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
         "seed": params.seed,
         "analysis_job_id": analysis.id if analysis else None,
         "analysis_finished_at": analysis.finished_at.isoformat() if analysis and analysis.finished_at else None,
-        "counts": _counts(selection),
+        "counts": split_counts(selection.labels, selection.split_codes),
         "stratification": {"max_deviation_from_target": round(plan.max_deviation, 4),
                            "within_one_of_target": plan.within_one, "notes": plan.notes,
                            "targets": {s: {lab: round(t, 3) for lab, t in plan.targets[s].items()}

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+
 import numpy as np
 import pytest
 
@@ -103,7 +104,7 @@ def test_near_duplicates_found_only_by_embeddings_are_pulled_into_train(session,
 
 
 def test_manifest_files_and_card(session, dataset_with, add_analysis_job):
-    dataset, ids = dataset_with(labelled_rows({"x": 12, "y": 8}), task_type="classification")
+    dataset, _ = dataset_with(labelled_rows({"x": 12, "y": 8}), task_type="classification")
     job_id = add_analysis_job(dataset.id)
     made = export(session, dataset.id, format="alpaca", epochs=2)
     folder = export_folder(get_settings(), made)
@@ -151,7 +152,7 @@ def test_nothing_left_to_export_is_invalid_input(session, dataset_with):
 
 def test_history_system_and_weight_survive_the_database_read(session, dataset_with):
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    dataset, ids = dataset_with([{"input": "and now?", "output": "now this", "system": "Be kind.",
+    dataset, _ = dataset_with([{"input": "and now?", "output": "now this", "system": "Be kind.",
                                   "history": history, "weight": 0.0}]
                                 + [{"input": f"plain {i}", "output": "x"} for i in range(4)])
     made = export(session, dataset.id, splits={"train": 1.0})
@@ -174,3 +175,48 @@ def test_a_dataset_of_one_example_exports_a_train_split_only(session, dataset_wi
     assert "split: train" in card and "split: test" not in card and "split: validation" not in card
     assert made.manifest["tokens"]["splits"]["test"] == {"examples": 0, "min": 0, "mean": 0.0, "p95": 0.0,
                                                          "max": 0, "total": 0}
+
+
+def test_pairs_are_taken_in_id_order_whatever_order_the_database_returns(session, dataset_with):
+    # The status index makes SQLite return rows grouped by status; the export must not depend on that.
+    statuses = ["pending", "accepted", "rejected", "accepted", "pending", "accepted", "pending", "accepted"]
+    dataset, ids = dataset_with([{"input": f"question {i}", "output": f"answer {i}", "status": status}
+                                 for i, status in enumerate(statuses)])
+    made = export(session, dataset.id, splits={"train": 1.0}, seed=5)
+    kept = [i for i, status in zip(ids, statuses) if status != "rejected"]
+    shuffled = np.random.default_rng(5).permutation(len(kept)).tolist()  # the files' seeded shuffle
+    assert made.manifest["example_ids"]["train"] == [kept[i] for i in shuffled]
+
+
+def test_the_garbage_collector_is_paused_only_during_the_export(session, dataset_with):
+    import gc
+
+    dataset, _ = dataset_with(labelled_rows({"a": 5}))
+    assert gc.isenabled()
+    export(session, dataset.id)
+    assert gc.isenabled()
+    gc.disable()  # paused by someone else: left as it was
+    try:
+        export(session, dataset.id)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_duplicate_edges_are_integer_duplicate_of_of_findings_not_dismissed(session, dataset_with):
+    from app.models import Finding
+    from app.services.exports import _duplicate_edges
+
+    dataset, ids = dataset_with(labelled_rows({"a": 8}))
+    details = [{"duplicate_of": ids[0]}, {"duplicate_of": str(ids[0])}, {"duplicate_of": 1.5}, {"duplicate_of": True},
+               {"duplicate_of": None}, {"similarity": 0.99}, {"duplicate_of": ids[1]}]
+    checks = ["exact_duplicate", "near_duplicate", "near_duplicate", "exact_duplicate", "near_duplicate",
+              "near_duplicate", "format"]
+    for example_id, check, detail in zip(ids[1:], checks, details):
+        session.add(Finding(dataset_id=dataset.id, example_id=example_id, check=check, score=1.0, details=detail))
+    session.add(Finding(dataset_id=dataset.id, example_id=ids[7], check="near_duplicate", score=1.0,
+                        status="dismissed", details={"duplicate_of": ids[0]}))
+    session.add(Finding(dataset_id=dataset.id, example_id=ids[6], check="near_duplicate", score=1.0,
+                        status="resolved", details={"duplicate_of": ids[5], "members": [ids[5], ids[6]]}))
+    session.flush()
+    assert sorted(map(tuple, _duplicate_edges(session, dataset.id))) == [(ids[1], ids[0]), (ids[6], ids[5])]

@@ -87,10 +87,11 @@ def test_a_group_larger_than_any_share_breaks_the_bound_and_says_so():
 def test_connected_groups_and_representatives():
     groups = connected_groups(5, [(0, 1), (1, 2)])
     assert groups[0] == groups[1] == groups[2] and len(set(groups.tolist())) == 3
-    keep = pick_representatives(groups, accepted=[False, True, False, False, False],
-                                output_lengths=[50, 1, 99, 3, 3], ids=[10, 11, 12, 13, 14])
+    outputs = ["x" * 50, "x", "x" * 99, "xyz", "xyz"]
+    keep = pick_representatives(groups, accepted=[False, True, False, False, False], outputs=outputs,
+                                ids=[10, 11, 12, 13, 14])
     assert keep.tolist() == [False, True, False, True, True]  # the accepted one wins over the longest
-    keep = pick_representatives(groups, accepted=[False] * 5, output_lengths=[50, 1, 99, 3, 3], ids=[10, 11, 12, 13, 14])
+    keep = pick_representatives(groups, accepted=[False] * 5, outputs=outputs, ids=[10, 11, 12, 13, 14])
     assert keep.tolist() == [False, False, True, True, True]  # else the longest output
 
 

@@ -29,6 +29,20 @@ def test_cached_counts_equal_the_tokenizer_and_only_new_texts_are_counted(tmp_pa
     assert cached_counts(texts, counting, path) == count_tokens(texts) and len(asked) == 2
 
 
+def test_a_repeated_text_is_counted_once(tmp_path):
+    asked: list[list[str]] = []
+
+    def counting(texts):
+        asked.append(list(texts))
+        return count_tokens(texts)
+
+    texts = ["b b b", "a", "b b b", "c c", "a"]
+    assert cached_counts(texts, counting, tmp_path / "cache.npz") == count_tokens(texts)
+    assert asked == [["b b b", "a", "c c"]]  # each distinct text once, in the order first seen
+    assert cached_counts(["c c", "a", "d"], counting, tmp_path / "cache.npz") == count_tokens(["c c", "a", "d"])
+    assert asked[1:] == [["d"]]
+
+
 def test_a_broken_cache_file_is_ignored(tmp_path):
     path = tmp_path / "cache.npz"
     path.write_bytes(b"not a numpy file")
