@@ -215,7 +215,7 @@ class Parallelism:
     def piece_size(self, size: int) -> int:
         if self.piece_bytes:
             return self.piece_bytes
-        return max(256 << 10, min(8 << 20, size // (self.workers * 8) + 1))
+        return max(256 << 10, min(4 << 20, size // (self.workers * 8) + 1))
 
 
 def validate_source(source: ImportSource, folder: Path, *, abort: bool, batch_size: int, dialect,

@@ -141,7 +141,7 @@ def test_a_broken_worker_pool_falls_back_to_validating_here(session):
     import_workers.start_workers(2)
 
 
-@pytest.mark.parametrize("size, expected", [(0, 256 << 10), (24 << 20, 3 << 19), (10 << 30, 8 << 20)])
+@pytest.mark.parametrize("size, expected", [(0, 256 << 10), (24 << 20, 3 << 19), (10 << 30, 4 << 20)])
 def test_piece_size_gives_each_worker_about_eight_pieces_within_bounds(size, expected):
     assert abs(Parallelism(workers=2).piece_size(size) - expected) <= 1
 
