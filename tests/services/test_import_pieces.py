@@ -166,11 +166,12 @@ def test_workers_leave_when_their_server_is_killed(tmp_path):
     assert len(workers) == 2, done.stderr
 
     def alive(pid: int) -> bool:
+        """Running; a zombie (exited, waiting for an init that may never reap it) counts as gone."""
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
             return False
-        return True
+        return state != "Z"
 
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
