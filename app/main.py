@@ -10,10 +10,10 @@ from fastapi.staticfiles import StaticFiles
 
 from app import api, auth, security, web
 from app.api import errors
-from app.web import login
 from app.config import Settings, get_settings
 from app.services.import_workers import start_workers, stop_workers
 from app.uploads import BodyLimitMiddleware
+from app.web import login
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("winnow")

@@ -237,9 +237,11 @@ def save_analysis_graph(dataset_id: int, model: str, with_duplicate_findings: bo
     from app.embeddings import neighbour_graph
     from app.services import embeddings_store, findings
     from app.services.analysis import attach_vectors, load_context, save_neighbour_graph
+    from app.services.export_selection import vector_identities
 
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
+        identities = vector_identities(session, model, [e.id for e in ctx.examples])
         ids, vectors = embeddings_store.load_vectors(session, dataset_id, model)
     attach_vectors(ctx, ids, vectors)
     ctx.embedding_model = model
@@ -250,7 +252,7 @@ def save_analysis_graph(dataset_id: int, model: str, with_duplicate_findings: bo
         drafts = ExactDuplicateCheck().run(ctx) + NearDuplicateCheck().run(ctx)
         with session_scope() as session:
             findings.replace_open_findings(session, dataset_id, drafts, {e.id: e.version for e in ctx.examples}, None)
-    save_neighbour_graph(ctx)
+    save_neighbour_graph(ctx, identities)
 
 
 def last_leakage(dataset_id: int) -> str:

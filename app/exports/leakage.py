@@ -5,9 +5,9 @@ embeddings >= the near-duplicate threshold; for each held-out input the check fi
 train input, exactly (the same answer as searching every held-out vector against every train
 vector), but without that search where the analysis's neighbour graph already answers.
 
-Why the graph answers exactly. Call an example *fresh* if the graph has it and its vector is still
-the one the analysis used (same fingerprint, unit length, so that the analysis's inner products were
-cosines), and *saturated* if its k-th stored neighbour is at
+Why the graph answers exactly. Call an example *fresh* if the graph has it and its stored vector is still
+the one the analysis used (the same embeddings row: row id and text hash; and of unit length, so that the
+analysis's inner products were cosines), and *saturated* if its k-th stored neighbour is at
 least the threshold. For fresh a (held out) and fresh b (train) with cos(a, b) >= t:
 - if b is not among a's k stored neighbours, all k of them were at least cos(a, b) >= t, so a is
   saturated; likewise for a among b's neighbours. So the pair is an edge of the graph (read from
@@ -19,14 +19,17 @@ least the threshold. For fresh a (held out) and fresh b (train) with cos(a, b) >
 Every candidate's similarity is recomputed from the current vectors, so the stored similarities
 only choose candidates (with a margin for float rounding). Without a usable graph nothing is
 fresh, and the check is the plain exhaustive search.
+
+Freshness needs only each item's row identity, never its vector: vectors are loaded only for the
+graph's candidate pairs and for the searches there is something to do in (`StoredVectors`).
 """
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from app.embeddings import neighbour_graph
-from app.embeddings.neighbour_graph import NeighbourGraph
+from app.embeddings.neighbour_graph import NO_VECTOR, NeighbourGraph, as_hashes
 from app.exports.base import pick, positions_of
 from app.exports.splits import SPLIT_NAMES
 
@@ -36,7 +39,11 @@ HELD_OUT = ("validation", "test")
 # Stored similarities (raw vectors) and recomputed ones (normalised again) differ by float rounding,
 # ~1e-7; a wider margin only makes a few more items candidates or saturated, never misses a pair.
 MARGIN = 1e-3
-NORM_TOLERANCE = 1e-4  # float32 unit vectors are within ~1e-7 of length 1
+
+
+class VectorsChanged(Exception):
+    """A vector was replaced between reading the identities and reading the vector itself: the caller
+    reads identities and vectors again, in one statement (`StoredVectors.in_memory`)."""
 
 
 def _rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -46,52 +53,72 @@ def _rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return np.where(at >= 0, order[np.clip(at, 0, None)], -1) if len(order) else at
 
 
+def content_identities(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(embedding ids, text hashes) standing for the identities of vectors held in memory rather than
+    read from the embeddings table: the sha256 of each vector's bytes; an all-zero row is no vector."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    present = vectors.any(axis=1) if vectors.ndim == 2 else np.zeros(len(vectors), dtype=bool)
+    hashes = [hashlib.sha256(row.tobytes()).hexdigest() if has else "" for row, has in zip(vectors, present)]
+    return np.where(present, 0, NO_VECTOR).astype(np.int64), as_hashes(hashes)
+
+
 class StoredVectors:
-    """Vectors as the database returned them (one bytes object each, float32), made into arrays only
-    where needed: joining 50,000 of them into one matrix costs more than the whole graph-based check.
-    Tests may hand over an array instead."""
+    """The items' stored vectors. Per item, the identity of its embeddings row (row id, text hash) is read
+    for every item, which is cheap; the vectors themselves are loaded only for the items a graph edge or
+    an exhaustive search needs (`load(positions)`: raw float32 rows), once, and kept unit-normalised."""
 
-    CHUNK = 2048
+    def __init__(self, embedding_ids: np.ndarray, text_hashes, load: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.embedding_ids = np.asarray(embedding_ids, dtype=np.int64)
+        self.text_hashes = as_hashes(text_hashes)
+        self.present = self.embedding_ids != NO_VECTOR
+        self.loads = 0  # how many items' vectors were loaded (the manifest does not say; tests and tools do)
+        self._load = load
+        self._loaded = np.zeros(len(self.embedding_ids), dtype=bool)
+        self._units: np.ndarray | None = None
 
-    def __init__(self, blobs: Sequence[bytes] | np.ndarray, dim: int | None = None) -> None:
-        self._array = blobs if isinstance(blobs, np.ndarray) else None
-        self._blobs = blobs
-        self.dim = int(self._array.shape[1] if self._array is not None else dim)
+    @classmethod
+    def in_memory(cls, vectors: np.ndarray, row_of: np.ndarray, embedding_ids: np.ndarray | None = None,
+                  text_hashes=None) -> "StoredVectors":
+        """Vectors already read: item i's is row `row_of[i]` of `vectors` (-1: none). Without identities,
+        `content_identities` of the vectors stand for them."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        row_of = np.asarray(row_of, dtype=np.int64)
+        if embedding_ids is None:
+            embedding_ids, text_hashes = content_identities(vectors)
+        # One "no vector" identity appended, which row -1 picks.
+        embedding_ids = np.append(np.asarray(embedding_ids, dtype=np.int64), NO_VECTOR)
+        text_hashes = np.append(as_hashes(text_hashes), as_hashes([""]))
+        return cls(embedding_ids[row_of], text_hashes[row_of], lambda positions: vectors[row_of[positions]])
 
     def __len__(self) -> int:
-        return len(self._blobs)
+        return len(self.embedding_ids)
 
-    def take(self, rows: np.ndarray) -> np.ndarray:
-        if self._array is not None:
-            return np.asarray(self._array[rows], dtype=np.float32)
-        joined = b"".join([self._blobs[r] for r in rows.tolist()])
-        return np.frombuffer(joined, dtype=np.float32).reshape(len(rows), self.dim)
-
-    def fingerprints(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each vector's fingerprint (`neighbour_graph.fingerprints`) and its L2 norm."""
-        if self._array is not None:
-            return neighbour_graph.fingerprints(self._array), np.linalg.norm(self._array, axis=1)
-        found = np.empty((len(self), neighbour_graph.FINGERPRINT_WIDTH), dtype=np.float32)
-        norms = np.empty(len(self), dtype=np.float32)
-        for start in range(0, len(self), self.CHUNK):  # a chunk at a time: no 75 MB matrix for 50,000 vectors
-            chunk = self.take(np.arange(start, min(start + self.CHUNK, len(self))))
-            found[start:start + len(chunk)] = neighbour_graph.fingerprints(chunk)
-            norms[start:start + len(chunk)] = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
-        return found, norms
+    def unit(self, positions: np.ndarray) -> np.ndarray:
+        """The unit-normalised vectors of these item positions (a zero vector stays zero)."""
+        missing = positions[~self._loaded[positions]]
+        if len(missing):
+            missing = np.unique(missing)
+            rows = np.asarray(self._load(missing), dtype=np.float32)
+            norms = np.linalg.norm(rows, axis=1, keepdims=True)
+            if self._units is None:  # pages of rows never loaded are never touched
+                self._units = np.empty((len(self), rows.shape[1]), dtype=np.float32)
+            self._units[missing] = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+            self._loaded[missing] = True
+            self.loads += len(missing)
+        if self._units is None:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self._units[positions]
 
 
 class NearSearch:
     """The stored vectors of the items being split, and what the neighbour graph tells about them,
     prepared once per export; `nearest_train` answers for one split assignment."""
 
-    def __init__(self, ids: Sequence[int], model: str, vectors: StoredVectors | np.ndarray, row_of: np.ndarray,
-                 threshold: float, graph: NeighbourGraph | None = None) -> None:
-        """`vectors`: the stored vectors (raw, float32), `row_of`: each item's row in them or -1."""
-        self.model, self.threshold = model, threshold
-        self.vectors = vectors if isinstance(vectors, StoredVectors) else StoredVectors(vectors)
-        self.row_of = np.asarray(row_of, dtype=np.int64)
-        self.has_vector = self.row_of >= 0
-        n = len(self.row_of)
+    def __init__(self, ids: Sequence[int], model: str, vectors: StoredVectors, threshold: float,
+                 graph: NeighbourGraph | None = None) -> None:
+        self.model, self.threshold, self.vectors = model, threshold, vectors
+        self.has_vector = vectors.present
+        n = len(vectors)
         self.fresh = np.zeros(n, dtype=bool)
         self.saturated = np.zeros(n, dtype=bool)
         self.edges = np.zeros((0, 2), dtype=np.int64)  # (item, neighbour) positions, both fresh, maybe similar
@@ -102,12 +129,13 @@ class NearSearch:
     def _read_graph(self, ids: np.ndarray, graph: NeighbourGraph) -> None:
         in_graph = _rows_of(graph.ids, ids)
         known = np.nonzero(self.has_vector & (in_graph >= 0))[0]
-        current, norms = self.vectors.fingerprints()
-        # The analysis ranked neighbours by inner product: the cosine only for unit vectors (which every
-        # embedder stores); a vector of another length is searched, never read from the graph.
-        unit_length = np.abs(norms[self.row_of[known]] - 1) <= NORM_TOLERANCE
-        same = neighbour_graph.same_vectors(graph.fingerprints[in_graph[known]], current[self.row_of[known]])
-        fresh = known[same & unit_length]
+        rows = in_graph[known]
+        # The same embeddings row as the analysis used, so the same vector; and of unit length, since the
+        # analysis ranked neighbours by inner product, the cosine only for unit vectors (which every
+        # embedder stores): a vector of another length is searched, never read from the graph.
+        same = ((graph.embedding_ids[rows] == self.vectors.embedding_ids[known])
+                & (graph.text_hashes[rows] == self.vectors.text_hashes[known]) & graph.unit_length[rows])
+        fresh = known[same]
         self.fresh[fresh] = True
         rows = in_graph[fresh]
         sims = graph.similarities[rows]
@@ -121,15 +149,11 @@ class NearSearch:
         keep[keep] = self.fresh[neighbours[keep]]
         self.edges = np.stack([items[keep], neighbours[keep]], axis=1)
 
-    def _unit(self, positions: np.ndarray) -> np.ndarray:
-        rows = self.vectors.take(self.row_of[positions])
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
-
     def nearest_train(self, split_codes: np.ndarray) -> tuple[dict[str, list[tuple[int, int, float]]], int]:
         """Per held-out split, each item whose nearest train item is at or above the threshold:
         (held-out position, train position, similarity), by position; and how many items were
-        searched exhaustively (against a whole split) rather than read from the graph."""
+        searched exhaustively (against a whole split) rather than read from the graph. Vectors are
+        loaded only for the graph's candidate pairs and for the searches there is something to do in."""
         train = self.has_vector & (split_codes == TRAIN)
         held = self.has_vector & (split_codes != TRAIN)
         best = np.full(len(split_codes), -np.inf, dtype=np.float32)
@@ -139,7 +163,7 @@ class NearSearch:
         asking = np.concatenate([source[forward], target[backward]])
         answering = np.concatenate([target[forward], source[backward]])
         if len(asking):
-            sims = np.einsum("ij,ij->i", self._unit(asking), self._unit(answering))
+            sims = np.einsum("ij,ij->i", self.vectors.unit(asking), self.vectors.unit(answering))
             _keep_best(best, partner, asking, answering, sims)
         stale = self.has_vector & ~self.fresh
         # (queries, candidates, the items searched for rather than read from the graph)
@@ -161,9 +185,10 @@ class NearSearch:
             return False
         import faiss
 
-        index = faiss.IndexFlatIP(self.vectors.dim)
-        index.add(np.ascontiguousarray(self._unit(candidates)))
-        sims, nearest = index.search(np.ascontiguousarray(self._unit(queries)), 1)
+        candidate_vectors = np.ascontiguousarray(self.vectors.unit(candidates))
+        index = faiss.IndexFlatIP(candidate_vectors.shape[1])
+        index.add(candidate_vectors)
+        sims, nearest = index.search(np.ascontiguousarray(self.vectors.unit(queries)), 1)
         _keep_best(best, partner, queries, candidates[nearest[:, 0]], sims[:, 0])
         return True
 

@@ -21,6 +21,7 @@ from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
 from app.services import embeddings_store, findings, jobs
 from app.services.datasets import get_dataset
+from app.services.export_selection import vector_identities
 
 # (done, total, message)
 Reporter = Callable[[int | None, int | None, str | None], None]
@@ -84,10 +85,13 @@ def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -
     ctx.vectors = aligned
 
 
-def save_neighbour_graph(ctx: AnalysisContext) -> None:
-    """Keep the k-nearest-neighbour graph (computed by the checks, else now) for the exports' leakage check."""
+def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> None:
+    """Keep the k-nearest-neighbour graph (computed by the checks, else now) for the exports' leakage check.
+    `identities`: (embeddings row id, text hash) of each example's vector (`vector_identities`), read
+    BEFORE the vectors, so that a vector replaced in between never matches the graph's identity."""
     sims, rows = ctx.neighbours
-    neighbour_graph.save(ctx.cache_dir, neighbour_graph.build(ctx.embedding_model, ctx.ids, ctx.vectors, sims, rows))
+    neighbour_graph.save(ctx.cache_dir, neighbour_graph.build(ctx.embedding_model, ctx.ids, ctx.vectors, sims, rows,
+                                                              *identities))
 
 
 def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
@@ -134,6 +138,7 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
         if needs_vectors:
+            identities = vector_identities(session, embedder.name, [e.id for e in ctx.examples])
             ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
     if needs_vectors:
         attach_vectors(ctx, ids, vectors)
@@ -142,7 +147,7 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
     ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
-        save_neighbour_graph(ctx)
+        save_neighbour_graph(ctx, identities)
     if report:
         report(embed_total + steps, embed_total + steps, "saving findings")
     with session_scope() as session:

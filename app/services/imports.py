@@ -25,8 +25,15 @@ from app.importers import FORMATS, ImportSource, LineError
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
-from app.services.import_validation import (Parallelism, PieceMerger, RowEncoder, dialect_url, encoder_for,
-                                           spooled_batches, validate_source)
+from app.services.import_validation import (
+    Parallelism,
+    PieceMerger,
+    RowEncoder,
+    dialect_url,
+    encoder_for,
+    spooled_batches,
+    validate_source,
+)
 from app.text import pair_hashes
 
 log = logging.getLogger("winnow.import")

@@ -205,7 +205,7 @@ def test_the_garbage_collector_is_paused_only_during_the_export(session, dataset
 
 def test_duplicate_edges_are_integer_duplicate_of_of_findings_not_dismissed(session, dataset_with):
     from app.models import Finding
-    from app.services.exports import _duplicate_edges
+    from app.services.export_selection import duplicate_edges
 
     dataset, ids = dataset_with(labelled_rows({"a": 8}))
     details = [{"duplicate_of": ids[0]}, {"duplicate_of": str(ids[0])}, {"duplicate_of": 1.5}, {"duplicate_of": True},
@@ -219,4 +219,4 @@ def test_duplicate_edges_are_integer_duplicate_of_of_findings_not_dismissed(sess
     session.add(Finding(dataset_id=dataset.id, example_id=ids[6], check="near_duplicate", score=1.0,
                         status="resolved", details={"duplicate_of": ids[5], "members": [ids[5], ids[6]]}))
     session.flush()
-    assert sorted(map(tuple, _duplicate_edges(session, dataset.id))) == [(ids[1], ids[0]), (ids[6], ids[5])]
+    assert sorted(map(tuple, duplicate_edges(session, dataset.id))) == [(ids[1], ids[0]), (ids[6], ids[5])]

@@ -4,15 +4,17 @@ after the analysis; a graph of another model, or none, means the exhaustive sear
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from app.config import get_settings
 from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
-from app.exports.leakage import NearSearch
+from app.exports.leakage import NearSearch, VectorsChanged
+from app.models import Embedding
 from app.schemas.export import ExportParams
 from app.services import embeddings_store
 from app.services.datasets import get_dataset
-from app.services.exports import _near_search, _select
+from app.services.export_selection import near_search, select_pairs
 from tests.analysis.helpers import analyse, jsonl
 
 TOPICS = ["nginx web server", "postgres database backup", "python packaging wheels", "rust borrow checker"]
@@ -51,24 +53,26 @@ def cache_dir(dataset_id: int):
     return neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
 
 
-def compare_with_exhaustive(dataset_id: int, rounds: int = 25) -> NearSearch:
-    """The graph-based search against the exhaustive one on the same stored vectors, for random splits."""
+def compare_with_exhaustive(dataset_id: int, rounds: int = 25, read_vectors_at_once: bool = False) -> NearSearch:
+    """The graph-based search against the exhaustive one on the same stored vectors, for random splits
+    (in the read transaction, as an export runs it: the graph-based search reads vectors as it needs them)."""
     rng = np.random.default_rng(1)
     with session_scope() as session:
         dataset = get_dataset(session, dataset_id)
-        ids = _select(session, dataset, EVERYTHING).rows.ids
-        near = _near_search(session, dataset, ids, get_settings())
-    exhaustive = NearSearch(ids, near.model, near.vectors, near.row_of, near.threshold, None)
-    leaks = 0
-    for _ in range(rounds):
-        codes = rng.choice(3, size=len(ids), p=[0.6, 0.2, 0.2]).astype(np.int64)
-        found, searched = near.nearest_train(codes)
-        expected, searched_all = exhaustive.nearest_train(codes)
-        for split in ("validation", "test"):
-            assert [i for i, _, _ in found[split]] == [i for i, _, _ in expected[split]]
-            assert [s for _, _, s in found[split]] == pytest.approx([s for _, _, s in expected[split]], abs=1e-5)
-            leaks += len(found[split])
-        assert searched <= searched_all
+        ids = select_pairs(session, dataset, EVERYTHING).rows.ids
+        near = near_search(session, dataset, ids, get_settings(), read_vectors_at_once=read_vectors_at_once)
+        exhaustive = near_search(session, dataset, ids, get_settings())
+        exhaustive = NearSearch(ids, exhaustive.model, exhaustive.vectors, exhaustive.threshold, None)
+        leaks = 0
+        for _ in range(rounds):
+            codes = rng.choice(3, size=len(ids), p=[0.6, 0.2, 0.2]).astype(np.int64)
+            found, searched = near.nearest_train(codes)
+            expected, searched_all = exhaustive.nearest_train(codes)
+            for split in ("validation", "test"):
+                assert [i for i, _, _ in found[split]] == [i for i, _, _ in expected[split]]
+                assert [s for _, _, s in found[split]] == pytest.approx([s for _, _, s in expected[split]], abs=1e-5)
+                leaks += len(found[split])
+            assert searched <= searched_all
     assert leaks > 50
     return near
 
@@ -119,7 +123,7 @@ def test_a_graph_of_another_embedding_model_is_not_used(client, analysed):
     neighbour_graph.save(cache_dir(analysed["id"]), graph)
     with session_scope() as session:
         dataset = get_dataset(session, analysed["id"])
-        near = _near_search(session, dataset, _select(session, dataset, EVERYTHING).rows.ids, get_settings())
+        near = near_search(session, dataset, select_pairs(session, dataset, EVERYTHING).rows.ids, get_settings())
     assert near.model == "hashing" and not near.uses_graph
 
 
@@ -132,3 +136,42 @@ def test_an_analysis_without_embedding_checks_saves_no_graph(client, make_datase
     assert neighbour_graph.load(cache_dir(ds["id"])) is None
     manifest = client.post(f"/api/v1/datasets/{ds['id']}/exports", json={}).json()["manifest"]
     assert manifest["leakage"]["near_check"].startswith("skipped")  # and no vectors either
+
+
+def test_a_graph_file_of_the_old_format_means_the_exhaustive_search(client, analysed):
+    # The previous code's file: fingerprints of the vectors instead of their rows' identities.
+    graph = neighbour_graph.load(cache_dir(analysed["id"]))
+    with open(neighbour_graph.graph_path(cache_dir(analysed["id"])), "wb") as out:
+        np.savez(out, model=np.array(graph.model), ids=graph.ids, neighbours=graph.neighbours,
+                 similarities=graph.similarities, fingerprints=np.zeros((len(graph.ids), 4), dtype=np.float32))
+    manifest = client.post(f"/api/v1/datasets/{analysed['id']}/exports", json={}).json()["manifest"]
+    assert "exhaustive" in manifest["leakage"]["near_method"] and manifest["leakage"]["near_check"] == "done"
+
+
+def test_a_vector_replaced_after_its_identity_was_read_is_noticed(analysed):
+    """Identities and vectors are two reads; on Postgres (read committed) an analysis may replace a row in
+    between. The search then refuses the vector (VectorsChanged), and the export reads both at once."""
+    codes = np.random.default_rng(2).choice(3, size=58, p=[0.6, 0.2, 0.2]).astype(np.int64)
+    with session_scope() as session:
+        dataset = get_dataset(session, analysed["id"])
+        ids = select_pairs(session, dataset, EVERYTHING).rows.ids
+        near = near_search(session, dataset, ids, get_settings())
+        assert near.uses_graph and near.vectors.loads == 0
+        # Replaced as embed_missing replaces a row (same transaction here, so that SQLite allows it).
+        replaced = ids[int(np.nonzero(near.saturated)[0][0])]
+        row = session.get(Embedding, session.scalar(select(Embedding.id).where(Embedding.example_id == replaced)))
+        copy = {name: getattr(row, name) for name in ("example_id", "model", "text_hash", "dim", "vector")}
+        session.delete(row)
+        session.flush()
+        session.add(Embedding(**copy))
+        session.flush()
+        codes[list(ids).index(replaced)] = 0  # train: searched against the saturated held-out items
+        with pytest.raises(VectorsChanged):
+            near.nearest_train(codes)
+        again = near_search(session, dataset, ids, get_settings(), read_vectors_at_once=True)
+        assert again.uses_graph and not again.fresh[list(ids).index(replaced)]
+        exhaustive = NearSearch(ids, again.model, again.vectors, again.threshold, None)
+        found, expected = again.nearest_train(codes)[0], exhaustive.nearest_train(codes)[0]
+        for split in ("validation", "test"):
+            assert [i for i, _, _ in found[split]] == [i for i, _, _ in expected[split]]
+            assert [s for _, _, s in found[split]] == pytest.approx([s for _, _, s in expected[split]], abs=1e-5)

@@ -7,7 +7,7 @@ import pytest
 
 from app.embeddings import neighbour_graph
 from app.embeddings.index import knn
-from app.exports.leakage import NearSearch, check_leakage
+from app.exports.leakage import NearSearch, StoredVectors, check_leakage, content_identities
 from app.exports.splits import SPLIT_NAMES
 
 THRESHOLD = 0.9
@@ -26,8 +26,14 @@ def clustered(rng, sizes: list[int], dim: int = 24, spread: float = 0.12) -> np.
 
 
 def graph_of(vectors: np.ndarray, ids: np.ndarray, k: int, model: str = "m"):
-    """What run_analysis saves: the k-NN of every example the analysis saw."""
-    return neighbour_graph.build(model, ids, vectors, *knn(vectors, k))
+    """What run_analysis saves: the k-NN of every example the analysis saw, and the identity of each
+    vector (here its content's sha256, standing for the embeddings row's id and text hash)."""
+    return neighbour_graph.build(model, ids, vectors, *knn(vectors, k), *content_identities(vectors))
+
+
+def search(ids, vectors: np.ndarray, row_of, threshold: float, graph=None, model: str = "m") -> NearSearch:
+    """The search over these vectors (item i's is row row_of[i], -1 none), identified by their content."""
+    return NearSearch(ids, model, StoredVectors.in_memory(vectors, row_of), threshold, graph)
 
 
 def assert_same_answer(with_graph: NearSearch, exhaustive: NearSearch, codes: np.ndarray, vectors: np.ndarray,
@@ -69,8 +75,8 @@ def test_planted_clusters_edits_and_late_imports_give_the_exhaustive_answer():
     export_ids = all_ids[keep]
     row_of = np.nonzero(keep)[0]
     row_of[3] = -1
-    with_graph = NearSearch(export_ids, "m", current, row_of, THRESHOLD, graph)
-    exhaustive = NearSearch(export_ids, "m", current, row_of, THRESHOLD, None)
+    with_graph = search(export_ids, current, row_of, THRESHOLD, graph)
+    exhaustive = search(export_ids, current, row_of, THRESHOLD, None)
     assert with_graph.uses_graph and not exhaustive.uses_graph
     assert with_graph.saturated.sum() >= 20 and (~with_graph.fresh & with_graph.has_vector).sum() >= 15 + 10
     leaks = 0
@@ -101,8 +107,8 @@ def test_random_vectors_give_the_exhaustive_answer(seed):
     threshold = float(rng.uniform(0.6, 0.97) if seed % 2 else np.quantile(kth[np.isfinite(kth)], rng.uniform(0.3, 0.9)))
     row_of = np.arange(len(current))
     row_of[rng.random(len(current)) < 0.03] = -1
-    with_graph = NearSearch(ids, "m", current, row_of, threshold, graph)
-    exhaustive = NearSearch(ids, "m", current, row_of, threshold, None)
+    with_graph = search(ids, current, row_of, threshold, graph)
+    exhaustive = search(ids, current, row_of, threshold, None)
     for _ in range(5):
         assert_same_answer(with_graph, exhaustive, random_codes(rng, len(ids)), current, row_of)
 
@@ -111,12 +117,13 @@ def test_identical_vectors_are_found_through_the_graph_without_a_search():
     vectors = unit(np.random.default_rng(1).normal(size=(40, 16)))
     vectors[1] = vectors[0]  # an exact copy: both are each other's neighbour at ~1.0
     ids = np.arange(40)
-    search = NearSearch(ids, "m", vectors, np.arange(40), THRESHOLD, graph_of(vectors, ids, 3))
+    near = search(ids, vectors, np.arange(40), THRESHOLD, graph_of(vectors, ids, 3))
     codes = np.zeros(40, dtype=np.int64)
     codes[1] = SPLIT_NAMES.index("test")
-    found, searched = search.nearest_train(codes)
+    found, searched = near.nearest_train(codes)
     assert searched == 0 and [(i, j) for i, j, _ in found["test"]] == [(1, 0)]
     assert found["test"][0][2] == pytest.approx(1.0, abs=1e-5)
+    assert near.vectors.loads == 2  # only the graph's candidate pair's vectors were read
 
 
 def test_a_graph_of_another_model_or_without_neighbours_falls_back_to_the_search():
@@ -124,11 +131,11 @@ def test_a_graph_of_another_model_or_without_neighbours_falls_back_to_the_search
     vectors = clustered(rng, [8, 8, 1, 1, 1, 1])
     ids = np.arange(len(vectors))
     codes = random_codes(rng, len(ids))
-    exhaustive = NearSearch(ids, "m", vectors, np.arange(len(ids)), THRESHOLD, None)
-    other_model = NearSearch(ids, "m", vectors, np.arange(len(ids)), THRESHOLD, graph_of(vectors, ids, 4, "other"))
+    exhaustive = search(ids, vectors, np.arange(len(ids)), THRESHOLD, None)
+    other_model = search(ids, vectors, np.arange(len(ids)), THRESHOLD, graph_of(vectors, ids, 4, "other"))
     assert not other_model.uses_graph
     assert other_model.nearest_train(codes) == exhaustive.nearest_train(codes)
-    no_neighbours = NearSearch(ids, "m", vectors, np.arange(len(ids)), THRESHOLD, graph_of(vectors, ids, 0))
+    no_neighbours = search(ids, vectors, np.arange(len(ids)), THRESHOLD, graph_of(vectors, ids, 0))
     assert no_neighbours.uses_graph and no_neighbours.saturated.all()  # k = 0: every item must be searched
     assert_same_answer(no_neighbours, exhaustive, codes, vectors, np.arange(len(ids)))
 
@@ -141,9 +148,9 @@ def test_manifest_reports_the_method_and_the_searched_items():
     codes = random_codes(rng, len(ids))
     held_out = int((codes != 0).sum())
     graph_report, graph_pairs = check_leakage(
-        codes, ids.tolist(), hashes, NearSearch(ids, "m", vectors, ids, THRESHOLD, graph_of(vectors, ids, 5)),
+        codes, ids.tolist(), hashes, search(ids, vectors, ids, THRESHOLD, graph_of(vectors, ids, 5)),
         THRESHOLD)
-    full_report, full_pairs = check_leakage(codes, ids.tolist(), hashes, NearSearch(ids, "m", vectors, ids, THRESHOLD),
+    full_report, full_pairs = check_leakage(codes, ids.tolist(), hashes, search(ids, vectors, ids, THRESHOLD),
                                             THRESHOLD)
     assert graph_pairs == full_pairs and graph_pairs
     assert graph_report["near_duplicates"] == full_report["near_duplicates"]
@@ -163,8 +170,49 @@ def test_vectors_not_of_unit_length_are_searched_not_read_from_the_graph():
     lengths[::3] = rng.uniform(0.2, 3.0, size=len(lengths[::3]))
     raw = unit_vectors * lengths[:, None]
     ids = np.arange(len(raw))
-    with_graph = NearSearch(ids, "m", raw, ids, THRESHOLD, graph_of(raw, ids, 3))
+    with_graph = search(ids, raw, ids, THRESHOLD, graph_of(raw, ids, 3))
     assert not with_graph.fresh[::3].any() and with_graph.fresh[1::3].all()
-    exhaustive = NearSearch(ids, "m", raw, ids, THRESHOLD, None)
+    exhaustive = search(ids, raw, ids, THRESHOLD, None)
     for _ in range(10):
         assert_same_answer(with_graph, exhaustive, random_codes(rng, len(ids)), raw, ids)
+
+
+def test_vectors_are_loaded_only_for_what_is_searched():
+    rng = np.random.default_rng(13)
+    vectors = unit(rng.normal(size=(200, 16)))  # no near-duplicates: nothing saturated, no candidate edge
+    ids = np.arange(200)
+    graph = graph_of(vectors, ids, 4)
+    codes = random_codes(rng, len(ids))
+    fresh = search(ids, vectors, ids, THRESHOLD, graph)
+    assert fresh.fresh.all() and fresh.nearest_train(codes) == ({"validation": [], "test": []}, 0)
+    assert fresh.vectors.loads == 0
+    # One held-out item changed since the analysis: it is searched against every train item, and
+    # nothing else is read.
+    current = vectors.copy()
+    held = np.nonzero(codes != 0)[0]
+    current[held[0]] = unit(rng.normal(size=(1, 16)))[0]
+    stale = search(ids, current, ids, THRESHOLD, graph)
+    found, searched = stale.nearest_train(codes)
+    assert searched == 1 and stale.vectors.loads == 1 + int((codes == 0).sum())
+    assert found == search(ids, current, ids, THRESHOLD).nearest_train(codes)[0]
+    # One train item changed: every fresh held-out item is searched against it alone.
+    current = vectors.copy()
+    current[np.nonzero(codes == 0)[0][0]] = unit(rng.normal(size=(1, 16)))[0]
+    stale_train = search(ids, current, ids, THRESHOLD, graph)
+    _, searched = stale_train.nearest_train(codes)
+    assert searched == 1 and stale_train.vectors.loads == 1 + len(held)
+
+
+def test_an_item_whose_row_identity_changed_is_not_fresh_even_with_the_same_vector():
+    # A vector written again (another embeddings row, or the same row id with another text hash) is not
+    # known to be the analysed one without reading it: it is searched.
+    vectors = clustered(np.random.default_rng(17), [6, 1, 1, 1])
+    ids = np.arange(len(vectors))
+    row_ids = np.arange(100, 100 + len(ids))
+    hashes = [f"{i:064x}" for i in ids]
+    graph = neighbour_graph.build("m", ids, vectors, *knn(vectors, 2), row_ids, hashes)
+    now_ids, now_hashes = row_ids.copy(), list(hashes)
+    now_ids[0] = 999
+    now_hashes[1] = f"{77:064x}"
+    near = NearSearch(ids, "m", StoredVectors.in_memory(vectors, ids, now_ids, now_hashes), THRESHOLD, graph)
+    assert near.fresh.tolist() == [i not in (0, 1) for i in ids]
