@@ -94,7 +94,9 @@ def _update(example: Example, dataset: Dataset, fields: tuple, author: str) -> l
 class _Writer:
     """The write pass: new rows in one driver `executemany` per batch, rows whose `id` the dataset
     already has as updates with revisions. Created at the first write, so a file refused whole
-    costs no query; everything it writes is inside a savepoint, undone when the import aborts."""
+    costs no query. An import that aborts after it wrote rolls the session's transaction back:
+    callers begin the import with no other change pending (the routes end their read transaction
+    first, the CLI rolls back an aborted import anyway)."""
 
     def __init__(self, session: Session, dataset_id: int, encoder: RowEncoder, author: str) -> None:
         self.session, self.encoder, self.author = session, encoder, author
@@ -105,7 +107,6 @@ class _Writer:
         # Ids are unique within the file, so a dataset without ids yet cannot have a match: skip the lookups.
         self.may_update = session.scalars(select(Example.id).where(
             Example.dataset_id == dataset_id, Example.external_id.is_not(None)).limit(1)).first() is not None
-        self.savepoint = session.begin_nested()
         self.imported = self.updated = 0
 
     def write(self, batch: list[tuple]) -> None:
@@ -128,13 +129,15 @@ class _Writer:
             self.imported += len(new_rows)
 
     def finish(self) -> None:
-        self.savepoint.commit()
         self.dataset.updated_at = self.now
         self.session.add(self.dataset)
         self.session.flush()
 
     def discard(self) -> None:
-        self.savepoint.rollback()
+        # The whole transaction, not a savepoint: on SQLite 3.40 (Debian 12), ROLLBACK TO a savepoint
+        # whose pages had spilled into the WAL, then a later commit, loses that commit when the WAL is
+        # recovered after an unclean exit (tests/services/test_import_pieces.py reproduces it).
+        self.session.rollback()
         self.imported = self.updated = 0
 
 

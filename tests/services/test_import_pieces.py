@@ -20,6 +20,7 @@ from app.services import import_workers
 from app.services.datasets import create_dataset
 from app.services.import_validation import Parallelism
 from app.services.imports import OnError, run_import
+from tests.conftest import IS_POSTGRES
 
 IN_PIECES = Parallelism(workers=2, min_bytes=0, piece_bytes=64)
 ONE_PASS = Parallelism(workers=1)
@@ -195,3 +196,54 @@ def test_tiny_files_give_the_same_answer_in_pieces(session, data):
     (one, one_rows), (pieces, piece_rows) = import_both_ways(session, data)
     assert (pieces.imported, pieces.skipped, pieces.errors, piece_rows) == \
         (one.imported, one.skipped, one.errors, one_rows)
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's WAL recovery")
+def test_an_aborted_import_then_a_good_one_survive_an_unclean_exit(tmp_path):
+    """Found by hand: an import aborted after pieces were written, undone with ROLLBACK TO a savepoint,
+    then a good import, then a server that exits without closing its connections: SQLite 3.40
+    recovered a WAL without the good import (or a malformed file). The abort rolls back the whole
+    transaction now. The rows must spill out of SQLite's page cache into the WAL, hence ~12 MB."""
+    import subprocess
+    import sys
+
+    big = lines(*[{"id": f"r{i}", "prompt": f"pair {i} " + "long text " * 40, "completion": f"c{i % 5}"}
+                  for i in range(25_000)])
+    (tmp_path / "good.jsonl").write_bytes(big)
+    (tmp_path / "bad.jsonl").write_bytes(big + lines({"id": "last", "prompt": 1}))
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import io, os, sys\n"
+        "from app.migrate import upgrade\n"
+        "from app.db import session_scope\n"
+        "from app.importers import open_source\n"
+        "from app.schemas.dataset import DatasetCreate\n"
+        "from app.services.datasets import create_dataset\n"
+        "from app.services.import_validation import Parallelism\n"
+        "from app.services.imports import OnError, run_import\n"
+        "if __name__ == '__main__':\n"
+        "    url, folder = sys.argv[1], sys.argv[2]\n"
+        "    upgrade(url)\n"
+        "    pieces = Parallelism(workers=2, min_bytes=0, piece_bytes=256 << 10)\n"
+        "    with session_scope() as session:\n"
+        "        dataset_id = create_dataset(session, DatasetCreate(name='d')).id\n"
+        "    for name, on_error in (('bad', OnError.abort), ('good', OnError.skip)):\n"
+        "        with session_scope() as session, open(f'{folder}/{name}.jsonl', 'rb') as file:\n"
+        "            outcome = run_import(session, dataset_id, open_source(file, filename='x.jsonl'),\n"
+        "                                 on_error=on_error, parallelism=pieces)\n"
+        "            print(name, outcome.imported, outcome.aborted, flush=True)\n"
+        "    os._exit(0)  # as a killed server: no connection closed, the WAL left for recovery\n")
+    database = tmp_path / "unclean.db"
+    url = f"sqlite:///{database}"
+    done = subprocess.run([sys.executable, str(script), url, str(tmp_path)], capture_output=True, text=True,
+                          timeout=300, cwd=os.getcwd(), env={**os.environ, "DATABASE_URL": url,
+                                                             "PYTHONPATH": os.getcwd()})
+    assert done.stdout.split() == ["bad", "0", "True", "good", "25000", "False"], done.stderr
+    import sqlite3
+
+    connection = sqlite3.connect(database)  # recovers the WAL
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert connection.execute("SELECT count(*) FROM examples").fetchone() == (25_000,)
+    finally:
+        connection.close()
