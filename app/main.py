@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from app import api, auth, security, web
 from app.api import errors
 from app.config import Settings, get_settings
+from app.db import get_engine
 from app.services.import_workers import start_workers, stop_workers
 from app.uploads import BodyLimitMiddleware
 from app.web import login
@@ -40,6 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         job_runner.stop(wait=False)
         await asyncio.to_thread(stop_workers)
+        # Close the pooled connections: on SQLite the last close checkpoints the WAL and removes it,
+        # so a stopped server leaves nothing for the next start to recover.
+        get_engine().dispose()
 
     app = FastAPI(
         title="Winnow",
