@@ -65,6 +65,13 @@ def test_export_form_previews_split_counts_and_exports(page_client, seed_pairs):
     assert done.status_code == 201 and 'id="export-done"' in done.text
     link = re.search(r'href="(/api/v1/exports/\d+/files/train.jsonl)"', done.text).group(1)
     assert len(page_client.get(link).text.strip().splitlines()) == 10
+    # The token statistics per split, the training-token estimate and the leakage check are on the page.
+    manifest = page_client.get(link.replace("train.jsonl", "manifest.json")).json()
+    assert 'id="export-tokens"' in done.text and "Estimated training tokens for 1 epoch:" in done.text
+    train_total = manifest["tokens"]["splits"]["train"]["total"]
+    assert f'<td class="num">{train_total:,}</td>' in done.text
+    assert f"<strong>{manifest['tokens']['estimated_training_tokens']:,}</strong>" in done.text
+    assert 'id="export-leakage"' in done.text and "<strong>passed</strong>" in done.text
     nothing = page_client.post(f"/datasets/{ds['id']}/exports", data={**params, "include_status": ["rejected"]},
                                headers={"HX-Request": "true"})
     assert nothing.status_code == 422 and "nothing to export" in nothing.text
