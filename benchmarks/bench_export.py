@@ -33,30 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATA = Path("/work/shared/data/debian_packages.jsonl.gz")
-
-
-def postgres_database(pg_url: str):
-    """(URL of a new empty database on pg_url's server, function dropping it)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = make_url(pg_url)
-    name = f"winnow_bench_export_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-
-    def execute(statement: str) -> None:
-        with admin.connect() as connection:
-            connection.execute(text(statement))
-
-    execute(f'CREATE DATABASE "{name}"')
-    return admin_url.set(database=name).render_as_string(hide_password=False), lambda: (
-        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'), admin.dispose())
+from benchmarks.common import DEBIAN, throwaway_postgres_database  # noqa: E402
 
 
 def default_pg_url() -> str:
@@ -82,7 +63,8 @@ def main() -> None:
         return
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         with tempfile.TemporaryDirectory(prefix="winnow-bench-export-") as tmp:
-            url, drop = (f"sqlite:///{tmp}/bench.db", lambda: None) if db == "sqlite" else postgres_database(args.pg_url)
+            url, drop = (f"sqlite:///{tmp}/bench.db", lambda: None) if db == "sqlite" else \
+                throwaway_postgres_database(args.pg_url, "winnow_bench_export")
             try:
                 # A process per database: settings and the engine are made once per process.
                 subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--repeat", str(args.repeat),
@@ -111,7 +93,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
-    with gzip.open(DATA, "rt") as source, tempfile.TemporaryFile() as spool:
+    with gzip.open(DEBIAN, "rt") as source, tempfile.TemporaryFile() as spool:
         for n, line in enumerate(source):
             if n >= args.rows:
                 break

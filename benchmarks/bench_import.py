@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.text import content_hash, input_hash  # noqa: E402
+from benchmarks.common import DEBIAN, throwaway_postgres_database  # noqa: E402
 
 ADMIN_TOKEN = "bench-" + uuid.uuid4().hex
-DEBIAN = ROOT.parent / "shared" / "data" / "debian_packages.jsonl.gz"
 COLUMNS = ("dataset_id", "external_id", "system", "input", "output", "history", "label", "metadata", "weight",
            "status", "input_hash", "content_hash", "version", "created_at", "updated_at")
 
@@ -158,23 +158,6 @@ def migrate(url: str) -> None:
     subprocess.run([sys.executable, "-c", f"from app.migrate import upgrade; upgrade({url!r})"], cwd=ROOT, check=True)
 
 
-def postgres_database(pg_url: str):
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = make_url(pg_url)
-    name = f"winnow_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-
-    def run(statement: str) -> None:
-        with admin.connect() as connection:
-            connection.execute(text(statement))
-
-    run(f'CREATE DATABASE "{name}"')
-    return admin_url.set(database=name).render_as_string(hide_password=False), lambda: (
-        run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'), admin.dispose())
-
-
 def bench(db: str, pairs: list[dict], body: bytes, pg_url: str, repeat: int) -> list[dict]:
     """`repeat` rounds of (API import, baseline) into new datasets of one database, alternating, so
     that both sides see the same table size and the same background load."""
@@ -183,7 +166,7 @@ def bench(db: str, pairs: list[dict], body: bytes, pg_url: str, repeat: int) -> 
         if db == "sqlite":
             url, drop = f"sqlite:///{tmp}/bench.db", lambda: None
         else:
-            url, drop = postgres_database(pg_url)
+            url, drop = throwaway_postgres_database(pg_url)
         try:
             migrate(url)
             server = Server(url, Path(tmp))
