@@ -87,7 +87,7 @@ def dialect_url(dialect) -> str:
 @dataclass
 class PieceResult:
     """One piece's validation: its errors (the first MAX_REPORTED_ERRORS), how many lines were bad,
-    the (id, line) of every good pair with an id, and how many rows it spooled to `spool`."""
+    the (id, line) of every good pair with an id (when asked), and how many rows it spooled to `spool`."""
 
     spool: str
     errors: list[LineError] = field(default_factory=list)
@@ -101,10 +101,16 @@ class PieceResult:
             self.errors.append(error)
 
 
+# What each spooled tuple holds, in this order (the write pass reads them by position: it is the hot path).
+SPOOLED_FIELDS = ("line", "external_id", "system", "input", "output", "history", "label", "metadata", "weight",
+                  "input_hash", "content_hash", "history_for_driver", "metadata_for_driver")
+
+
 def validate_pairs(pairs: Iterable[ParsedPair | LineError], spool_path: str, *, abort: bool, batch_size: int,
-                   encoder: RowEncoder) -> PieceResult:
+                   encoder: RowEncoder, report_ids: bool) -> PieceResult:
     """Every bad line (an `id` repeated within these pairs included) goes to the result; the good pairs
-    go to `spool_path`, parsed, hashed and encoded, in pickled batches of plain tuples."""
+    go to `spool_path` as SPOOLED_FIELDS tuples, in pickled batches. With `report_ids` the result lists
+    the (id, line) of every good pair, for PieceMerger to find an id repeated in a later piece."""
     result = PieceResult(spool=spool_path)
     first_line_of_id: dict[str, int] = {}
     batch: list[tuple] = []
@@ -118,7 +124,8 @@ def validate_pairs(pairs: Iterable[ParsedPair | LineError], spool_path: str, *, 
                 if first != item.line:
                     result.add_error(LineError(item.line, "id", duplicate_id_message(item.external_id, first)))
                     continue
-                result.ids.append((item.external_id, item.line))
+                if report_ids:
+                    result.ids.append((item.external_id, item.line))
             if result.skipped and abort:
                 continue  # nothing will be written: only look for more errors
             batch.append((item.line, item.external_id, item.system, item.input, item.output, item.history,
@@ -155,7 +162,8 @@ class PieceTask:
 def validate_piece(task: PieceTask) -> PieceResult:
     """A worker's job: one piece of whole JSONL lines."""
     return validate_pairs(iter_jsonl_chunk(task.data, task.first_line, task.format), task.spool_path,
-                          abort=task.abort, batch_size=task.batch_size, encoder=encoder_for(task.dialect_url))
+                          abort=task.abort, batch_size=task.batch_size, encoder=encoder_for(task.dialect_url),
+                          report_ids=True)
 
 
 class PieceMerger:
@@ -241,7 +249,7 @@ def validate_source(source: ImportSource, folder: Path, *, abort: bool, batch_si
             return
         # No line of the first piece settles the format: one pass reports the lines before the one that does.
     yield validate_pairs(iter_pairs(source), str(folder / "piece-0"), abort=abort, batch_size=batch_size,
-                         encoder=encoder_for(url))
+                         encoder=encoder_for(url), report_ids=False)  # one piece: its own check is the whole one
 
 
 def _read_pieces(file: IO[bytes], piece_size: int) -> Iterator[tuple[bytes, int]]:
