@@ -219,7 +219,7 @@ def save_analysis_graph(dataset_id: int, model: str, with_duplicate_findings: bo
     from app.embeddings import neighbour_graph
     from app.services import embeddings_store, findings
     from app.services.analysis import attach_vectors, load_context, save_neighbour_graph
-    from app.services.export_selection import vector_identities
+    from app.services.embeddings_store import vector_identities
 
     with session_scope() as session:
         ctx = load_context(session, dataset_id)

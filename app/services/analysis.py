@@ -21,7 +21,6 @@ from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
 from app.services import embeddings_store, findings, jobs
 from app.services.datasets import get_dataset
-from app.services.export_selection import vector_identities
 
 # (done, total, message)
 Reporter = Callable[[int | None, int | None, str | None], None]
@@ -138,7 +137,7 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
         if needs_vectors:
-            identities = vector_identities(session, embedder.name, [e.id for e in ctx.examples])
+            identities = embeddings_store.vector_identities(session, embedder.name, [e.id for e in ctx.examples])
             ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
     if needs_vectors:
         attach_vectors(ctx, ids, vectors)

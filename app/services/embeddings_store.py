@@ -6,13 +6,17 @@ batch is its own short transaction (SQLite stays writable, and an interrupted ru
 batches it finished); a request or a test passes nothing and gets one transaction.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
+from app.db import driver_param, fetch_all_raw
+from app.embeddings import neighbour_graph
 from app.embeddings.base import Embedder
+from app.embeddings.neighbour_graph import NO_VECTOR
+from app.exports.base import positions_of
 from app.models import Embedding, Example
 from app.text import sha256_hex
 
@@ -89,3 +93,37 @@ def load_vectors(session: Session, dataset_id: int, model: str) -> tuple[np.ndar
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     vectors = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
     return ids, vectors
+
+
+# By the range of the wanted ids (the unique index's order) rather than a join with examples: a fifth
+# faster on SQLite, twice on Postgres; rows of other examples in the range are ignored. An embeddings
+# row is identified by its id and text_hash (see app/embeddings/neighbour_graph.py).
+_IDENTITIES_SQL = "SELECT example_id, id, text_hash FROM embeddings WHERE model = {param} " \
+                  "AND example_id BETWEEN {param} AND {param}"
+
+
+def row_positions(found_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Row in found_ids (any order, unique) of each id, -1 if none."""
+    order = np.argsort(found_ids, kind="stable")
+    at = positions_of(found_ids[order], ids, keep_missing=True)
+    return np.where(at >= 0, order[np.clip(at, 0, None)], -1) if len(order) else at
+
+
+def vector_identities(session: Session, model: str, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per id: (id of its embeddings row of `model`, NO_VECTOR if none; that row's text_hash as S64).
+    Reads no vector: a tenth of the bytes of reading them, and no float to decode."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64), neighbour_graph.as_hashes([])
+    param = driver_param(session)
+    rows = fetch_all_raw(session, _IDENTITIES_SQL.format(param=param), (model, int(ids.min()), int(ids.max())))
+    return aligned_identities(rows, ids)
+
+
+def aligned_identities(rows: list[tuple], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(embedding ids, text hashes) of rows (example_id, id, text_hash, ...) aligned with ids."""
+    found = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    row_ids = np.append(np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)), NO_VECTOR)
+    hashes = np.append(neighbour_graph.as_hashes([row[2] for row in rows]), neighbour_graph.as_hashes([""]))
+    at = row_positions(found, ids)  # -1 picks the appended "no vector"
+    return row_ids[at], hashes[at]

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from app.checks.clusters import NEAR_DEFAULTS
 from app.config import Settings
+from app.db import driver_param, fetch_all_raw
 from app.embeddings import neighbour_graph
 from app.embeddings.neighbour_graph import NO_VECTOR
 from app.exports import ExportRows
@@ -26,6 +27,7 @@ from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
 from app.models import Dataset, Finding, FindingStatus
 from app.schemas.export import ExportParams
+from app.services.embeddings_store import aligned_identities, row_positions, vector_identities
 
 DUPLICATE_CHECKS = ("exact_duplicate", "near_duplicate")
 DEFAULT_NEAR_DUPLICATE_THRESHOLD = float(NEAR_DEFAULTS["threshold"])  # the near_duplicate check's own default
@@ -43,23 +45,6 @@ class Selection:
     split_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index into SPLIT_NAMES
 
 
-def _param(session: Session) -> str:
-    return "?" if session.connection().dialect.paramstyle == "qmark" else "%s"
-
-
-def _fetch_all(session: Session, sql: str, params: Sequence, binary: bool = False) -> list[tuple]:
-    """The rows of one statement through the driver's own cursor: SQLAlchemy's row objects and result
-    processing cost several times the read for 50,000 rows. `binary`: on Postgres, bytea as bytes
-    (psycopg otherwise sends it as hex text: twice the bytes, then decoded, 3x the time)."""
-    connection = session.connection()
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, params, **({"binary": True} if binary and connection.dialect.name != "sqlite" else {}))
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
 # history as text on both databases (JSON null as SQL NULL): psycopg would otherwise run json.loads on
 # every row, JSON null included, a quarter of the read on Postgres; the few histories are decoded here.
 _PAIRS_SQL = "SELECT id, system, input, output, NULLIF(CAST(history AS TEXT), 'null'), label, weight, status, " \
@@ -71,7 +56,7 @@ def load_pairs(session: Session, dataset_id: int) -> ExportRows:
     export's time, so it skips what costs without serving: SQLAlchemy's row objects and result
     processing (the driver's own cursor instead), and ORDER BY, which makes SQLite copy every row,
     texts included, into a temporary B-tree (sorting the ids here is cheaper)."""
-    pairs = ExportRows.from_rows(_fetch_all(session, _PAIRS_SQL.format(param=_param(session)), (dataset_id,)))
+    pairs = ExportRows.from_rows(fetch_all_raw(session, _PAIRS_SQL.format(param=driver_param(session)), (dataset_id,)))
     ids = np.asarray(pairs.ids, dtype=np.int64)
     if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
         pairs = pairs.take(np.argsort(ids, kind="stable").tolist())
@@ -106,7 +91,7 @@ _EDGES_SQL = {
 
 def duplicate_edges(session: Session, dataset_id: int) -> list[tuple[int, int]]:
     """(example id, the id it duplicates) of every exact or near-duplicate finding not dismissed."""
-    return _fetch_all(session, _EDGES_SQL[session.connection().dialect.name],
+    return fetch_all_raw(session, _EDGES_SQL[session.connection().dialect.name],
                       (dataset_id, *DUPLICATE_CHECKS, FindingStatus.dismissed.value))
 
 
@@ -167,11 +152,7 @@ def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Se
 
 _MODELS_SQL = "SELECT e.model, COUNT(*) FROM embeddings e JOIN examples x ON x.id = e.example_id " \
               "WHERE x.dataset_id = {param} GROUP BY e.model"
-# By the range of the wanted ids (the unique index's order) rather than a join with examples: a fifth
-# faster on SQLite, twice on Postgres; rows of other examples in the range are ignored. An embeddings
-# row is identified by its id and text_hash (see app/embeddings/neighbour_graph.py).
-_IDENTITIES_SQL = "SELECT example_id, id, text_hash FROM embeddings WHERE model = {param} " \
-                  "AND example_id BETWEEN {param} AND {param}"
+# By the range of the wanted ids, as vector_identities reads (app/services/embeddings_store.py).
 _VECTORS_SQL = "SELECT example_id, id, text_hash, vector FROM embeddings WHERE model = {param} " \
                "AND example_id BETWEEN {param} AND {param}"
 _VECTORS_OF_SQL = "SELECT example_id, id, text_hash, vector FROM embeddings WHERE model = {param} " \
@@ -180,53 +161,26 @@ FEW_VECTORS = 2000  # up to this many wanted vectors are read by id (IN lists), 
 IN_LIST = 500
 
 
-def _row_of(found_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Row in found_ids (any order, unique) of each id, -1 if none."""
-    order = np.argsort(found_ids, kind="stable")
-    at = positions_of(found_ids[order], ids, keep_missing=True)
-    return np.where(at >= 0, order[np.clip(at, 0, None)], -1) if len(order) else at
-
-
-def vector_identities(session: Session, model: str, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Per id: (id of its embeddings row of `model`, NO_VECTOR if none; that row's text_hash as S64).
-    Reads no vector: a tenth of the bytes of reading them, and no float to decode."""
-    ids = np.asarray(ids, dtype=np.int64)
-    if not len(ids):
-        return np.zeros(0, dtype=np.int64), neighbour_graph.as_hashes([])
-    param = _param(session)
-    rows = _fetch_all(session, _IDENTITIES_SQL.format(param=param), (model, int(ids.min()), int(ids.max())))
-    return _aligned_identities(rows, ids)
-
-
-def _aligned_identities(rows: list[tuple], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(embedding ids, text hashes) of rows (example_id, id, text_hash, ...) aligned with ids."""
-    found = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    row_ids = np.append(np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)), NO_VECTOR)
-    hashes = np.append(neighbour_graph.as_hashes([row[2] for row in rows]), neighbour_graph.as_hashes([""]))
-    at = _row_of(found, ids)  # -1 picks the appended "no vector"
-    return row_ids[at], hashes[at]
-
-
 def _vectors_of(session: Session, model: str, ids: np.ndarray, embedding_ids: np.ndarray,
                 text_hashes: np.ndarray) -> np.ndarray:
     """The stored vectors (raw float32) of these ids, each still the row of the given identity; if one
     was replaced (an analysis writing meanwhile), VectorsChanged."""
-    param = _param(session)
+    param = driver_param(session)
     if len(ids) <= FEW_VECTORS:
         rows = []
         for start in range(0, len(ids), IN_LIST):
             chunk = ids[start:start + IN_LIST].tolist()
             sql = _VECTORS_OF_SQL.format(param=param, params=", ".join([param] * len(chunk)))
-            rows += _fetch_all(session, sql, (model, *chunk), binary=True)
+            rows += fetch_all_raw(session, sql, (model, *chunk), binary=True)
     else:
-        rows = _fetch_all(session, _VECTORS_SQL.format(param=param), (model, int(ids.min()), int(ids.max())),
+        rows = fetch_all_raw(session, _VECTORS_SQL.format(param=param), (model, int(ids.min()), int(ids.max())),
                           binary=True)
     found = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    at = _row_of(found, ids)
+    at = row_positions(found, ids)
     if (at < 0).any():
         raise VectorsChanged(f"{int((at < 0).sum())} vectors were removed")
     picked = [rows[r] for r in at.tolist()]
-    now_ids, now_hashes = _aligned_identities(picked, ids)
+    now_ids, now_hashes = aligned_identities(picked, ids)
     if not ((now_ids == embedding_ids) & (now_hashes == text_hashes)).all():
         raise VectorsChanged("vectors were replaced")
     blobs = [row[3] for row in picked]
@@ -234,7 +188,7 @@ def _vectors_of(session: Session, model: str, ids: np.ndarray, embedding_ids: np
 
 
 def _model_with_most_vectors(session: Session, dataset_id: int) -> str | None:
-    counts = _fetch_all(session, _MODELS_SQL.format(param=_param(session)), (dataset_id,))
+    counts = fetch_all_raw(session, _MODELS_SQL.format(param=driver_param(session)), (dataset_id,))
     return min(counts, key=lambda row: (-row[1], row[0]))[0] if counts else None
 
 
@@ -251,13 +205,13 @@ def near_search(session: Session, dataset: Dataset, ids: Sequence[int], settings
     threshold = near_duplicate_threshold(dataset)
     graph = neighbour_graph.load(neighbour_graph.analysis_cache_dir(settings.data_dir, dataset.id))
     if graph is None or graph.model != model or read_vectors_at_once:
-        param = _param(session)
-        rows = _fetch_all(session, _VECTORS_SQL.format(param=param), (model, int(ids.min()), int(ids.max())),
+        param = driver_param(session)
+        rows = fetch_all_raw(session, _VECTORS_SQL.format(param=param), (model, int(ids.min()), int(ids.max())),
                           binary=True)
-        embedding_ids, text_hashes = _aligned_identities(rows, ids)
+        embedding_ids, text_hashes = aligned_identities(rows, ids)
         if (embedding_ids == NO_VECTOR).all():
             return None
-        row_of = _row_of(np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)), ids)
+        row_of = row_positions(np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)), ids)
         vectors = _LazyBlobs([row[3] for row in rows], row_of)
         return NearSearch(ids, model, StoredVectors(embedding_ids, text_hashes, vectors.take), threshold, graph)
     embedding_ids, text_hashes = vector_identities(session, model, ids)
