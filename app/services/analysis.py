@@ -18,12 +18,49 @@ from app.config import get_settings
 from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
 from app.errors import Conflict
-from app.models import Dataset, Example, Job, JobKind
+from app.models import Dataset, Embedding, Example, Job, JobKind
 from app.services import embeddings_store, findings, jobs
 from app.services.datasets import get_dataset
 
 # (done, total, message)
 Reporter = Callable[[int | None, int | None, str | None], None]
+MESSAGE_INTERVAL = 1.0  # seconds between two progress messages of one stage (each is a database write)
+
+
+class StageProgress:
+    """Job messages that name the stage, how far it is (n of N) and the time it has left, e.g.
+    "embedding: 120,000 of 1,000,000 texts, 3,150/s, about 4:39 left". The estimate is the stage's
+    own rate so far (tqdm's interval formatting); messages of one stage come at most once a second."""
+
+    def __init__(self, report: Reporter | None) -> None:
+        self.report = report
+        self._stage = ""
+        self._started = 0.0
+        self._last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int, unit: str = "rows", job_done: int | None = None,
+                 job_total: int | None = None) -> None:
+        if self.report is None:
+            return
+        now = time.monotonic()
+        if stage != self._stage:
+            self._stage, self._started, self._last = stage, now, 0.0
+        elif done < total and now - self._last < MESSAGE_INTERVAL:
+            return
+        self._last = now
+        self.report(job_done, job_total, self.message(stage, done, total, unit, now - self._started))
+
+    @staticmethod
+    def message(stage: str, done: int, total: int, unit: str, elapsed: float) -> str:
+        from tqdm import tqdm
+
+        text = f"{stage}: {done:,} of {total:,} {unit}"
+        if done >= total:
+            return f"{text}, done in {tqdm.format_interval(elapsed)}"
+        if done > 0 and elapsed > 0:
+            rate = done / elapsed
+            return f"{text}, {rate:,.0f}/s, about {tqdm.format_interval((total - done) / rate)} left"
+        return text
 
 
 def _notify_runner_after_commit(session: Session) -> None:
@@ -71,17 +108,41 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
 
 def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -> None:
     """Align stored vectors with ctx.examples (an example added meanwhile gets a zero row)."""
-    if len(ctx.examples) == 0:
-        ctx.vectors = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
-        return
-    position = {int(i): n for n, i in enumerate(ids)}
-    dim = vectors.shape[1] if len(vectors) else 1
-    aligned = np.zeros((len(ctx.examples), dim), dtype=np.float32)
-    for row, example in enumerate(ctx.examples):
-        n = position.get(example.id)
-        if n is not None:
-            aligned[row] = vectors[n]
-    ctx.vectors = aligned
+    ctx.vectors = aligned(ctx.ids, ids, vectors)
+
+
+def aligned(wanted: np.ndarray, ids: np.ndarray, vectors: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Rows of `vectors` (one per id in `ids`) placed at the position of their id in `wanted` (sorted,
+    unique), into `out` (zeros where an id has no vector); ids not wanted are ignored."""
+    dim = vectors.shape[1] if vectors.ndim == 2 and len(vectors) else (out.shape[1] if out is not None else 1)
+    if out is None:
+        out = np.zeros((len(wanted), dim), dtype=np.float32)
+    if len(wanted) and len(ids):
+        at = np.clip(np.searchsorted(wanted, ids), 0, len(wanted) - 1)
+        hit = wanted[at] == ids
+        out[at[hit]] = vectors[hit]
+    return out
+
+
+VECTOR_BATCH = 20_000
+
+
+def load_aligned_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarray) -> np.ndarray:
+    """The stored vectors of `model`, row i for example wanted[i] (sorted ids), streamed in batches into one
+    preallocated array: memory is the array, not a Python object per row next to a stacked copy."""
+    result = session.execute(
+        select(Embedding.example_id, Embedding.vector)
+        .join(Example, Example.id == Embedding.example_id)
+        .where(Example.dataset_id == dataset_id, Embedding.model == model)
+        .order_by(Embedding.example_id).execution_options(yield_per=VECTOR_BATCH))
+    out = None
+    for batch in result.partitions():
+        ids = np.fromiter((row[0] for row in batch), dtype=np.int64, count=len(batch))
+        vectors = np.frombuffer(b"".join(row[1] for row in batch), dtype=np.float32).reshape(len(batch), -1)
+        if out is None:
+            out = np.zeros((len(wanted), vectors.shape[1]), dtype=np.float32)
+        aligned(wanted, ids, vectors, out)
+    return out if out is not None else np.zeros((len(wanted), 1), dtype=np.float32)
 
 
 def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> None:
@@ -99,9 +160,12 @@ def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
     drafts: list[findings.FindingDraft] = []
     timings: dict[str, float] = {}
     checks = enabled_checks(ctx.settings)
+    if ctx.progress is None:
+        ctx.progress = StageProgress(report)
     for step, check in enumerate(checks):
         if report:
-            report(done_before + step, done_before + len(checks), f"running check {check.name}")
+            report(done_before + step, done_before + len(checks),
+                   f"check {step + 1} of {len(checks)}: {check.name}")
         started = time.perf_counter()
         drafts += check.run(ctx)
         timings[check.name] = round(time.perf_counter() - started, 3)
@@ -121,29 +185,36 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
     steps = len(checks)
     needs_vectors = any(check.needs_embeddings for check in checks)
     embed_total, embedded = 0, 0
+    progress = StageProgress(report)
 
     def embedding_progress(done: int, total: int) -> None:
         # Progress counts texts to embed, then one step per check.
         nonlocal embed_total
         embed_total = total
-        if report:
-            report(done, total + steps, f"embedding inputs: {done} of {total}")
+        progress("embedding", done, total, "texts", done, total + steps)
 
     if needs_vectors:
         with session_scope() as session:
             embedded = embeddings_store.embed_missing(session, dataset_id, embedder, progress=embedding_progress,
                                                       batch_size=batch_size, checkpoint=session.commit)
     embed_seconds = time.perf_counter() - started
+    stage_started = time.perf_counter()
+    if report:  # never inside a transaction: the report writes, in its own one
+        report(None, None, "loading examples and vectors" if needs_vectors else "loading examples")
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
         if needs_vectors:
-            identities = embeddings_store.vector_identities(session, embedder.name, [e.id for e in ctx.examples])
-            ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
-    if needs_vectors:
-        attach_vectors(ctx, ids, vectors)
+            identities = embeddings_store.vector_identities(session, embedder.name, ctx.ids)
+            ctx.vectors = load_aligned_vectors(session, dataset_id, embedder.name, ctx.ids)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
     ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
+    stages = {"embedding": round(embed_seconds, 3), "loading": round(time.perf_counter() - stage_started, 3)}
+    if needs_vectors:
+        stage_started = time.perf_counter()
+        ctx.progress = StageProgress(report)
+        ctx.neighbours  # noqa: B018 - computed once here, as a stage of its own, then shared by the checks
+        stages["neighbours"] = round(time.perf_counter() - stage_started, 3)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
         save_neighbour_graph(ctx, identities)
@@ -158,7 +229,7 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
     return {
         "examples": len(ctx.examples), "embedded": embedded, "embedding_model": embedder.name,
         "findings": per_check, "open_findings": saved["open"], "kept_dismissed": saved["kept_dismissed"],
-        "notes": ctx.notes, "seconds": {"embedding": round(embed_seconds, 3), **timings,
+        "notes": ctx.notes, "seconds": {**stages, **timings,
                                         "total": round(time.perf_counter() - started, 3)},
         "settings": ctx.settings,
     }
