@@ -1,12 +1,17 @@
 """label_issue: labels that are probably wrong, by confident learning (cleanlab).
 
-Out-of-sample class probabilities come from K-fold cross-validated logistic regression
-(scikit-learn `cross_validate`, keeping each fold's model) on input features;
-`cleanlab.filter.find_label_issues` picks the likely errors and
-`cleanlab.rank.get_label_quality_scores` scores them (score = 1 - quality). Features: the input
-embedding next to TF-IDF word 1-2-grams (default), or the embedding alone (`features`; README
-"Analysis" has the measurement). Classes with fewer than K examples cannot be cross-validated:
-they are left out and named in the job result.
+Out-of-sample class probabilities come from K-fold cross-validation (scikit-learn `StratifiedKFold`)
+of a linear classifier trained by SGD (`SGDClassifier`, logistic loss) on input features: the input
+embedding next to hashed TF-IDF word 1-2-grams (`HashingVectorizer` + `TfidfTransformer`: no
+vocabulary to build or hold, so it is linear in the rows), or the embedding alone (`features`).
+`cleanlab.filter.find_label_issues` picks the likely errors and `cleanlab.rank.get_label_quality_scores`
+scores them (score = 1 - quality). Classes with fewer than K examples cannot be cross-validated: they
+are left out and named in the job result.
+
+Scale: each fold's model learns from at most `max_train_rows` of its training rows (a random sample
+that keeps every row of a class under `SMALL_CLASS`), and features are built batch by batch, so a
+million pairs cost minutes and a bounded amount of memory; benchmarks/README.md has the figures.
+`C` is the inverse regularisation as in logistic regression (SGD's alpha = 1 / (C x training rows)).
 
 Re-analysis: the probabilities and the K fold models are kept in the dataset's cache folder.
 When few pairs changed (at most `reuse_max_changed` of them) and the classes are the same, the
@@ -15,6 +20,7 @@ of the fold that held it out, so it stays out-of-sample; otherwise everything is
 """
 
 import pickle
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -24,65 +30,132 @@ from app.checks.base import AnalysisContext, clip01
 from app.services.findings import FindingDraft
 from app.text import sha256_hex
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+HASHED_FEATURES = 2**17
+FEATURE_BATCH = 50_000
+SMALL_CLASS = 200  # classes with fewer training rows than this are never sampled down
+EPOCHS = 15
 
 
-def fit_vectorizer(texts: list[str]):
-    from sklearn.feature_extraction.text import TfidfVectorizer
+class TextFeatures:
+    """The classifier's input for a set of texts: the embedding, next to hashed TF-IDF word 1-2-grams."""
 
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True, dtype=np.float32)
-    try:
-        tfidf.fit(texts)
-    except ValueError:  # no term occurs twice: nothing to add
-        return None
-    return tfidf
+    def __init__(self, with_tfidf: bool = True) -> None:
+        self.with_tfidf = with_tfidf
+        self.tfidf = None
+
+    @staticmethod
+    def _hashing():
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(ngram_range=(1, 2), n_features=HASHED_FEATURES, alternate_sign=False, norm=None,
+                                 dtype=np.float32)
+
+    def counts(self, texts: list[str], progress=None):
+        """Hashed word 1-2-gram counts of the texts (sparse), batch by batch."""
+        from scipy.sparse import vstack
+
+        hashing, parts = self._hashing(), []
+        for start in range(0, len(texts), FEATURE_BATCH):
+            parts.append(hashing.transform(texts[start:start + FEATURE_BATCH]))
+            if progress:
+                progress(min(start + FEATURE_BATCH, len(texts)), len(texts))
+        return vstack(parts, format="csr") if parts else None
+
+    def fit(self, counts) -> "TextFeatures":
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        if self.with_tfidf and counts is not None:
+            self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+        return self
+
+    def transform(self, counts, vectors: np.ndarray):
+        if self.tfidf is None or counts is None:
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        from scipy.sparse import csr_matrix, hstack
+
+        return hstack([csr_matrix(vectors.astype(np.float32)), self.tfidf.transform(counts).astype(np.float32)],
+                      format="csr")
+
+    def of_texts(self, texts: list[str], vectors: np.ndarray):
+        return self.transform(self.counts(texts) if self.tfidf is not None else None, vectors)
 
 
-def features_with(vectorizer, texts: list[str], vectors: np.ndarray):
-    if vectorizer is None:
-        return vectors
-    from scipy.sparse import csr_matrix, hstack
-
-    return hstack([csr_matrix(vectors), vectorizer.transform(texts)], format="csr")
-
-
-def label_features(texts: list[str], vectors: np.ndarray, kind: str):
-    """The classifier's input: the embedding, or the embedding next to TF-IDF word n-grams."""
-    return features_with(fit_vectorizer(texts) if kind != "embedding" else None, texts, vectors)
+def training_sample(rows: np.ndarray, labels: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
+    """At most about max_rows of rows, at random, keeping every row of a class with under SMALL_CLASS."""
+    if len(rows) <= max_rows:
+        return rows
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(labels[rows])
+    keep = (rng.random(len(rows)) < max_rows / len(rows)) | (counts[labels[rows]] < SMALL_CLASS)
+    return rows[keep]
 
 
-def cross_validated(features, labels: np.ndarray, folds: int, c: float, seed: int = 0):
+def new_model(c: float, n_train: int):
+    from sklearn.linear_model import SGDClassifier
+
+    return SGDClassifier(loss="log_loss", alpha=1.0 / (c * max(n_train, 1)), max_iter=EPOCHS, tol=1e-4,
+                         n_iter_no_change=3, random_state=0, n_jobs=2)
+
+
+def predict(model, features, n_classes: int) -> np.ndarray:
+    """Class probabilities over all n_classes (a fold whose sample missed a class gives it 0)."""
+    probabilities = np.zeros((features.shape[0], n_classes))
+    probabilities[:, model.classes_] = model.predict_proba(features)
+    return probabilities
+
+
+def cross_validated(counts, vectors: np.ndarray, labels: np.ndarray, featurizer: TextFeatures, folds: int,
+                    c: float, max_train_rows: int, seed: int = 0, progress=None):
     """(out-of-sample probabilities, fold models, fold index of each row)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_validate
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import StratifiedKFold
 
+    n, n_classes = len(labels), int(labels.max()) + 1
+    probabilities = np.zeros((n, n_classes))
+    fold_of = np.zeros(n, dtype=np.int64)
+    models = []
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    result = cross_validate(LogisticRegression(C=c, max_iter=300), features, labels, cv=splitter,
-                            return_estimator=True, return_indices=True, scoring=None, n_jobs=1)
-    n_classes = len(np.unique(labels))
-    probabilities = np.zeros((len(labels), n_classes), dtype=np.float64)
-    fold_of = np.zeros(len(labels), dtype=np.int64)
-    for fold, (model, test) in enumerate(zip(result["estimator"], result["indices"]["test"], strict=True)):
-        probabilities[test] = model.predict_proba(features[test])
+
+    def features(rows):
+        return featurizer.transform(counts[rows] if counts is not None else None, vectors[rows])
+
+    for fold, (train, test) in enumerate(splitter.split(np.zeros(n), labels)):
+        if progress:
+            progress(fold, folds)
+        sample = training_sample(train, labels, max_train_rows, seed + fold)
+        with warnings.catch_warnings():  # a fixed budget of epochs is the point: no "did not converge" noise
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = new_model(c, len(sample)).fit(features(sample), labels[sample])
+        for start in range(0, len(test), FEATURE_BATCH):
+            part = test[start:start + FEATURE_BATCH]
+            probabilities[part] = predict(model, features(part), n_classes)
         fold_of[test] = fold
-    return probabilities, list(result["estimator"]), fold_of
+        models.append(compact(model))
+    if progress:
+        progress(folds, folds)
+    return probabilities, models, fold_of
 
 
-def out_of_sample_probabilities(features, labels: np.ndarray, folds: int, c: float, seed: int = 0) -> np.ndarray:
-    return cross_validated(features, labels, folds, c, seed)[0]
+def compact(model):
+    """The model as kept in the cache: float32 weights (half the bytes; predictions agree to ~1e-6)."""
+    model.coef_ = model.coef_.astype(np.float32)
+    return model
 
 
-def fingerprint(text: str, label: str) -> str:
-    return sha256_hex(text, label)
+def fingerprints(texts: list[str], labels: list[str]) -> np.ndarray:
+    return np.array([sha256_hex(t, label) for t, label in zip(texts, labels, strict=True)], dtype="S64")
 
 
 class LabelIssueCheck:
     name = "label_issue"
     description = ("Pairs whose label is probably wrong: cleanlab on out-of-sample probabilities of K-fold "
-                   "cross-validated logistic regression over the input (embedding + TF-IDF word n-grams).")
+                   "cross-validated logistic regression (SGD) over the input (embedding + hashed TF-IDF word "
+                   "n-grams).")
     needs_embeddings = True
     needs_labels = True
-    defaults = {"folds": 5, "features": "embedding+tfidf", "C": 4.0, "reuse_max_changed": 0.05}
+    defaults = {"folds": 5, "features": "embedding+tfidf", "C": 4.0, "reuse_max_changed": 0.05,
+                "max_train_rows": 100_000}
     choices = {"features": ("embedding+tfidf", "embedding")}
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
@@ -106,12 +179,11 @@ class LabelIssueCheck:
         # n_jobs=1: cleanlab's pool relies on fork-inherited globals and breaks under spawned uvicorn workers.
         issues = find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate", n_jobs=1)
         quality = get_label_quality_scores(labels, probabilities)
+        suggested_index = np.argmax(probabilities, axis=1)
         drafts = []
-        for position in np.flatnonzero(issues):
+        for position in np.flatnonzero(issues & (suggested_index != labels)):
             example = ctx.examples[rows[position]]
-            suggested = classes[int(np.argmax(probabilities[position]))]
-            if suggested == example.label:
-                continue
+            suggested = classes[int(suggested_index[position])]
             drafts.append(FindingDraft(example.id, self.name, clip01(1.0 - quality[position]), {
                 "given_label": example.label, "suggested_label": suggested,
                 "label_quality": round(float(quality[position]), 4),
@@ -122,37 +194,62 @@ class LabelIssueCheck:
 
     def _probabilities(self, ctx, rows, classes, labels, settings) -> np.ndarray:
         texts = [ctx.examples[i].input for i in rows]
-        prints = [fingerprint(t, ctx.examples[i].label) for t, i in zip(texts, rows, strict=True)]
+        prints = fingerprints(texts, [ctx.examples[i].label for i in rows])
         key = {"version": CACHE_VERSION, "model": ctx.embedding_model, "classes": classes,
-               **{k: settings[k] for k in ("folds", "features", "C")}}
-        cache = self._load(ctx.cache_dir)
-        if cache is not None and cache["key"] == key:
-            known = dict(zip(cache["fingerprints"], range(len(cache["fingerprints"])), strict=True))
-            changed = [n for n, fp in enumerate(prints) if fp not in known]
-            if len(changed) <= float(settings["reuse_max_changed"]) * len(rows):
-                ctx.notes["label_issue_reused"] = len(rows) - len(changed)
-                probabilities = np.zeros((len(rows), len(classes)))
-                for n, fp in enumerate(prints):
-                    if fp in known:
-                        probabilities[n] = cache["probabilities"][known[fp]]
-                if changed:
-                    # Each changed pair is predicted by the fold model that held out its previous version.
-                    ids = [ctx.examples[rows[n]].id for n in changed]
-                    folds = [cache["fold_by_id"].get(i, 0) for i in ids]
-                    features = features_with(cache["vectorizer"], [texts[n] for n in changed],
-                                             ctx.vectors[[rows[n] for n in changed]])
-                    for fold in set(folds):
-                        picked = [k for k, f in enumerate(folds) if f == fold]
-                        probabilities[[changed[k] for k in picked]] = cache["models"][fold].predict_proba(
-                            features[picked])
-                return probabilities
-        vectorizer = fit_vectorizer(texts) if settings["features"] != "embedding" else None
-        features = features_with(vectorizer, texts, ctx.vectors[rows])
-        probabilities, models, fold_of = cross_validated(features, labels, int(settings["folds"]), float(settings["C"]))
+               **{k: settings[k] for k in ("folds", "features", "C", "max_train_rows")}}
+        reused = self._reuse(ctx, rows, texts, prints, key, settings)
+        if reused is not None:
+            return reused
+        featurizer = TextFeatures(with_tfidf=settings["features"] != "embedding")
+
+        def hashed(done: int, total: int) -> None:
+            if ctx.progress:
+                ctx.progress("label_issue: hashing n-grams", done, total)
+
+        def folded(done: int, total: int) -> None:
+            if ctx.progress:
+                ctx.progress("label_issue: cross-validation", done, total)
+
+        counts = featurizer.counts(texts, hashed) if featurizer.with_tfidf else None
+        featurizer.fit(counts)
+        vectors = ctx.vectors[rows]
+        probabilities, models, fold_of = cross_validated(
+            counts, vectors, labels, featurizer, int(settings["folds"]), float(settings["C"]),
+            int(settings["max_train_rows"]), progress=folded)
+        order = np.argsort(prints, kind="stable")
         self._save(ctx.cache_dir, {
-            "key": key, "fingerprints": prints, "probabilities": probabilities, "vectorizer": vectorizer,
-            "models": models, "fold_by_id": {ctx.examples[i].id: int(f) for i, f in zip(rows, fold_of, strict=True)},
+            "key": key, "fingerprints": prints[order], "probabilities": probabilities[order].astype(np.float32),
+            "featurizer": featurizer, "models": models,
+            "ids": ctx.ids[rows], "folds": fold_of,
         })
+        return probabilities
+
+    def _reuse(self, ctx, rows, texts, prints, key, settings) -> np.ndarray | None:
+        cache = self._load(ctx.cache_dir)
+        if cache is None or cache["key"] != key:
+            return None
+        known = cache["fingerprints"]
+        at = np.clip(np.searchsorted(known, prints), 0, max(len(known) - 1, 0))
+        hit = (known[at] == prints) if len(known) else np.zeros(len(prints), dtype=bool)
+        changed = np.flatnonzero(~hit)
+        if len(changed) > float(settings["reuse_max_changed"]) * len(rows):
+            return None
+        ctx.notes["label_issue_reused"] = int(hit.sum())
+        probabilities = np.zeros((len(rows), len(key["classes"])))
+        probabilities[hit] = cache["probabilities"][at[hit]]
+        if len(changed):
+            # Each changed pair is predicted by the fold model that held out its previous version.
+            ids = ctx.ids[[rows[n] for n in changed]]
+            order = np.argsort(cache["ids"])
+            place = np.clip(np.searchsorted(cache["ids"], ids, sorter=order), 0, len(order) - 1)
+            known_id = cache["ids"][order[place]] == ids
+            fold_of = np.where(known_id, cache["folds"][order[place]], 0)
+            features = cache["featurizer"].of_texts([texts[n] for n in changed],
+                                                    ctx.vectors[[rows[n] for n in changed]])
+            for fold in np.unique(fold_of):
+                picked = np.flatnonzero(fold_of == fold)
+                probabilities[changed[picked]] = predict(cache["models"][fold], features[picked],
+                                                         len(key["classes"]))
         return probabilities
 
     @staticmethod
