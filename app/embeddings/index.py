@@ -59,7 +59,13 @@ def knn(vectors: np.ndarray, k: int, exact_max_rows: int = EXACT_MAX_ROWS,
     n = vectors.shape[0]
     if n == 0 or k <= 0:
         return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
-    index = build_index(vectors, exact_max_rows, progress)
+    return neighbours_in(build_index(vectors, exact_max_rows, progress), vectors, k, progress)
+
+
+def neighbours_in(index, vectors: np.ndarray, k: int, progress: Progress | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """`knn`'s answer from an index that holds exactly `vectors`, row for row."""
+    n = vectors.shape[0]
     found = min(k + 1, n)
     sims = np.empty((n, found - 1), dtype=np.float32)
     idx = np.empty((n, found - 1), dtype=np.int64)

@@ -16,7 +16,7 @@ from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
 from app.checks.registry import effective_settings, enabled_checks
 from app.config import get_settings
 from app.db import session_scope
-from app.embeddings import get_embedder, neighbour_graph
+from app.embeddings import get_embedder, index, neighbour_graph, neighbour_update
 from app.errors import Conflict
 from app.models import Dataset, Embedding, Example, Job, JobKind
 from app.services import embeddings_store, findings, jobs
@@ -145,6 +145,27 @@ def load_aligned_vectors(session: Session, dataset_id: int, model: str, wanted: 
     return out if out is not None else np.zeros((len(wanted), 1), dtype=np.float32)
 
 
+def find_neighbours(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Every example's k nearest others. Exact below `ctx.exact_search_max_rows`; above, from an HNSW index
+    kept in the cache folder, and after a small edit by updating the last analysis's graph with it
+    (`neighbour_update`) rather than building and searching again."""
+    vectors, k = ctx.vectors, ctx.neighbours_k
+    if not index.uses_approximate_index(len(vectors), ctx.exact_search_max_rows) or ctx.cache_dir is None:
+        neighbour_update.forget(ctx.cache_dir)
+        return index.knn(vectors, k, ctx.exact_search_max_rows, ctx.progress)
+    saved = neighbour_update.load(ctx.cache_dir)
+    updated = neighbour_update.update(neighbour_graph.load(ctx.cache_dir), saved, ctx.embedding_model, ctx.ids,
+                                      vectors, *identities, k, ctx.progress)
+    if updated is not None:
+        ctx.notes["neighbours_updated"] = True
+    else:
+        built = index.build_index(vectors, ctx.exact_search_max_rows, ctx.progress)
+        updated = index.neighbours_in(built, vectors, k, ctx.progress)
+        saved = neighbour_update.SavedIndex(built, ctx.ids.copy(), *identities)
+    neighbour_update.save(ctx.cache_dir, saved)
+    return updated
+
+
 def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> None:
     """Keep the k-nearest-neighbour graph (computed by the checks, else now) for the exports' leakage check.
     `identities`: (embeddings row id, text hash) of each example's vector (`vector_identities`), read
@@ -172,7 +193,7 @@ def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
     return drafts, timings
 
 
-def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 256) -> dict:
+def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 2048) -> dict:
     """The analysis job body; returns the job result."""
     started = time.perf_counter()
     with session_scope() as session:
@@ -208,12 +229,13 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
             ctx.vectors = load_aligned_vectors(session, dataset_id, embedder.name, ctx.ids)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
+    ctx.exact_search_max_rows = index.EXACT_MAX_ROWS
     ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
     stages = {"embedding": round(embed_seconds, 3), "loading": round(time.perf_counter() - stage_started, 3)}
     if needs_vectors:
         stage_started = time.perf_counter()
         ctx.progress = StageProgress(report)
-        ctx.neighbours  # noqa: B018 - computed once here, as a stage of its own, then shared by the checks
+        ctx.neighbours = find_neighbours(ctx, identities)
         stages["neighbours"] = round(time.perf_counter() - stage_started, 3)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
