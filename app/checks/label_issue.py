@@ -204,11 +204,11 @@ class LabelIssueCheck:
 
         def hashed(done: int, total: int) -> None:
             if ctx.progress:
-                ctx.progress("label_issue: hashing n-grams", done, total)
+                ctx.progress("label_issue: word n-grams", done, total, "texts")
 
         def folded(done: int, total: int) -> None:
             if ctx.progress:
-                ctx.progress("label_issue: cross-validation", done, total)
+                ctx.progress("label_issue: cross-validation", done, total, "folds")
 
         counts = featurizer.counts(texts, hashed) if featurizer.with_tfidf else None
         featurizer.fit(counts)

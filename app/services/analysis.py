@@ -5,6 +5,7 @@ short transaction, embeds batch by batch (one short transaction each), computes 
 no transaction open, and replaces the findings in ONE short transaction at the end.
 """
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -101,9 +102,15 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     return AnalysisContext(
         dataset=DatasetInfo(id=dataset.id, task_type=dataset.task_type, label_set=dataset.label_set,
                             output_schema=dataset.output_schema),
-        examples=[ExampleRow(*row) for row in rows],
+        examples=[_row(*row) for row in rows],
         settings=effective_settings(dataset.settings),
     )
+
+
+def _row(id_, input_, output, label, system, history, status, input_hash, version) -> ExampleRow:
+    # One string object per distinct label and status instead of one per row (a million rows hold ~60 labels).
+    return ExampleRow(id_, input_, output, sys.intern(str(label)) if label else label, system, history,
+                      sys.intern(str(status)), input_hash, version)
 
 
 def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -193,7 +200,7 @@ def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
     return drafts, timings
 
 
-def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 2048) -> dict:
+def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int | None = None) -> dict:
     """The analysis job body; returns the job result."""
     started = time.perf_counter()
     with session_scope() as session:
@@ -216,8 +223,9 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
 
     if needs_vectors:
         with session_scope() as session:
+            step = {"batch_size": batch_size} if batch_size else {}  # else the embedder's own step
             embedded = embeddings_store.embed_missing(session, dataset_id, embedder, progress=embedding_progress,
-                                                      batch_size=batch_size, checkpoint=session.commit)
+                                                      checkpoint=session.commit, **step)
     embed_seconds = time.perf_counter() - started
     stage_started = time.perf_counter()
     if report:  # never inside a transaction: the report writes, in its own one
