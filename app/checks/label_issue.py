@@ -1,17 +1,18 @@
 """label_issue: labels that are probably wrong, by confident learning (cleanlab).
 
-Out-of-sample class probabilities come from K-fold cross-validation (scikit-learn `StratifiedKFold`)
-of a linear classifier trained by SGD (`SGDClassifier`, logistic loss) on input features: the input
-embedding next to hashed TF-IDF word 1-2-grams (`HashingVectorizer` + `TfidfTransformer`: no
-vocabulary to build or hold, so it is linear in the rows), or the embedding alone (`features`).
+Out-of-sample class probabilities come from K-fold cross-validated logistic regression (scikit-learn
+`StratifiedKFold`, `LogisticRegression`) on input features: the input embedding next to TF-IDF of
+hashed word 1-2-grams (`HashingVectorizer` + `TfidfTransformer`: no vocabulary to build or hold), or
+the embedding alone (`features`).
 `cleanlab.filter.find_label_issues` picks the likely errors and `cleanlab.rank.get_label_quality_scores`
 scores them (score = 1 - quality). Classes with fewer than K examples cannot be cross-validated: they
 are left out and named in the job result.
 
-Scale: each fold's model learns from at most `max_train_rows` of its training rows (a random sample
-that keeps every row of a class under `SMALL_CLASS`), and features are built batch by batch, so a
-million pairs cost minutes and a bounded amount of memory; benchmarks/README.md has the figures.
-`C` is the inverse regularisation as in logistic regression (SGD's alpha = 1 / (C x training rows)).
+Scale: above `sparse_max_rows` pairs the TF-IDF part is randomly projected to a few hundred dense
+columns (the solver then runs in BLAS), and each fold's model learns from at most `max_train_rows` of
+its training rows (a random sample that keeps every row of a class under `SMALL_CLASS`); features are
+built batch by batch. So a million pairs cost minutes and bounded memory; benchmarks/README.md has
+the figures and the quality of each path.
 
 Re-analysis: the probabilities and the K fold models are kept in the dataset's cache folder.
 When few pairs changed (at most `reuse_max_changed` of them) and the classes are the same, the
@@ -31,54 +32,80 @@ from app.services.findings import FindingDraft
 from app.text import sha256_hex
 
 CACHE_VERSION = 2
-HASHED_FEATURES = 2**17
+HASHED_FEATURES = 2**18
 FEATURE_BATCH = 50_000
+FIT_ROWS = 100_000  # rows the IDF and projection are fitted on
+REDUCED_DIMS = 256
 SMALL_CLASS = 200  # classes with fewer training rows than this are never sampled down
-EPOCHS = 15
+MAX_ITER = 300  # today's solver budget, on the sparse features
+DENSE_MAX_ITER = 100  # on the dense ones lbfgs settles well within this
 
 
 class TextFeatures:
-    """The classifier's input for a set of texts: the embedding, next to hashed TF-IDF word 1-2-grams."""
+    """The classifier's input: the embedding, next to TF-IDF of hashed word 1-2-grams (sparse), or, above
+    `sparse_max_rows`, next to a random projection of that TF-IDF to `REDUCED_DIMS` dense columns (dense
+    features keep the solver in BLAS, and a million rows of them fit in memory; README has the quality)."""
 
-    def __init__(self, with_tfidf: bool = True) -> None:
+    def __init__(self, with_tfidf: bool = True, reduced: bool = False) -> None:
         self.with_tfidf = with_tfidf
+        self.reduced = reduced
         self.tfidf = None
+        self.projection = None
 
     @staticmethod
-    def _hashing():
+    def _counts(texts: list[str]):
         from sklearn.feature_extraction.text import HashingVectorizer
 
         return HashingVectorizer(ngram_range=(1, 2), n_features=HASHED_FEATURES, alternate_sign=False, norm=None,
-                                 dtype=np.float32)
+                                 dtype=np.float32).transform(texts)
 
-    def counts(self, texts: list[str], progress=None):
-        """Hashed word 1-2-gram counts of the texts (sparse), batch by batch."""
-        from scipy.sparse import vstack
-
-        hashing, parts = self._hashing(), []
-        for start in range(0, len(texts), FEATURE_BATCH):
-            parts.append(hashing.transform(texts[start:start + FEATURE_BATCH]))
-            if progress:
-                progress(min(start + FEATURE_BATCH, len(texts)), len(texts))
-        return vstack(parts, format="csr") if parts else None
-
-    def fit(self, counts) -> "TextFeatures":
+    def fit(self, texts: list[str], seed: int = 0) -> "TextFeatures":
+        """IDF (and the projection) from at most FIT_ROWS of the texts: more would not change them."""
         from sklearn.feature_extraction.text import TfidfTransformer
 
-        if self.with_tfidf and counts is not None:
-            self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+        if not self.with_tfidf or not texts:
+            return self
+        if len(texts) > FIT_ROWS:
+            picked = np.random.default_rng(seed).choice(len(texts), FIT_ROWS, replace=False)
+            texts = [texts[i] for i in np.sort(picked)]
+        self.tfidf = TfidfTransformer(sublinear_tf=True).fit(self._counts(texts))
+        if self.reduced:
+            from sklearn.random_projection import SparseRandomProjection
+
+            self.projection = SparseRandomProjection(n_components=REDUCED_DIMS, dense_output=True,
+                                                     random_state=seed).fit(np.zeros((1, HASHED_FEATURES)))
         return self
 
-    def transform(self, counts, vectors: np.ndarray):
-        if self.tfidf is None or counts is None:
-            return np.ascontiguousarray(vectors, dtype=np.float32)
+    def text_part(self, texts: list[str], progress=None):
+        """The TF-IDF part for texts, batch by batch (sparse, or dense float32 when reduced); None without."""
+        if self.tfidf is None:
+            return None
+        from scipy.sparse import vstack
+
+        parts = []
+        for start in range(0, len(texts), FEATURE_BATCH):
+            part = self.tfidf.transform(self._counts(texts[start:start + FEATURE_BATCH])).astype(np.float32)
+            parts.append(self.projection.transform(part).astype(np.float32) if self.projection is not None
+                         else part)
+            if progress:
+                progress(min(start + FEATURE_BATCH, len(texts)), len(texts))
+        if not parts:
+            return None
+        return np.vstack(parts) if self.projection is not None else vstack(parts, format="csr")
+
+    @staticmethod
+    def join(vectors: np.ndarray, text_part):
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if text_part is None:
+            return vectors
+        if isinstance(text_part, np.ndarray):
+            return np.hstack([vectors, text_part])
         from scipy.sparse import csr_matrix, hstack
 
-        return hstack([csr_matrix(vectors.astype(np.float32)), self.tfidf.transform(counts).astype(np.float32)],
-                      format="csr")
+        return hstack([csr_matrix(vectors), text_part], format="csr")
 
     def of_texts(self, texts: list[str], vectors: np.ndarray):
-        return self.transform(self.counts(texts) if self.tfidf is not None else None, vectors)
+        return self.join(vectors, self.text_part(texts))
 
 
 def training_sample(rows: np.ndarray, labels: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
@@ -91,11 +118,10 @@ def training_sample(rows: np.ndarray, labels: np.ndarray, max_rows: int, seed: i
     return rows[keep]
 
 
-def new_model(c: float, n_train: int):
-    from sklearn.linear_model import SGDClassifier
+def new_model(c: float, dense: bool):
+    from sklearn.linear_model import LogisticRegression
 
-    return SGDClassifier(loss="log_loss", alpha=1.0 / (c * max(n_train, 1)), max_iter=EPOCHS, tol=1e-4,
-                         n_iter_no_change=3, random_state=0, n_jobs=2)
+    return LogisticRegression(C=c, max_iter=DENSE_MAX_ITER if dense else MAX_ITER)
 
 
 def predict(model, features, n_classes: int) -> np.ndarray:
@@ -105,9 +131,11 @@ def predict(model, features, n_classes: int) -> np.ndarray:
     return probabilities
 
 
-def cross_validated(counts, vectors: np.ndarray, labels: np.ndarray, featurizer: TextFeatures, folds: int,
-                    c: float, max_train_rows: int, seed: int = 0, progress=None):
-    """(out-of-sample probabilities, fold models, fold index of each row)."""
+def cross_validated(text_part, vectors: np.ndarray, labels: np.ndarray, folds: int, c: float, max_train_rows: int,
+                    seed: int = 0, progress=None, vector_rows: np.ndarray | None = None):
+    """(out-of-sample probabilities, fold models, fold index of each row). Row i's embedding is
+    vectors[vector_rows[i]] (all of `vectors` in order without vector_rows: no copy of them is made)."""
+    from scipy.sparse import csr_matrix
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold
 
@@ -118,29 +146,24 @@ def cross_validated(counts, vectors: np.ndarray, labels: np.ndarray, featurizer:
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
 
     def features(rows):
-        return featurizer.transform(counts[rows] if counts is not None else None, vectors[rows])
+        embedding = vectors[vector_rows[rows] if vector_rows is not None else rows]
+        return TextFeatures.join(embedding, text_part[rows] if text_part is not None else None)
 
     for fold, (train, test) in enumerate(splitter.split(np.zeros(n), labels)):
         if progress:
             progress(fold, folds)
         sample = training_sample(train, labels, max_train_rows, seed + fold)
-        with warnings.catch_warnings():  # a fixed budget of epochs is the point: no "did not converge" noise
+        with warnings.catch_warnings():  # a bounded number of iterations is the point: no "did not converge" noise
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = new_model(c, len(sample)).fit(features(sample), labels[sample])
+            model = new_model(c, not isinstance(text_part, csr_matrix)).fit(features(sample), labels[sample])
         for start in range(0, len(test), FEATURE_BATCH):
             part = test[start:start + FEATURE_BATCH]
             probabilities[part] = predict(model, features(part), n_classes)
         fold_of[test] = fold
-        models.append(compact(model))
+        models.append(model)
     if progress:
         progress(folds, folds)
     return probabilities, models, fold_of
-
-
-def compact(model):
-    """The model as kept in the cache: float32 weights (half the bytes; predictions agree to ~1e-6)."""
-    model.coef_ = model.coef_.astype(np.float32)
-    return model
 
 
 def fingerprints(texts: list[str], labels: list[str]) -> np.ndarray:
@@ -150,12 +173,12 @@ def fingerprints(texts: list[str], labels: list[str]) -> np.ndarray:
 class LabelIssueCheck:
     name = "label_issue"
     description = ("Pairs whose label is probably wrong: cleanlab on out-of-sample probabilities of K-fold "
-                   "cross-validated logistic regression (SGD) over the input (embedding + hashed TF-IDF word "
+                   "cross-validated logistic regression over the input (embedding + hashed TF-IDF word "
                    "n-grams).")
     needs_embeddings = True
     needs_labels = True
     defaults = {"folds": 5, "features": "embedding+tfidf", "C": 4.0, "reuse_max_changed": 0.05,
-                "max_train_rows": 100_000}
+                "sparse_max_rows": 20_000, "max_train_rows": 50_000}
     choices = {"features": ("embedding+tfidf", "embedding")}
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
@@ -196,11 +219,12 @@ class LabelIssueCheck:
         texts = [ctx.examples[i].input for i in rows]
         prints = fingerprints(texts, [ctx.examples[i].label for i in rows])
         key = {"version": CACHE_VERSION, "model": ctx.embedding_model, "classes": classes,
-               **{k: settings[k] for k in ("folds", "features", "C", "max_train_rows")}}
+               **{k: settings[k] for k in ("folds", "features", "C", "sparse_max_rows", "max_train_rows")}}
         reused = self._reuse(ctx, rows, texts, prints, key, settings)
         if reused is not None:
             return reused
-        featurizer = TextFeatures(with_tfidf=settings["features"] != "embedding")
+        featurizer = TextFeatures(with_tfidf=settings["features"] != "embedding",
+                                  reduced=len(rows) > int(settings["sparse_max_rows"])).fit(texts)
 
         def hashed(done: int, total: int) -> None:
             if ctx.progress:
@@ -210,12 +234,11 @@ class LabelIssueCheck:
             if ctx.progress:
                 ctx.progress("label_issue: cross-validation", done, total, "folds")
 
-        counts = featurizer.counts(texts, hashed) if featurizer.with_tfidf else None
-        featurizer.fit(counts)
-        vectors = ctx.vectors[rows]
+        text_part = featurizer.text_part(texts, hashed)
         probabilities, models, fold_of = cross_validated(
-            counts, vectors, labels, featurizer, int(settings["folds"]), float(settings["C"]),
-            int(settings["max_train_rows"]), progress=folded)
+            text_part, ctx.vectors, labels, int(settings["folds"]), float(settings["C"]),
+            int(settings["max_train_rows"]), progress=folded, vector_rows=np.asarray(rows))
+        del text_part
         order = np.argsort(prints, kind="stable")
         self._save(ctx.cache_dir, {
             "key": key, "fingerprints": prints[order], "probabilities": probabilities[order].astype(np.float32),

@@ -60,7 +60,8 @@ class StageProgress:
             return f"{text}, done in {tqdm.format_interval(elapsed)}"
         if done > 0 and elapsed > 0:
             rate = done / elapsed
-            return f"{text}, {rate:,.0f}/s, about {tqdm.format_interval((total - done) / rate)} left"
+            speed = f"{rate:,.0f}/s" if rate >= 1 else f"{1 / rate:,.0f} s each"
+            return f"{text}, {speed}, about {tqdm.format_interval((total - done) / rate)} left"
         return text
 
 
