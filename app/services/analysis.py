@@ -12,11 +12,12 @@ import numpy as np
 from sqlalchemy import event, select
 from sqlmodel import Session
 
-from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
-from app.checks.registry import effective_settings, enabled_checks
+from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow, FindingDraft
+from app.checks.registry import effective_settings, enabled_checks, neighbours_needed
 from app.config import get_settings
 from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
+from app.embeddings.tokenizer import token_cache_path
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
 from app.services import embeddings_store, findings, jobs
@@ -94,11 +95,11 @@ def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.
 
 
 def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
-               done_before: int = 0) -> tuple[list[findings.FindingDraft], dict]:
+               done_before: int = 0) -> tuple[list[FindingDraft], dict]:
     """Run every enabled check; progress counts one step per check after `done_before` steps."""
-    drafts: list[findings.FindingDraft] = []
+    drafts: list[FindingDraft] = []
     timings: dict[str, float] = {}
-    checks = enabled_checks(ctx.settings)
+    checks = enabled_checks(ctx.settings, ctx.dataset.task_type)
     for step, check in enumerate(checks):
         if report:
             report(done_before + step, done_before + len(checks), f"running check {check.name}")
@@ -117,7 +118,8 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         model = job.params.get("embedding_model")
     embedder = get_embedder(model)
     with session_scope() as session:
-        checks = enabled_checks(effective_settings(get_dataset(session, dataset_id).settings))
+        dataset = get_dataset(session, dataset_id)
+        checks = enabled_checks(effective_settings(dataset.settings), dataset.task_type)
     steps = len(checks)
     needs_vectors = any(check.needs_embeddings for check in checks)
     embed_total, embedded = 0, 0
@@ -143,7 +145,8 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         attach_vectors(ctx, ids, vectors)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
-    ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
+    ctx.token_cache = token_cache_path(get_settings().data_dir)
+    ctx.neighbours_k = neighbours_needed(ctx.settings)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
         save_neighbour_graph(ctx, identities)
