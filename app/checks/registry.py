@@ -10,11 +10,11 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-import app.checks as package
 from app.checks.base import Check, CheckSettings
 from app.errors import InvalidInput
 
@@ -26,10 +26,10 @@ _DECLARED = ("name", "description", "task_types", "needs_embeddings", "dataset_l
 
 def _discover() -> dict[str, Check]:
     found: dict[str, Check] = {}
-    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+    for module_info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
         if module_info.name in _MACHINERY or module_info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+        module = importlib.import_module(f"{__package__}.{module_info.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__ or not isinstance(getattr(cls, "settings_model", None), type):
                 continue

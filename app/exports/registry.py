@@ -5,18 +5,17 @@ Adding a format is that module plus its test; nothing else lists formats.
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 from app.exports.base import ExportFormat
 
 
 def _discover() -> dict[str, ExportFormat]:
-    import app.exports as package
-
     found: dict[str, ExportFormat] = {}
-    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+    for module_info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
         if module_info.name.startswith("_") or module_info.name == "registry":
             continue
-        declared = getattr(importlib.import_module(f"{package.__name__}.{module_info.name}"), "FORMAT", None)
+        declared = getattr(importlib.import_module(f"{__package__}.{module_info.name}"), "FORMAT", None)
         if isinstance(declared, ExportFormat):
             if declared.name in found:
                 raise TypeError(f"two export formats are named '{declared.name}'")

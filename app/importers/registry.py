@@ -6,6 +6,7 @@ a record's keys is the file's format.
 
 import importlib
 import pkgutil
+from pathlib import Path
 from collections.abc import Set
 
 from app.importers.formats import ImportFormat
@@ -16,13 +17,11 @@ _MACHINERY = {"formats", "reader", "registry"}
 
 
 def _discover() -> dict[str, ImportFormat]:
-    import app.importers as package
-
     found: list[ImportFormat] = []
-    for module_info in pkgutil.iter_modules(package.__path__):
+    for module_info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if module_info.name.startswith("_") or module_info.name in _MACHINERY:
             continue
-        declared = getattr(importlib.import_module(f"{package.__name__}.{module_info.name}"), "FORMAT", None)
+        declared = getattr(importlib.import_module(f"{__package__}.{module_info.name}"), "FORMAT", None)
         if isinstance(declared, ImportFormat):
             found.append(declared)
     found.sort(key=lambda f: (-f.specificity, f.name))
