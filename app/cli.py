@@ -119,9 +119,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
     """Start the web server."""
     import uvicorn
 
-    from app.auth.config import get_auth_settings
-
-    if not get_auth_settings().enabled and host not in ("127.0.0.1", "localhost", "::1"):
+    if not get_settings().auth_enabled and host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"WINNOW_AUTH=off is only allowed on 127.0.0.1, not on {host}", err=True)
         raise typer.Exit(2)
 

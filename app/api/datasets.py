@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response, status
 
-from app.deps import LimitQuery, OffsetQuery, SessionDep
+from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.schemas.common import Page
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
 from app.services import datasets as service
@@ -30,6 +30,6 @@ def update_dataset(dataset_id: int, data: DatasetUpdate, session: SessionDep) ->
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_dataset(dataset_id: int, session: SessionDep) -> Response:
-    service.delete_dataset(session, dataset_id)
+def delete_dataset(dataset_id: int, session: SessionDep, settings: SettingsDep) -> Response:
+    service.delete_dataset(session, dataset_id, settings)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

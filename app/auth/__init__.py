@@ -1,6 +1,5 @@
 """Authentication and authorisation: who asks (token or session cookie) and what their role may do."""
 
-from app.auth.config import AuthSettings, get_auth_settings
 from app.auth.deps import (
     AdminDep, CurrentUserDep, LoginRequired, OptionalUserDep, current_user, optional_user, require_admin,
     require_api_user, require_page_user,
@@ -8,7 +7,7 @@ from app.auth.deps import (
 from app.auth.setup import install, on_startup
 
 __all__ = [
-    "AdminDep", "AuthSettings", "CurrentUserDep", "LoginRequired", "OptionalUserDep", "current_user",
-    "get_auth_settings", "install", "on_startup", "optional_user", "require_admin", "require_api_user",
+    "AdminDep", "CurrentUserDep", "LoginRequired", "OptionalUserDep", "current_user",
+    "install", "on_startup", "optional_user", "require_admin", "require_api_user",
     "require_page_user",
 ]

@@ -10,8 +10,8 @@ import hashlib
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from app.auth.config import AuthSettings
 from app.auth.keys import secret_key
+from app.config import Settings
 from app.models import User
 
 COOKIE_NAME = "winnow_session"
@@ -29,7 +29,7 @@ def session_value(user: User) -> str:
     return _serializer().dumps({"uid": user.id, "pw": _fingerprint(user)})
 
 
-def read_session(request: Request, settings: AuthSettings) -> dict | None:
+def read_session(request: Request, settings: Settings) -> dict | None:
     raw = request.cookies.get(COOKIE_NAME)
     if not raw:
         return None
@@ -44,14 +44,14 @@ def session_matches(user: User, data: dict) -> bool:
     return data.get("pw") == _fingerprint(user)
 
 
-def is_secure(request: Request, settings: AuthSettings) -> bool:
+def is_secure(request: Request, settings: Settings) -> bool:
     return settings.secure_cookies or request.url.scheme == "https"
 
 
-def set_session_cookie(request: Request, response: Response, user: User, settings: AuthSettings) -> None:
+def set_session_cookie(request: Request, response: Response, user: User, settings: Settings) -> None:
     response.set_cookie(COOKIE_NAME, session_value(user), max_age=int(settings.session_hours * 3600),
                         httponly=True, samesite="lax", secure=is_secure(request, settings), path="/")
 
 
-def clear_session_cookie(request: Request, response: Response, settings: AuthSettings) -> None:
+def clear_session_cookie(request: Request, response: Response, settings: Settings) -> None:
     response.delete_cookie(COOKIE_NAME, httponly=True, samesite="lax", secure=is_secure(request, settings), path="/")

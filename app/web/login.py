@@ -9,8 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import sessions
 from app.auth.throttle import throttle_of
-from app.auth.deps import AuthSettingsDep
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
 from app.services import users as users_service
 from app.web.csrf import require_csrf
 from app.web.routing import HTMLRoute
@@ -30,13 +29,13 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, settings: AuthSettingsDep, next: str = "/") -> Response:
-    return render(request, "login.html", {"next": safe_next(next), "auth_off": not settings.enabled})
+def login_page(request: Request, settings: SettingsDep, next: str = "/") -> Response:
+    return render(request, "login.html", {"next": safe_next(next), "auth_off": not settings.auth_enabled})
 
 
 @router.post("/login")
 async def login(
-    request: Request, session: SessionDep, settings: AuthSettingsDep,
+    request: Request, session: SessionDep, settings: SettingsDep,
     username: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
@@ -58,7 +57,7 @@ async def login(
 
 
 @router.post("/logout")
-def logout(request: Request, settings: AuthSettingsDep) -> Response:
+def logout(request: Request, settings: SettingsDep) -> Response:
     response = RedirectResponse("/login", status_code=303)
     sessions.clear_session_cookie(request, response, settings)
     return response
