@@ -143,6 +143,7 @@ def export_dataset(
 
     from pydantic import ValidationError
 
+    from app.errors import DomainError
     from app.exports.files import ZIPPED_FILES
     from app.schemas.export import ExportParams
     from app.services import datasets
@@ -161,10 +162,14 @@ def export_dataset(
     except (ValueError, ValidationError) as exc:
         typer.echo(f"invalid options: {exc}", err=True)
         raise typer.Exit(2) from exc
-    with session_scope() as session:
-        target = datasets.get_dataset_by_name(session, dataset)
-        export = create_export(session, target.id, params, settings)
-        folder = export_folder(settings, export)
+    try:
+        with session_scope() as session:
+            target = datasets.get_dataset_by_name(session, dataset)
+            export = create_export(session, target.id, params, settings)
+            folder = export_folder(settings, export)
+    except DomainError as exc:  # an unknown dataset, an empty selection: one line, not a traceback
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
     out.mkdir(parents=True, exist_ok=True)
     for name in ZIPPED_FILES:
         shutil.copy2(folder / name, out / name)

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.embeddings.base import MINILM
+
 
 class Settings(BaseSettings):
     # populate_by_name: Settings(data_dir=...) as well as Settings(WINNOW_DATA_DIR=...).
@@ -32,7 +34,7 @@ class Settings(BaseSettings):
     # JSONL imports at least this large are validated by the import workers.
     import_parallel_min_bytes: int = Field(default=4 << 20, ge=0, validation_alias="WINNOW_IMPORT_PARALLEL_MIN_BYTES")
     # `all-MiniLM-L6-v2` (packaged sentence-transformers model) or `hashing` (fast, for tests).
-    embedding_model: str = Field(default="all-MiniLM-L6-v2", validation_alias="WINNOW_EMBEDDING_MODEL")
+    embedding_model: str = Field(default=MINILM, validation_alias="WINNOW_EMBEDDING_MODEL")
     embed_batch_size: int = Field(default=64, validation_alias="WINNOW_EMBED_BATCH_SIZE")
     # Apply Alembic migrations when the app starts.
     migrate_on_start: bool = Field(default=True, validation_alias="WINNOW_MIGRATE_ON_START")

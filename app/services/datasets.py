@@ -10,7 +10,7 @@ from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Dataset, Example, Export, utcnow
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 
 
 def _validate_schema(output_schema: dict | None) -> None:
@@ -25,7 +25,7 @@ def _validate_schema(output_schema: dict | None) -> None:
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset:
-    return get_or_404(session, Dataset, dataset_id, "dataset")
+    return get_or_not_found(session, Dataset, dataset_id, "dataset")
 
 
 def get_dataset_by_name(session: Session, name: str) -> Dataset:

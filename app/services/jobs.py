@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from app.models import Job, JobStatus, utcnow
 from app.models.job import ACTIVE_JOB_STATUSES
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 
 
 # Told after the commit that queued a job; the job runners (app/jobs/runner.py) listen, so that a queued job
@@ -27,7 +27,7 @@ def announce_after_commit(session: Session) -> None:
 
 
 def get_job(session: Session, job_id: int) -> Job:
-    return get_or_404(session, Job, job_id, "job")
+    return get_or_not_found(session, Job, job_id, "job")
 
 
 def latest_job(session: Session, dataset_id: int, kind: str) -> Job | None:
