@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.auth import policy, sessions
@@ -82,12 +83,20 @@ def _user_from_cookie(request: Request, session: Session, settings: AuthSettings
 def optional_user(request: Request, settings: AuthSettingsDep) -> User | None:
     """The signed-in user, or None. A Bearer token that is wrong or revoked is an error, not None.
 
-    The lookup runs in a short transaction of its own, not in the request's: on SQLite every
-    transaction holds the write lock, and an import must not hold it while its upload is still
-    arriving or being validated.
+    The lookup runs in a short read-only transaction of its own, not in the request's: it never takes
+    SQLite's write lock, and an import must not hold a transaction while its upload is still arriving.
+    A token's last-used time, when due (at most every few minutes), is written in a second short one.
     """
-    with session_scope() as session:
-        return _identify(request, session, settings)
+    with session_scope(read_only=True) as session:
+        user = _identify(request, session, settings)
+    token_id = getattr(request.state, "token_to_stamp", None)
+    if token_id is not None:
+        try:
+            with session_scope() as session:
+                users_service.stamp_token_use(session, token_id)
+        except OperationalError:  # best effort: never fail a request over a last-used time
+            log.warning("could not record the use of API token %s", token_id, exc_info=True)
+    return user
 
 
 def _identify(request: Request, session: Session, settings: AuthSettings) -> User | None:
@@ -102,7 +111,8 @@ def _identify(request: Request, session: Session, settings: AuthSettings) -> Use
         return LOCAL_ADMIN
     token = _bearer(request)
     if token is not None:
-        user = users_service.user_for_token(session, token)
+        user, stamp = users_service.token_owner(session, token)
+        request.state.token_to_stamp = stamp
         if user is None:
             raise _unauthorized("the API token is unknown, revoked, or its user is disabled")
         return user

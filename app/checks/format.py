@@ -66,9 +66,10 @@ class FormatCheck:
         settings = {**self.defaults, **ctx.settings_of(self.name)}
         validator = self._schema_validator(ctx.dataset.output_schema)
         token_counts = self._token_counts(ctx)
+        allowed_labels = frozenset(ctx.dataset.label_set or ())  # a set: labels x examples would be quadratic
         drafts = []
         for example, tokens in zip(ctx.examples, token_counts, strict=True):
-            problems = self._problems(ctx, example, validator, settings)
+            problems = self._problems(ctx, example, validator, settings, allowed_labels)
             if tokens > int(settings["max_tokens"]):
                 problems.append(("too_many_tokens",
                                  f"the pair has {tokens} tokens, more than the limit of {settings['max_tokens']}"))
@@ -98,7 +99,8 @@ class FormatCheck:
         cache = token_cache_path(get_settings().data_dir) if ctx.cache_dir is not None else None
         return count_tokens_cached(texts, cache)
 
-    def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator, settings) -> list[tuple[str, str]]:
+    def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator, settings,
+                  allowed_labels: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         for field, text in (("input", e.input), ("output", e.output)):
             if not text.strip():
@@ -114,10 +116,9 @@ class FormatCheck:
         control = [name for name, text in texts.items() if _has_control(text)]
         if control:
             problems.append(("control_characters", f"the {', '.join(control)} contains control characters"))
-        label_set = ctx.dataset.label_set
-        if label_set and e.output.strip():
+        if allowed_labels and e.output.strip():
             value = e.label if e.label is not None else e.output.strip()
-            if value not in label_set:
+            if value not in allowed_labels:
                 problems.append(("label_not_allowed", f"'{value[:100]}' is not one of the dataset's labels"))
         if validator is not None and e.output.strip():
             try:

@@ -4,6 +4,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TaskTypeLiteral = Literal["generation", "classification"]
+MAX_LABELS = 10_000
+MAX_DESCRIPTION = 10_000
 
 
 def _check_labels(labels: list[str] | None) -> list[str] | None:
@@ -21,9 +23,9 @@ class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=10_000)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
     task_type: TaskTypeLiteral = "generation"
-    label_set: list[str] | None = Field(default=None, max_length=10_000)
+    label_set: list[str] | None = Field(default=None, max_length=MAX_LABELS)
     output_schema: dict[str, Any] | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
 
@@ -42,9 +44,9 @@ class DatasetUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     task_type: TaskTypeLiteral | None = None
-    label_set: list[str] | None = None
+    label_set: list[str] | None = Field(default=None, max_length=MAX_LABELS)
     output_schema: dict[str, Any] | None = None
     settings: dict[str, Any] | None = None
 

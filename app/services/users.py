@@ -144,20 +144,25 @@ def revoke_token(session: Session, token_id: int, acting_user: User) -> ApiToken
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user owning this unrevoked token, or None."""
+def token_owner(session: Session, token: str) -> tuple[User | None, int | None]:
+    """The active user owning this unrevoked token (or None), and the token's id when its last-used
+    time is due to be stamped (see `stamp_token_use`). Reads only."""
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
                                                  ApiToken.revoked_at.is_(None))).first()
     if row is None:
-        return None
+        return None, None
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
-        return None
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
+        return None, None
+    due = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
+    return user, row.id if due else None
+
+
+def stamp_token_use(session: Session, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is not None:
+        token.last_used_at = utcnow()
         session.flush()
-    return user
 
 
 def ensure_admin_token(session: Session, token: str) -> User:
