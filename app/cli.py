@@ -125,7 +125,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
         typer.echo(f"WINNOW_AUTH=off is only allowed on 127.0.0.1, not on {host}", err=True)
         raise typer.Exit(2)
 
-    uvicorn.run("app.main:app", host=host, port=port, reload=reload)
+    # Forwarded headers (X-Forwarded-For/-Proto) rewrite the client's address, which the login throttle
+    # counts by: trust them only from the proxies named in WINNOW_TRUSTED_PROXIES (uvicorn would trust 127.0.0.1).
+    proxies = [p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()]
+    uvicorn.run("app.main:app", host=host, port=port, reload=reload, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)
 
 
 @cli.command("export")

@@ -82,15 +82,33 @@ def update_user(session: Session, user_id: int, *, role: str | None = None, pass
     if role is not None:
         user.role = _check_role(role)
     if is_active is not None:
+        if not is_active and user.is_active:
+            _revoke_all_tokens(session, user.id)  # enabling the user again does not bring them back
+            user.session_version += 1
         user.is_active = is_active
     if clear_password:
         user.password_hash = None
+        user.session_version += 1
     elif password is not None:
         user.password_hash = hash_password(_check_password(password))
+        user.session_version += 1
     session.flush()
     if _active_admins(session) == 0:
         raise Conflict("this would leave no active admin", field="role")
     return user
+
+
+def _revoke_all_tokens(session: Session, user_id: int) -> None:
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = utcnow()
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Sign the user out everywhere: every session cookie issued so far stops working."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_version += 1
+        session.flush()
 
 
 def delete_user(session: Session, user_id: int, acting_user: User) -> None:
