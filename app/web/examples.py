@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from app.deps import SessionDep
 from app.errors import Conflict, InvalidInput
+from app.security import safe_local_path
 from app.services import web_examples, web_overview
 from app.services.datasets import get_dataset
 from app.web.forms import FormDep
@@ -39,7 +40,7 @@ def browse(
 def show(example_id: int, request: Request, session: SessionDep, back: TextQuery = None) -> Response:
     view = web_examples.example_view(session, example_id)
     return render(request, "examples/show.html", {"view": view, "dataset": view.dataset, "example": view.example,
-                                                  "values": None, "conflict": None, "back": _local(back)})
+                                                  "values": None, "conflict": None, "back": safe_local_path(back)})
 
 
 @router.post("/examples/{example_id}/edit")
@@ -57,11 +58,6 @@ def save(example_id: int, request: Request, session: SessionDep, form: FormDep) 
         conflict = exc.message
     view = web_examples.example_view(session, example_id)
     context = {"view": view, "dataset": view.dataset, "example": view.example, "saved": saved,
-               "conflict": conflict, "values": values if conflict else None, "back": _local(str(form.get("back") or ""))}
+               "conflict": conflict, "values": values if conflict else None, "back": safe_local_path(str(form.get("back") or ""))}
     return render_htmx(request, "examples/show.html", context, block="example_main",
                        status_code=409 if conflict else 200)
-
-
-def _local(url: str | None) -> str | None:
-    """A return link only within this site (no open redirect through `?back=`)."""
-    return url if url and url.startswith("/") and not url.startswith("//") else None

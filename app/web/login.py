@@ -1,7 +1,6 @@
 """Sign in (password -> session cookie) and sign out. These two pages are the only public ones."""
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,6 +13,7 @@ from app.db import session_scope
 from app.deps import SessionDep
 from app.services import users as users_service
 from app.models import User
+from app.security import safe_local_path
 from app.web import csrf
 from app.web.csrf import require_csrf
 from app.web.routing import HTMLRoute
@@ -23,13 +23,8 @@ router = APIRouter(route_class=HTMLRoute, dependencies=[Depends(require_csrf)], 
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never `//evil.example` or `https://evil.example` (open redirect)."""
-    if not target:
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
+    """Only a path on this site (no open redirect): see app.security.safe_local_path."""
+    return safe_local_path(target) or "/"
 
 
 @router.get("/login")
