@@ -15,6 +15,7 @@ from typing import IO, Any
 import orjson
 
 from app.importers.formats import FORMATS, FieldError, detect_format, map_common
+from app.json_limits import depth_exceeds, too_deep_message
 from app.text import storable, storable_json
 
 BOM = b"\xef\xbb\xbf"
@@ -189,6 +190,9 @@ def to_pair(number: int, record: Any, format: str) -> ParsedPair:
     fields = mapper(record)
     common = map_common(record, format_keys)
     history, metadata = fields["history"], common["metadata"]
+    for field, value in (("history", history), ("metadata", metadata)):
+        if value is not None and depth_exceeds(value):  # the API's limit (app/json_limits.py)
+            raise FieldError(field, f"the {field} {too_deep_message()}")
     return ParsedPair(
         line=number,
         external_id=storable(common["external_id"]) if common["external_id"] else None,
