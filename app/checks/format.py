@@ -85,9 +85,10 @@ class FormatCheck:
     def _schema_validator(schema):
         if not schema:
             return None
-        import jsonschema
+        from app.output_schema import check_output_schema, output_validator
 
-        return jsonschema.validators.validator_for(schema)(schema)
+        check_output_schema(schema)  # one saved before these rules: the job fails with the reason
+        return output_validator(schema)
 
     @staticmethod
     def _token_counts(ctx: AnalysisContext) -> list[int]:
