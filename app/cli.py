@@ -102,7 +102,12 @@ def analyze(dataset: Annotated[str, typer.Option(help="dataset name")]) -> None:
             if message:
                 bar.set_postfix_str(message[:60])
 
-        runner.run_in_foreground(job.id, report)
+        try:
+            runner.run_in_foreground(job.id, report)
+        except KeyboardInterrupt:  # Ctrl-C: the job is recorded as cancelled, its findings untouched
+            bar.close()
+            typer.echo("analysis cancelled; the previous findings are unchanged", err=True)
+            raise typer.Exit(130) from None
     with session_scope() as session:
         finished = jobs.get_job(session, job.id)
     if finished.status != "succeeded":

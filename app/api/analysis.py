@@ -21,6 +21,14 @@ def get_job(job_id: int, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.get_job(session, job_id))
 
 
+@router.post("/jobs/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+             responses={409: {"description": "the job has already ended"}})
+def cancel_job(job_id: int, session: SessionDep) -> JobPublic:
+    """A queued job is `cancelled` at once; a running one stops at its next progress report (poll
+    GET /jobs/{id} until its status is `cancelled`). Nothing of a cancelled job's results is applied."""
+    return JobPublic.model_validate(jobs.request_cancel(session, job_id))
+
+
 @router.get("/datasets/{dataset_id}/findings", response_model=Page[FindingPublic])
 def list_findings(
     dataset_id: int, session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0,

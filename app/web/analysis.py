@@ -26,6 +26,14 @@ def job_progress(job_id: int, request: Request, session: SessionDep) -> Response
     return render(request, "jobs/_progress.html", {"job": jobs.get_job(session, job_id)})
 
 
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(job_id: int, request: Request, session: SessionDep) -> Response:
+    job = jobs.request_cancel(session, job_id)
+    if not is_htmx(request) and job.dataset_id:
+        return RedirectResponse(f"/datasets/{job.dataset_id}", status_code=303)
+    return render(request, "jobs/_progress.html", {"job": job}, status_code=202)
+
+
 @router.get("/datasets/{dataset_id}/health")
 def health(dataset_id: int, request: Request, session: SessionDep) -> Response:
     health_report = report.build_report(session, dataset_id)

@@ -1,4 +1,4 @@
-"""auth hardening: session versions, login counters; JSON nested too deep made storable
+"""auth hardening: session versions, login counters, job cancellation; JSON nested too deep made storable
 
 Revision ID: 0004
 Revises: 0001
@@ -17,6 +17,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("session_version", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("cancel_requested_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "login_counters",
         sa.Column("key", sa.String(length=300), nullable=False),
@@ -37,5 +39,7 @@ def downgrade() -> None:
     with op.batch_alter_table("login_counters", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_counters_window_start"))
     op.drop_table("login_counters")
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_column("cancel_requested_at")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("session_version")
