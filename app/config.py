@@ -25,6 +25,10 @@ class Settings(BaseSettings):
                                 validation_alias="WINNOW_IMPORT_WORKERS")
     # JSONL imports at least this large are validated by the import workers.
     import_parallel_min_bytes: int = Field(default=4 << 20, ge=0, validation_alias="WINNOW_IMPORT_PARALLEL_MIN_BYTES")
+    # CSV imports: most columns a header may have (unknown columns go into each pair's metadata).
+    import_max_csv_columns: int = Field(default=256, ge=1, le=100_000, validation_alias="WINNOW_IMPORT_MAX_CSV_COLUMNS")
+    # Longest line of a CSV (characters) or JSONL (bytes) import; a longer one is an error naming its line.
+    import_max_line_length: int = Field(default=16 * 1024 * 1024, ge=1024, validation_alias="WINNOW_IMPORT_MAX_LINE_LENGTH")
     # `all-MiniLM-L6-v2` (packaged sentence-transformers model) or `hashing` (fast, for tests).
     embedding_model: str = Field(default="all-MiniLM-L6-v2", validation_alias="WINNOW_EMBEDDING_MODEL")
     embed_batch_size: int = Field(default=64, validation_alias="WINNOW_EMBED_BATCH_SIZE")

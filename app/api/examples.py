@@ -9,12 +9,13 @@ from app.auth import CurrentUserDep
 from app.db import end_read_transaction
 from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.importers import open_source
+from app.importers.reader import ImportStopped
 from app.schemas.common import ErrorBody, Page
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
 from app.services import examples as service
 from app.services.import_validation import Parallelism
 from app.services.imports import OnError, run_import
-from app.uploads import spool_request_body
+from app.uploads import spool_request_body, stop_on_disconnect
 
 router = APIRouter(tags=["examples"])
 
@@ -44,12 +45,17 @@ async def import_examples(
     = OnError.abort,
 ) -> JSONResponse:
     end_read_transaction(session)  # so that SQLite's write lock is not held during upload and validation
-    async with spool_request_body(request, settings.max_body_bytes) as upload:
-        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
-        outcome = await run_in_threadpool(
-            run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size,
-            parallelism=Parallelism.from_settings(settings),
-        )
+    async with spool_request_body(request, settings.max_body_bytes) as upload, stop_on_disconnect(request) as gone:
+        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format,
+                             stop=gone)
+        try:
+            outcome = await run_in_threadpool(
+                run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size,
+                parallelism=Parallelism.from_settings(settings),
+            )
+        except ImportStopped as exc:  # the client went away: nothing is kept, and nobody reads the answer
+            session.rollback()
+            return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
     result = ImportResult(imported=outcome.imported, updated=outcome.updated, skipped=outcome.skipped,
                           format=outcome.format, errors=[asdict(e) for e in outcome.errors])
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if outcome.aborted else status.HTTP_200_OK

@@ -9,12 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.importers import FORMATS, open_source
+from app.importers.reader import ImportStopped
 from app.schemas.dataset import DatasetCreate
 from app.services import datasets as datasets_service
 from app.services import web_overview
 from app.services.import_validation import Parallelism
 from app.services.imports import OnError, check_format, run_import
-from app.uploads import spool_request_body
+from app.uploads import spool_request_body, stop_on_disconnect
 from app.web.forms import FormDep, FormErrors, build, domain_field_errors, parse_json_object, split_labels
 from app.web.routing import HTMLRoute
 from app.web.templating import is_htmx, render, render_htmx
@@ -66,17 +67,22 @@ def show_dataset(dataset_id: int, request: Request, session: SessionDep) -> Resp
 @router.post("/datasets/{dataset_id}/upload")
 async def upload(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """A JSONL/CSV/JSON file from the upload form; answers the outcome with its per-line errors."""
-    async with spool_request_body(request, settings.max_body_bytes) as upload:
+    async with spool_request_body(request, settings.max_body_bytes) as upload, stop_on_disconnect(request) as gone:
         form = await request.form()  # already parsed (and cached) by spool_request_body
         format = check_format(str(form.get("format") or "auto"))
         try:
             on_error = OnError(str(form.get("on_error") or "abort"))
         except ValueError as exc:
             raise InvalidInput("on_error must be abort or skip", field="on_error") from exc
-        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
-        outcome = await run_in_threadpool(run_import, session, dataset_id, source, on_error=on_error,
-                                          batch_size=settings.import_batch_size,
-                                          parallelism=Parallelism.from_settings(settings))
+        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format,
+                             stop=gone)
+        try:
+            outcome = await run_in_threadpool(run_import, session, dataset_id, source, on_error=on_error,
+                                              batch_size=settings.import_batch_size,
+                                              parallelism=Parallelism.from_settings(settings))
+        except ImportStopped as exc:  # the browser went away: nothing is kept
+            session.rollback()
+            raise InvalidInput(str(exc)) from exc
     card = web_overview.dataset_card(session, dataset_id)
     context = {"outcome": outcome, "errors": [asdict(e) for e in outcome.errors], "filename": upload.filename,
                "dataset": card.dataset, "card": card}
