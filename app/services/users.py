@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from app.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, needs_rehash, password_problem, verify_password
 from app.auth.tokens import hash_token, new_token
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import ApiToken, Role, User, utcnow
@@ -33,9 +33,8 @@ def _check_role(role: str) -> str:
 
 
 def _check_password(password: str) -> str:
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-                           field="password")
+    if (problem := password_problem(password)) is not None:
+        raise InvalidInput(problem, field="password")
     return password
 
 
