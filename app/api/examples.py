@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import CurrentUserDep
+from app.auth import Admin, CurrentUserDep, Reviewer
 from app.db import end_read_transaction
 from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.importers import open_source
@@ -36,7 +36,7 @@ IMPORT_RESPONSES = {422: {"model": ImportResult | ErrorBody,
                     413: {"description": "the body is larger than WINNOW_MAX_BODY_BYTES"}}
 
 
-@router.post("/datasets/{dataset_id}/import", response_model=ImportResult, openapi_extra=IMPORT_BODY_DOC,
+@router.post("/datasets/{dataset_id}/import", dependencies=[Admin], response_model=ImportResult, openapi_extra=IMPORT_BODY_DOC,
              responses=IMPORT_RESPONSES)
 async def import_examples(
     dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
@@ -62,12 +62,12 @@ async def import_examples(
     return JSONResponse(result.model_dump(), status_code=code)
 
 
-@router.post("/datasets/{dataset_id}/examples", status_code=status.HTTP_201_CREATED, response_model=ExamplePublic)
+@router.post("/datasets/{dataset_id}/examples", dependencies=[Admin], status_code=status.HTTP_201_CREATED, response_model=ExamplePublic)
 def create_example(dataset_id: int, data: ExampleCreate, session: SessionDep) -> ExamplePublic:
     return ExamplePublic.of(service.create_example(session, dataset_id, data))
 
 
-@router.get("/datasets/{dataset_id}/examples", response_model=Page[ExamplePublic])
+@router.get("/datasets/{dataset_id}/examples", dependencies=[Reviewer], response_model=Page[ExamplePublic])
 def list_examples(
     dataset_id: int, session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0,
     status: Literal["pending", "accepted", "rejected"] | None = None,
@@ -80,22 +80,22 @@ def list_examples(
     return Page(items=[ExamplePublic.of(e) for e in items], total=total)
 
 
-@router.get("/examples/{example_id}", response_model=ExamplePublic)
+@router.get("/examples/{example_id}", dependencies=[Reviewer], response_model=ExamplePublic)
 def get_example(example_id: int, session: SessionDep) -> ExamplePublic:
     return ExamplePublic.of(service.get_example(session, example_id))
 
 
-@router.patch("/examples/{example_id}", response_model=ExamplePublic, responses={409: {"description": "stale version"}})
+@router.patch("/examples/{example_id}", dependencies=[Reviewer], response_model=ExamplePublic, responses={409: {"description": "stale version"}})
 def update_example(example_id: int, data: ExampleUpdate, session: SessionDep, user: CurrentUserDep) -> ExamplePublic:
     return ExamplePublic.of(service.update_example(session, example_id, data, author=user.username))
 
 
-@router.delete("/examples/{example_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/examples/{example_id}", dependencies=[Admin], status_code=status.HTTP_204_NO_CONTENT)
 def delete_example(example_id: int, session: SessionDep) -> Response:
     service.delete_example(session, example_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/examples/{example_id}/revisions", response_model=list[RevisionPublic])
+@router.get("/examples/{example_id}/revisions", dependencies=[Reviewer], response_model=list[RevisionPublic])
 def list_revisions(example_id: int, session: SessionDep) -> list[RevisionPublic]:
     return [RevisionPublic.model_validate(r) for r in service.list_revisions(session, example_id)]

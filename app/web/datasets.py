@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import Admin, Reviewer
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.importers import FORMATS, open_source
@@ -24,18 +25,18 @@ router = APIRouter(route_class=HTMLRoute)
 IMPORT_FORMATS = ["auto", *FORMATS]
 
 
-@router.get("/")
+@router.get("/", dependencies=[Reviewer])
 def list_datasets(request: Request, session: SessionDep) -> Response:
     cards, total = web_overview.dataset_cards(session)
     return render(request, "datasets/list.html", {"cards": cards, "total": total})
 
 
-@router.get("/datasets/new")
+@router.get("/datasets/new", dependencies=[Reviewer])
 def new_dataset(request: Request) -> Response:
     return render(request, "datasets/new.html", {"values": {"task_type": "generation"}, "errors": {}})
 
 
-@router.post("/datasets")
+@router.post("/datasets", dependencies=[Admin])
 def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Response:
     values = {key: str(form.get(key, "")) for key in ("name", "description", "task_type", "label_set", "output_schema")}
     try:
@@ -58,13 +59,13 @@ def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Resp
                        status_code=422)
 
 
-@router.get("/datasets/{dataset_id}")
+@router.get("/datasets/{dataset_id}", dependencies=[Reviewer])
 def show_dataset(dataset_id: int, request: Request, session: SessionDep) -> Response:
     card = web_overview.dataset_card(session, dataset_id)
     return render(request, "datasets/show.html", {"card": card, "dataset": card.dataset, "formats": IMPORT_FORMATS})
 
 
-@router.post("/datasets/{dataset_id}/upload")
+@router.post("/datasets/{dataset_id}/upload", dependencies=[Admin])
 async def upload(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """A JSONL/CSV/JSON file from the upload form; answers the outcome with its per-line errors."""
     async with spool_request_body(request, settings.max_body_bytes) as upload, stop_on_disconnect(request) as gone:

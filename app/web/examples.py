@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from app.auth import Reviewer
 from app.deps import SessionDep
 from app.errors import Conflict, InvalidInput
 from app.security import safe_local_path
@@ -19,7 +20,7 @@ router = APIRouter(route_class=HTMLRoute)
 TextQuery = Annotated[str | None, Query(max_length=500)]
 
 
-@router.get("/datasets/{dataset_id}/examples")
+@router.get("/datasets/{dataset_id}/examples", dependencies=[Reviewer])
 def browse(
     dataset_id: int, request: Request, session: SessionDep, q: TextQuery = None, status: TextQuery = None,
     label: TextQuery = None, check: TextQuery = None, finding_status: TextQuery = None, sort: str = "oldest",
@@ -36,14 +37,14 @@ def browse(
     return render_htmx(request, "examples/list.html", context, block="results")
 
 
-@router.get("/examples/{example_id}")
+@router.get("/examples/{example_id}", dependencies=[Reviewer])
 def show(example_id: int, request: Request, session: SessionDep, back: TextQuery = None) -> Response:
     view = web_examples.example_view(session, example_id)
     return render(request, "examples/show.html", {"view": view, "dataset": view.dataset, "example": view.example,
                                                   "values": None, "conflict": None, "back": safe_local_path(back)})
 
 
-@router.post("/examples/{example_id}/edit")
+@router.post("/examples/{example_id}/edit", dependencies=[Reviewer])
 def save(example_id: int, request: Request, session: SessionDep, form: FormDep) -> Response:
     values = {name: (str(form[name]) if name in form else None) for name in web_examples.EDIT_FIELDS}
     try:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import sessions
+from app.auth import Public, sessions
 from app.auth.throttle import throttle_of
 from app.auth.deps import AuthSettingsDep
 from app.db import session_scope
@@ -27,12 +27,12 @@ def safe_next(target: str | None) -> str:
     return safe_local_path(target) or "/"
 
 
-@router.get("/login")
+@router.get("/login", dependencies=[Public])
 def login_page(request: Request, settings: AuthSettingsDep, next: str = "/") -> Response:
     return render(request, "login.html", {"next": safe_next(next), "auth_off": not settings.enabled})
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Public])
 async def login(
     request: Request, settings: AuthSettingsDep,
     username: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1024)],
@@ -62,7 +62,7 @@ def _authenticate(username: str, password: str) -> User | None:
         return users_service.authenticate(session, username, password)
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[Public])
 def logout(request: Request, session: SessionDep, settings: AuthSettingsDep) -> Response:
     """Ends every session of the user on the server, not only this browser's cookie."""
     data = sessions.read_session(request, settings)
