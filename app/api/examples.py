@@ -47,7 +47,8 @@ async def import_examples(
     end_read_transaction(session)  # so that SQLite's write lock is not held during upload and validation
     async with spool_request_body(request, settings.max_body_bytes) as upload, stop_on_disconnect(request) as gone:
         source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format,
-                             stop=gone)
+                             stop=gone, max_csv_columns=settings.import_max_csv_columns,
+                             max_line_length=settings.import_max_line_length)
         try:
             outcome = await run_in_threadpool(
                 run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size,

@@ -16,7 +16,8 @@ from typing import IO, Any
 
 import orjson
 
-from app.importers.formats import FORMATS, FieldError, detect_format, map_common
+from app.importers.formats import FieldError, map_common
+from app.importers.registry import FORMATS, UNKNOWN_FORMAT, detect_format
 from app.json_limits import depth_exceeds, too_deep_message
 from app.text import storable, storable_json
 
@@ -87,13 +88,11 @@ def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) 
 
 
 def open_source(file: IO[bytes], *, filename: str | None = None, content_type: str | None = None,
-                format: str = "auto", stop: threading.Event | None = None) -> ImportSource:
-    from app.config import get_settings
-
-    settings = get_settings()
+                format: str = "auto", stop: threading.Event | None = None,
+                max_csv_columns: int = DEFAULT_MAX_CSV_COLUMNS,
+                max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> ImportSource:
     return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format,
-                        max_csv_columns=settings.import_max_csv_columns,
-                        max_line_length=settings.import_max_line_length, stop=stop)
+                        max_csv_columns=max_csv_columns, max_line_length=max_line_length, stop=stop)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -260,9 +259,9 @@ def _stoppable(records: Iterator, stop: threading.Event) -> Iterator:
 def to_pair(number: int, record: Any, format: str) -> ParsedPair:
     if not isinstance(record, dict):
         raise FieldError(None, "each record must be a JSON object")
-    mapper, format_keys = FORMATS[format]
-    fields = mapper(record)
-    common = map_common(record, format_keys)
+    declared = FORMATS[format]
+    fields = declared.to_pair(record)
+    common = map_common(record, declared.keys)
     history, metadata = fields["history"], common["metadata"]
     for field, value in (("history", history), ("metadata", metadata)):
         if value is not None and depth_exceeds(value):  # the API's limit (app/json_limits.py)
@@ -310,8 +309,7 @@ def _pairs(records: Iterator[tuple[int, Any] | LineError], source: ImportSource)
         if source.format == "auto":
             detected = detect_format(set(record)) if isinstance(record, dict) else None
             if detected is None:
-                yield LineError(number, None, "unknown format: expected prompt/completion, messages, "
-                                              "instruction/output (alpaca), conversations (sharegpt) or input/output")
+                yield LineError(number, None, UNKNOWN_FORMAT)
                 continue
             source.format = detected
         try:

@@ -76,7 +76,8 @@ async def upload(dataset_id: int, request: Request, session: SessionDep, setting
         except ValueError as exc:
             raise InvalidInput("on_error must be abort or skip", field="on_error") from exc
         source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format,
-                             stop=gone)
+                             stop=gone, max_csv_columns=settings.import_max_csv_columns,
+                             max_line_length=settings.import_max_line_length)
         try:
             outcome = await run_in_threadpool(run_import, session, dataset_id, source, on_error=on_error,
                                               batch_size=settings.import_batch_size,

@@ -30,7 +30,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_login_counters_window_start"), ["window_start"], unique=False)
     # Rows stored before the nesting limit existed may hold JSON too deep to serialise: keep their
     # content, as text, under a marker key (app/json_limits.py).
-    from app.json_limits import repair_stored_json
+    from app.maintenance import repair_stored_json
 
     repair_stored_json(op.get_bind())
 

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from app.db import session_scope
-from app.json_limits import MAX_JSON_DEPTH, TOO_DEEP_KEY, repair_stored_json
+from app.json_limits import MAX_JSON_DEPTH, TOO_DEEP_KEY
+from app.maintenance import repair_stored_json
 
 
 def nested(depth: int) -> dict:
