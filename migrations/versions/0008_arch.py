@@ -1,14 +1,14 @@
 """Drop exports.job_id: exports run in the request, and nothing ever set it.
 
 Revision ID: 0008
-Revises: 0001
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
