@@ -3,6 +3,7 @@
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,9 +26,19 @@ class Settings(BaseSettings):
                                 validation_alias="WINNOW_IMPORT_WORKERS")
     # JSONL imports at least this large are validated by the import workers.
     import_parallel_min_bytes: int = Field(default=4 << 20, ge=0, validation_alias="WINNOW_IMPORT_PARALLEL_MIN_BYTES")
-    # `all-MiniLM-L6-v2` (packaged sentence-transformers model) or `hashing` (fast, for tests).
-    embedding_model: str = Field(default="all-MiniLM-L6-v2", validation_alias="WINNOW_EMBEDDING_MODEL")
-    embed_batch_size: int = Field(default=64, validation_alias="WINNOW_EMBED_BATCH_SIZE")
+    # `minilm-static-256` (static model distilled offline from the packaged MiniLM: fast, the default),
+    # `all-MiniLM-L6-v2` (the packaged transformer itself) or `hashing` (deterministic, for tests).
+    embedding_model: str = Field(default="minilm-static-256", validation_alias="WINNOW_EMBEDDING_MODEL")
+    # Texts per forward pass of the transformer; empty: 64 on a CPU, 1024 on a GPU.
+    embed_batch_size: int | None = Field(default=None, ge=1, validation_alias="WINNOW_EMBED_BATCH_SIZE")
+    # Where the transformer runs: `auto` picks the GPU when torch sees one.
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", validation_alias="WINNOW_DEVICE")
+    # Distilled static models are cached here; empty: <data dir>/models.
+    models_dir: Path | None = Field(default=None, validation_alias="WINNOW_MODELS_DIR")
+    # `local`: embed in the job's process; `ray`: Ray Data actors on the cluster RAY_ADDRESS names
+    # (empty: `ray` when RAY_ADDRESS is set, else `local`).
+    embed_backend: Literal["", "local", "ray"] = Field(default="", validation_alias="WINNOW_EMBED_BACKEND")
+    ray_address: str = Field(default="", validation_alias="RAY_ADDRESS")
     # Apply Alembic migrations when the app starts.
     migrate_on_start: bool = Field(default=True, validation_alias="WINNOW_MIGRATE_ON_START")
 
@@ -35,6 +46,10 @@ class Settings(BaseSettings):
     def _default_database(self) -> "Settings":
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'winnow.db').resolve()}"
+        if self.models_dir is None:
+            self.models_dir = self.data_dir / "models"
+        if not self.embed_backend:
+            self.embed_backend = "ray" if self.ray_address else "local"
         return self
 
     @property
