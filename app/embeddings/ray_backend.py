@@ -24,16 +24,21 @@ from app.embeddings.base import Embedder
 _init_lock = threading.Lock()
 
 
-def connect(address: str = "") -> None:
-    """Join the cluster at `address` (empty: start a local Ray), once per process."""
-    import ray
-
+def runtime_env() -> dict:
+    """Ships this checkout's `app` package to the workers, so that they unpickle the same classes."""
     import app
+
+    return {"py_modules": [str(Path(app.__file__).parent)]}
+
+
+def connect(address: str = "") -> None:
+    """Join the cluster at `address` (empty: start a local Ray on this machine's cores), once per process."""
+    import ray
 
     with _init_lock:
         if not ray.is_initialized():
-            ray.init(address=address or None, ignore_reinit_error=True, log_to_driver=False,
-                     runtime_env={"py_modules": [str(Path(app.__file__).parent)]})
+            local = {} if address else {"include_dashboard": False}
+            ray.init(address=address or None, log_to_driver=False, runtime_env=runtime_env(), **local)
 
 
 class EmbedActor:
