@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli_models import models_cli
 from app.config import get_settings
 from app.db import session_scope
 from app.services.imports import OnError
@@ -193,6 +194,7 @@ users_cli = typer.Typer(help="User accounts (admin, reviewer).", no_args_is_help
 tokens_cli = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(models_cli, name="models")
 
 
 def _migrated() -> None:

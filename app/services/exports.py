@@ -55,13 +55,14 @@ def _split(selection: Selection, params: ExportParams) -> None:
 def _split_without_leakage(session: Session, dataset: Dataset, selection: Selection, params: ExportParams,
                            settings: Settings) -> None:
     """Split, verify, and while a held-out input still repeats a train input, join the two and split again."""
-    groups, threshold = selection.groups, near_duplicate_threshold(dataset)
+    groups = selection.groups
     try:
-        _split_and_check(selection, params, near_search(session, dataset, selection.rows.ids, settings), threshold)
+        near = near_search(session, dataset, selection.rows.ids, settings)
+        _split_and_check(selection, params, near, near.threshold if near else near_duplicate_threshold(dataset))
     except VectorsChanged:  # an analysis replaced vectors between two reads: again, reading them in one statement
         selection.groups, selection.resplits = groups, 0
         near = near_search(session, dataset, selection.rows.ids, settings, read_vectors_at_once=True)
-        _split_and_check(selection, params, near, threshold)
+        _split_and_check(selection, params, near, near.threshold if near else near_duplicate_threshold(dataset))
 
 
 def _split_and_check(selection: Selection, params: ExportParams, near: NearSearch | None, threshold: float) -> None:
