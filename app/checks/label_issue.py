@@ -25,10 +25,13 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
+from typing import Annotated, Literal
 
-from app.checks.base import AnalysisContext, clip01
-from app.services.findings import FindingDraft
+import numpy as np
+from pydantic import Field
+
+from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, clip01
+from app.task_types import ALL_TASK_TYPES
 from app.text import sha256_hex
 
 CACHE_VERSION = 2
@@ -170,23 +173,37 @@ def fingerprints(texts: list[str], labels: list[str]) -> np.ndarray:
     return np.array([sha256_hex(t, label) for t, label in zip(texts, labels, strict=True)], dtype="S64")
 
 
+class LabelIssueSettings(CheckSettings):
+    folds: Annotated[int, Field(ge=2, le=50, description="cross-validation folds (K)")] = 5
+    features: Literal["embedding+tfidf", "embedding"] = "embedding+tfidf"
+    C: Annotated[float, Field(gt=0, le=1_000_000, description="inverse regularisation of the classifier")] = 4.0
+    reuse_max_changed: Annotated[float, Field(ge=0, le=1, description="share of changed pairs that still reuses "
+                                                                     "the last run's models")] = 0.05
+    sparse_max_rows: Annotated[int, Field(ge=0, le=100_000_000, description="above this many pairs the TF-IDF "
+                                          "part is projected to dense columns")] = 20_000
+    max_train_rows: Annotated[int, Field(ge=100, le=100_000_000, description="training pairs per fold at most "
+                                         "(a random sample above it)")] = 50_000
+
+
 class LabelIssueCheck:
     name = "label_issue"
     description = ("Pairs whose label is probably wrong: cleanlab on out-of-sample probabilities of K-fold "
-                   "cross-validated logistic regression over the input (embedding + hashed TF-IDF word "
+                   "cross-validated logistic regression over the input (embedding + TF-IDF of hashed word "
                    "n-grams).")
+    task_types = ALL_TASK_TYPES
     needs_embeddings = True
-    needs_labels = True
-    defaults = {"folds": 5, "features": "embedding+tfidf", "C": 4.0, "reuse_max_changed": 0.05,
-                "sparse_max_rows": 20_000, "max_train_rows": 50_000}
-    choices = {"features": ("embedding+tfidf", "embedding")}
+    dataset_level = False
+    forms_clusters = False
+    blocks_readiness = False
+    excluded_from_export = True
+    settings_model = LabelIssueSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
 
-        settings = {**self.defaults, **ctx.settings_of(self.name)}
-        folds = int(settings["folds"])
+        settings: LabelIssueSettings = ctx.settings_of(self)
+        folds = settings.folds
         rows = [i for i, e in enumerate(ctx.examples) if e.label is not None and e.label.strip()
                 and e.status != "rejected"]
         counts = Counter(ctx.examples[i].label for i in rows)
@@ -219,12 +236,12 @@ class LabelIssueCheck:
         texts = [ctx.examples[i].input for i in rows]
         prints = fingerprints(texts, [ctx.examples[i].label for i in rows])
         key = {"version": CACHE_VERSION, "model": ctx.embedding_model, "classes": classes,
-               **{k: settings[k] for k in ("folds", "features", "C", "sparse_max_rows", "max_train_rows")}}
+               **settings.model_dump(include={"folds", "features", "C", "sparse_max_rows", "max_train_rows"})}
         reused = self._reuse(ctx, rows, texts, prints, key, settings)
         if reused is not None:
             return reused
-        featurizer = TextFeatures(with_tfidf=settings["features"] != "embedding",
-                                  reduced=len(rows) > int(settings["sparse_max_rows"])).fit(texts)
+        featurizer = TextFeatures(with_tfidf=settings.features != "embedding",
+                                  reduced=len(rows) > settings.sparse_max_rows).fit(texts)
 
         def hashed(done: int, total: int) -> None:
             if ctx.progress:
@@ -236,8 +253,8 @@ class LabelIssueCheck:
 
         text_part = featurizer.text_part(texts, hashed)
         probabilities, models, fold_of = cross_validated(
-            text_part, ctx.vectors, labels, int(settings["folds"]), float(settings["C"]),
-            int(settings["max_train_rows"]), progress=folded, vector_rows=np.asarray(rows))
+            text_part, ctx.vectors, labels, settings.folds, settings.C, settings.max_train_rows, progress=folded,
+            vector_rows=np.asarray(rows))
         del text_part
         order = np.argsort(prints, kind="stable")
         self._save(ctx.cache_dir, {
@@ -255,7 +272,7 @@ class LabelIssueCheck:
         at = np.clip(np.searchsorted(known, prints), 0, max(len(known) - 1, 0))
         hit = (known[at] == prints) if len(known) else np.zeros(len(prints), dtype=bool)
         changed = np.flatnonzero(~hit)
-        if len(changed) > float(settings["reuse_max_changed"]) * len(rows):
+        if len(changed) > settings.reuse_max_changed * len(rows):
             return None
         ctx.notes["label_issue_reused"] = int(hit.sum())
         probabilities = np.zeros((len(rows), len(key["classes"])))

@@ -14,15 +14,16 @@ import os
 import socket
 import threading
 import time
-import traceback
 import uuid
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from app.db import session_scope
+from app.jobs import analysis  # noqa: F401 (registers its job kind)
 from app.jobs.registry import JOB_FUNCTIONS
 from app.models import JobStatus, utcnow
+from app.progress import Progress
 from app.services import jobs as job_service
 
 log = logging.getLogger("winnow.jobs")
@@ -33,6 +34,9 @@ def wake_runners() -> None:
     """Tell the runners of this process that a job was queued (they also poll)."""
     for runner in list(_runners):
         runner.wake()
+
+
+job_service.on_job_queued(wake_runners)
 
 
 def process_owner() -> str:
@@ -59,21 +63,25 @@ class ProgressReporter:
         self._pending: dict = {}
 
     def __call__(self, done: int | None = None, total: int | None = None, message: str | None = None) -> None:
+        """Raises JobCancelled once the job's cancellation was asked for (checked at each write)."""
         for key, value in (("done", done), ("total", total), ("message", message)):
             if value is not None:
                 self._pending[key] = value
         now = time.monotonic()
         final = done is not None and total is not None and done >= total
         if message is not None or final or now - self._last >= self.interval:
-            self.flush()
+            if self.flush():
+                raise job_service.JobCancelled()
 
-    def flush(self) -> None:
-        if not self._pending:
-            return
+    def flush(self) -> bool:
+        """Write the pending progress; whether the job's cancellation was asked for."""
         with session_scope() as session:
-            job_service.set_progress(session, self.job_id, **self._pending)
+            if self._pending:
+                job_service.set_progress(session, self.job_id, **self._pending)
+            cancel = job_service.cancel_requested(session, self.job_id)
         self._pending = {}
         self._last = time.monotonic()
+        return cancel
 
 
 class JobRunner:
@@ -146,7 +154,7 @@ class JobRunner:
                     continue
                 self._executor.submit(self._run, job_id)
 
-    def run_in_foreground(self, job_id: int, report=None) -> None:
+    def run_in_foreground(self, job_id: int, report: Progress | None = None) -> None:
         """Run one job created as running by `self.owner` in this thread, heartbeating meanwhile (the CLI)."""
         _runners.add(self)
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="winnow-job-heartbeat", daemon=True)
@@ -183,7 +191,7 @@ class JobRunner:
             self._wake.set()
 
 
-def run_claimed_job(job_id: int, report=None) -> None:
+def run_claimed_job(job_id: int, report: Progress | None = None) -> None:
     """Run a job already marked running; record success or failure. Never raises."""
     reporter = ProgressReporter(job_id)
 
@@ -199,8 +207,30 @@ def run_claimed_job(job_id: int, report=None) -> None:
         reporter.flush()
         with session_scope() as session:
             job_service.finish(session, job_id, JobStatus.succeeded, message="finished", result=result or {})
-    except Exception as exc:
-        log.exception("job %s failed", job_id)
+    except (job_service.JobCancelled, KeyboardInterrupt) as exc:
+        # A job writes its results in one transaction at the end: stopped before it, nothing is applied.
         with session_scope() as session:
-            job_service.finish(session, job_id, JobStatus.failed, message=f"failed: {exc}"[:500],
-                               error="".join(traceback.format_exception(exc))[-4000:])
+            job_service.finish(session, job_id, JobStatus.cancelled,
+                               message=f"stopped {'by Ctrl-C' if isinstance(exc, KeyboardInterrupt) else 'on request'}; "
+                                       "nothing of it was applied")
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+    except Exception as exc:
+        # The traceback (server paths and all) goes to the server log; users get a sentence.
+        log.exception("job %s failed", job_id)
+        sentence = user_message(exc)
+        with session_scope() as session:
+            job_service.finish(session, job_id, JobStatus.failed, message=f"failed: {sentence}"[:500],
+                               error=sentence)
+
+
+def user_message(exc: Exception) -> str:
+    """What went wrong, as a sentence for users: a domain error's own message, else the kind of error."""
+    from app.errors import DomainError
+
+    if isinstance(exc, DomainError):
+        return exc.message[:1000]
+    if isinstance(exc, OSError):  # its text names server paths
+        return f"the job stopped on a file or system error ({type(exc).__name__}); the server log has the details"
+    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"the job stopped on an error ({type(exc).__name__}: {first_line}); the server log has the details"

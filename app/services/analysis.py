@@ -10,22 +10,23 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
-from app.checks.registry import effective_settings, enabled_checks
-from app.config import get_settings
+from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow, FindingDraft
+from app.checks.registry import effective_settings, enabled_checks, neighbours_needed
+from app.config import Settings
 from app.db import session_scope
 from app.embeddings import get_embedder, index, neighbour_graph, neighbour_update
+from app.embeddings.tokenizer import token_cache_path
 from app.errors import Conflict
 from app.models import Dataset, Embedding, Example, Job, JobKind
+from app.progress import Progress
 from app.services import embeddings_store, findings, jobs
 from app.services.datasets import get_dataset
 
-# (done, total, message)
-Reporter = Callable[[int | None, int | None, str | None], None]
 MESSAGE_INTERVAL = 1.0  # seconds between two progress messages of one stage (each is a database write)
+
 
 
 class StageProgress:
@@ -33,7 +34,7 @@ class StageProgress:
     "embedding: 120,000 of 1,000,000 texts, 3,150/s, about 4:39 left". The estimate is the stage's
     own rate so far (tqdm's interval formatting); messages of one stage come at most once a second."""
 
-    def __init__(self, report: Reporter | None) -> None:
+    def __init__(self, report: Progress | None) -> None:
         self.report = report
         self._stage = ""
         self._started = 0.0
@@ -65,12 +66,6 @@ class StageProgress:
         return text
 
 
-def _notify_runner_after_commit(session: Session) -> None:
-    from app.jobs.runner import wake_runners
-
-    event.listen(session, "after_commit", lambda _s: wake_runners(), once=True)
-
-
 def start_analysis(session: Session, dataset_id: int, run_by: str | None = None) -> Job:
     """Queue an analysis of the dataset; 409 if one is already queued or running.
 
@@ -89,7 +84,7 @@ def start_analysis(session: Session, dataset_id: int, run_by: str | None = None)
     job = jobs.create_job(session, JobKind.analyze, dataset_id, params={"embedding_model": get_embedder().name},
                           run_by=run_by)
     if run_by is None:
-        _notify_runner_after_commit(session)
+        jobs.announce_after_commit(session)
     return job
 
 
@@ -183,12 +178,12 @@ def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.
                                                               *identities))
 
 
-def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
-               done_before: int = 0) -> tuple[list[findings.FindingDraft], dict]:
+def run_checks(ctx: AnalysisContext, report: Progress | None = None,
+               done_before: int = 0) -> tuple[list[FindingDraft], dict]:
     """Run every enabled check; progress counts one step per check after `done_before` steps."""
-    drafts: list[findings.FindingDraft] = []
+    drafts: list[FindingDraft] = []
     timings: dict[str, float] = {}
-    checks = enabled_checks(ctx.settings)
+    checks = enabled_checks(ctx.settings, ctx.dataset.task_type)
     if ctx.progress is None:
         ctx.progress = StageProgress(report)
     for step, check in enumerate(checks):
@@ -201,7 +196,8 @@ def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
     return drafts, timings
 
 
-def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int | None = None) -> dict:
+def run_analysis(job_id: int, settings: Settings, report: Progress | None = None,
+                 batch_size: int | None = None) -> dict:
     """The analysis job body; returns the job result."""
     started = time.perf_counter()
     with session_scope() as session:
@@ -210,17 +206,18 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int | 
         model = job.params.get("embedding_model")
     embedder = get_embedder(model)
     with session_scope() as session:
-        checks = enabled_checks(effective_settings(get_dataset(session, dataset_id).settings))
+        dataset = get_dataset(session, dataset_id)
+        checks = enabled_checks(effective_settings(dataset.settings), dataset.task_type)
     steps = len(checks)
     needs_vectors = any(check.needs_embeddings for check in checks)
     embed_total, embedded = 0, 0
     progress = StageProgress(report)
 
-    def embedding_progress(done: int, total: int) -> None:
+    def embedding_progress(done: int | None = None, total: int | None = None, message: str | None = None) -> None:
         # Progress counts texts to embed, then one step per check.
         nonlocal embed_total
-        embed_total = total
-        progress("embedding", done, total, "texts", done, total + steps)
+        embed_total = total or 0
+        progress("embedding", done or 0, embed_total, "texts", done, embed_total + steps)
 
     if needs_vectors:
         with session_scope() as session:
@@ -237,9 +234,10 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int | 
             identities = embeddings_store.vector_identities(session, embedder.name, ctx.ids)
             ctx.vectors = load_aligned_vectors(session, dataset_id, embedder.name, ctx.ids)
     ctx.embedding_model = embedder.name
-    ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
+    ctx.cache_dir = neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id)
+    ctx.token_cache = token_cache_path(settings.data_dir)
     ctx.exact_search_max_rows = index.EXACT_MAX_ROWS
-    ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
+    ctx.neighbours_k = neighbours_needed(ctx.settings)
     stages = {"embedding": round(embed_seconds, 3), "loading": round(time.perf_counter() - stage_started, 3)}
     if needs_vectors:
         stage_started = time.perf_counter()

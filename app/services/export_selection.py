@@ -16,21 +16,19 @@ import orjson
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.checks.clusters import NEAR_DEFAULTS
+from app.checks.registry import CLUSTER_CHECKS
 from app.config import Settings
 from app.db import driver_param, fetch_all_raw
-from app.embeddings import neighbour_graph
+from app.embeddings import neighbour_graph, thresholds
 from app.embeddings.neighbour_graph import NO_VECTOR
 from app.exports import ExportRows
-from app.exports.base import pick, positions_of
+from app.exports.base import pick, positions_of, row_positions
 from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
 from app.models import Dataset, Finding, FindingStatus
 from app.schemas.export import ExportParams
-from app.services.embeddings_store import aligned_identities, row_positions, vector_identities
+from app.services.embeddings_store import aligned_identities, vector_identities
 
-DUPLICATE_CHECKS = ("exact_duplicate", "near_duplicate")
-DEFAULT_NEAR_DUPLICATE_THRESHOLD = float(NEAR_DEFAULTS["threshold"])  # the near_duplicate check's own default
 
 
 @dataclass
@@ -80,30 +78,32 @@ def open_findings(session: Session, dataset_id: int, checks: list[str]) -> dict[
 # every details JSON through SQLAlchemy cost ~0.09 s for the 15,000 duplicate findings of 50,000 pairs.
 _EDGES_SQL = {
     "sqlite": "SELECT example_id, json_extract(details, '$.duplicate_of') FROM findings "
-              "WHERE dataset_id = ? AND \"check\" IN (?, ?) AND status != ? "
+              "WHERE dataset_id = ? AND \"check\" IN ({checks}) AND status != ? "
               "AND json_type(details, '$.duplicate_of') = 'integer'",
     "postgresql": "SELECT example_id, CAST(details ->> 'duplicate_of' AS BIGINT) FROM findings "
-                  "WHERE dataset_id = %s AND \"check\" IN (%s, %s) AND status != %s "
+                  "WHERE dataset_id = %s AND \"check\" IN ({checks}) AND status != %s "
                   "AND json_typeof(details -> 'duplicate_of') = 'number' "
                   "AND (details ->> 'duplicate_of') ~ '^-?[0-9]+$'",
 }
 
 
 def duplicate_edges(session: Session, dataset_id: int) -> list[tuple[int, int]]:
-    """(example id, the id it duplicates) of every exact or near-duplicate finding not dismissed."""
-    return fetch_all_raw(session, _EDGES_SQL[session.connection().dialect.name],
-                      (dataset_id, *DUPLICATE_CHECKS, FindingStatus.dismissed.value))
+    """(example id, the id it duplicates) of every finding of a cluster-forming check (exact and near
+    duplicates; a conflicting_output finding names no `duplicate_of`) not dismissed."""
+    sql = _EDGES_SQL[session.connection().dialect.name]
+    sql = sql.format(checks=", ".join([driver_param(session)] * len(CLUSTER_CHECKS)))
+    return fetch_all_raw(session, sql, (dataset_id, *CLUSTER_CHECKS, FindingStatus.dismissed.value))
 
 
-def near_duplicate_threshold(dataset: Dataset) -> float:
-    """The dataset's near-duplicate threshold, wherever the settings keep it, else the default."""
+def near_duplicate_threshold(dataset: Dataset, model: str | None = None) -> float:
+    """The dataset's near-duplicate threshold, wherever the settings keep it, else the embedding model's own."""
     settings = dataset.settings or {}
     candidates = [settings.get("near_duplicate_threshold"), (settings.get("near_duplicate") or {}).get("threshold"),
                   ((settings.get("checks") or {}).get("near_duplicate") or {}).get("threshold")]
     for value in candidates:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1:
             return float(value)
-    return DEFAULT_NEAR_DUPLICATE_THRESHOLD
+    return thresholds.near_duplicate_threshold(model or "")
 
 
 def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Selection:
@@ -202,7 +202,7 @@ def near_search(session: Session, dataset: Dataset, ids: Sequence[int], settings
     ids = np.asarray(ids, dtype=np.int64)
     if model is None or not len(ids):
         return None
-    threshold = near_duplicate_threshold(dataset)
+    threshold = near_duplicate_threshold(dataset, model)
     graph = neighbour_graph.load(neighbour_graph.analysis_cache_dir(settings.data_dir, dataset.id))
     if graph is None or graph.model != model or read_vectors_at_once:
         param = driver_param(session)
