@@ -35,7 +35,7 @@ from app.task_types import ALL_TASK_TYPES
 from app.text import sha256_hex
 
 CACHE_VERSION = 2
-HASHED_FEATURES = 2**18
+HASHED_FEATURES = 2**16  # about the vocabulary size the TF-IDF used to keep (50,000)
 FEATURE_BATCH = 50_000
 FIT_ROWS = 100_000  # rows the IDF and projection are fitted on
 REDUCED_DIMS = 256
