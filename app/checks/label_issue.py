@@ -75,8 +75,9 @@ class TextFeatures:
         if self.reduced:
             from sklearn.random_projection import SparseRandomProjection
 
-            self.projection = SparseRandomProjection(n_components=REDUCED_DIMS, dense_output=True,
-                                                     random_state=seed).fit(np.zeros((1, HASHED_FEATURES)))
+            # Fitted on one float32 row: the projection depends only on the width, and keeps float32.
+            self.projection = SparseRandomProjection(n_components=REDUCED_DIMS, dense_output=True, random_state=seed)
+            self.projection.fit(np.zeros((1, HASHED_FEATURES), dtype=np.float32))
         return self
 
     def text_part(self, texts: list[str], progress=None):
