@@ -358,6 +358,41 @@ def recall_study(n: int, workdir: Path, thresholds: tuple[float, ...] = (0.92, 0
               + " | ".join(f"{r:.4f}" for r in recalls) + f" | {overall:.4f} |", flush=True)
 
 
+# --- label_issue alone -----------------------------------------------------------------------------------------
+
+def label_issue_alone(n: int, workdir: Path) -> None:
+    """The label_issue check by itself on n pairs (no database): seconds, peak RSS, flip AP."""
+    import numpy as np
+    from sklearn.metrics import average_precision_score
+
+    from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
+    from app.checks.label_issue import LabelIssueCheck
+
+    path = workdir / f"pairs-{n}.jsonl"
+    if not path.exists():
+        subprocess.run([sys.executable, __file__, "--build", str(n), "--out", str(path)], check=True)
+    flipped = set(json.loads(Path(f"{path}.truth.json").read_text())["flipped"])
+    rss = PeakRss()
+    pairs = read_pairs(path)
+    externals = [p["id"] for p in pairs]
+    examples = [ExampleRow(i + 1, p["prompt"], p["completion"], sys.intern(p["completion"])) for i, p in enumerate(pairs)]
+    del pairs
+    results: dict = {"pairs": n}
+    vectors = timed(rss, results, "static encode", lambda: static_embedder().encode([e.input for e in examples]))
+    ctx = AnalysisContext(dataset=DatasetInfo(id=1, task_type="classification"), examples=examples, vectors=vectors)
+    ctx.progress = lambda stage, done, total, unit="rows": print(f"  {stage}: {done} of {total} {unit}", flush=True)
+    drafts = timed(rss, results, "label_issue", LabelIssueCheck().run, ctx)
+    scores = np.zeros(n)
+    for draft in drafts:
+        scores[draft.example_id - 1] = draft.score
+    truth = np.array([e in flipped for e in externals])
+    flagged = scores > 0
+    results.update(findings=len(drafts), label_flip_ap=round(float(average_precision_score(truth, scores)), 4),
+                   precision=round(float((truth & flagged).sum() / max(flagged.sum(), 1)), 4),
+                   recall=round(float((truth & flagged).sum() / max(truth.sum(), 1)), 4))
+    print(json.dumps(results, indent=1), flush=True)
+
+
 # --- main ------------------------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -367,13 +402,18 @@ def main() -> None:
     parser.add_argument("--build", type=int, default=0, help="(internal) only write this many pairs to --out")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--recall", type=int, default=0, help="only the HNSW recall study on this many pairs")
+    parser.add_argument("--label-only", type=int, default=0, help="only the label_issue check on this many pairs")
     parser.add_argument("--skip", nargs="*", default=[], help="stages to leave out (bare, semhash, export, rerun)")
     args = parser.parse_args()
     if args.build:
         build_pairs(args.build, args.out)
         return
-    workdir = args.workdir or Path(f"/tmp/winnow-scale-{args.recall or args.pairs}")
+    workdir = args.workdir or Path(f"/tmp/winnow-scale-{args.recall or args.label_only or args.pairs}")
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.label_only:
+        os.environ.setdefault("WINNOW_MODELS_DIR", os.environ.get("BENCH_MODELS_DIR", "/tmp/winnow-bench-models"))
+        label_issue_alone(args.label_only, workdir)
+        return
     if args.recall:
         recall_study(args.recall, workdir)
         return
