@@ -73,11 +73,15 @@ def list_examples(
     dataset_id: int, session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0,
     status: Literal["pending", "accepted", "rejected"] | None = None,
     label: Annotated[str | None, Query(max_length=500)] = None,
-    check: Annotated[str | None, Query(max_length=50, description="only examples with an open finding of this check")] = None,
+    check: Annotated[str | None, Query(max_length=50, description="only examples with a finding of this check "
+                                                                  "(open, unless finding_status says otherwise)")] = None,
     q: Annotated[str | None, Query(max_length=500, description="text contained in the input or output")] = None,
+    finding_status: Annotated[Literal["open", "dismissed", "resolved"] | None,
+                              Query(description="only examples with a finding in this status (of `check`, if given)")]
+    = None,
 ) -> Page[ExamplePublic]:
     items, total = service.list_examples(session, dataset_id, status=status, label=label, check=check, q=q,
-                                         limit=limit, offset=offset)
+                                         finding_status=finding_status, limit=limit, offset=offset)
     return Page(items=[ExamplePublic.of(e) for e in items], total=total)
 
 

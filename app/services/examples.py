@@ -1,13 +1,14 @@
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from app.errors import Conflict, InvalidInput
-from app.models import Dataset, Example, Finding, Revision, TaskType, utcnow
+from app.models import Dataset, Example, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
+from app.services.example_query import ExampleFilters, example_conditions
 from app.text import pair_hashes, storable_json
 from app.services.common import get_or_not_found, paged
 
@@ -111,22 +112,12 @@ def delete_example(session: Session, example_id: int) -> None:
 
 def list_examples(
     session: Session, dataset_id: int, *, status: str | None = None, label: str | None = None,
-    check: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
+    check: str | None = None, q: str | None = None, finding_status: str | None = None, limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[Example], int]:
     get_dataset(session, dataset_id)
-    query = select(Example).where(Example.dataset_id == dataset_id)
-    if status:
-        query = query.where(Example.status == status)
-    if label:
-        query = query.where(Example.label == label)
-    if check:
-        query = query.where(
-            Example.id.in_(select(Finding.example_id).where(Finding.dataset_id == dataset_id, Finding.check == check,
-                                                            Finding.status == "open"))
-        )
-    if q:
-        pattern = f"%{q}%"
-        query = query.where(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
+    filters = ExampleFilters(q=q, status=status, label=label, check=check, finding_status=finding_status)
+    query = select(Example).where(*example_conditions(dataset_id, filters))
     items, total = paged(session, query, Example.id, limit=limit, offset=offset)
     return items, total
 

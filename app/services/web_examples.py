@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.models import Dataset, Example, Finding, Revision
 from app.schemas.example import ExampleUpdate
 from app.services.datasets import get_dataset
+from app.services.example_query import FINDING_STATUSES, ExampleFilters, example_conditions
 from app.services.examples import get_example, list_revisions, update_example
 from app.services.findings import list_findings
 
@@ -27,24 +28,17 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "label": (func.coalesce(Example.label, ""), False),
     "updated": (Example.updated_at, True),
 }
-FINDING_STATUSES = ("open", "dismissed", "resolved")
 COUNT_CAP = 10_000
 
 
 @dataclass
-class ExampleFilters:
-    q: str | None = None
-    status: str | None = None
-    label: str | None = None
-    check: str | None = None
-    finding_status: str | None = None
+class BrowseFilters(ExampleFilters):
     sort: str = "oldest"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.sort not in SORTS:
             raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", field="sort")
-        if self.finding_status and self.finding_status not in FINDING_STATUSES:
-            raise InvalidInput(f"finding_status must be one of {', '.join(FINDING_STATUSES)}", field="finding_status")
 
 
 @dataclass
@@ -79,29 +73,11 @@ def _decode(sort: str, cursor: str) -> tuple[Any, int]:
         raise InvalidInput("the page cursor is not valid; go back to the first page", field="after") from exc
 
 
-def _conditions(dataset_id: int, f: ExampleFilters) -> list:
-    conditions = [Example.dataset_id == dataset_id]
-    if f.status:
-        conditions.append(Example.status == f.status)
-    if f.label:
-        conditions.append(Example.label == f.label)
-    if f.check or f.finding_status:
-        findings = select(Finding.example_id).where(Finding.dataset_id == dataset_id)
-        if f.check:
-            findings = findings.where(Finding.check == f.check)
-        findings = findings.where(Finding.status == (f.finding_status or "open"))
-        conditions.append(Example.id.in_(findings))
-    if f.q:
-        pattern = f"%{f.q}%"
-        conditions.append(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
-    return conditions
-
-
-def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, *, after: str | None = None,
+def browse_examples(session: Session, dataset_id: int, filters: BrowseFilters, *, after: str | None = None,
                     before: str | None = None, limit: int = 50) -> ExamplePage:
     get_dataset(session, dataset_id)
     column, descending = SORTS[filters.sort]
-    conditions = _conditions(dataset_id, filters)
+    conditions = example_conditions(dataset_id, filters)
     # Counting stops at COUNT_CAP: beyond it the page says "10,000+" instead of scanning every match
     # (a substring search over 100,000 long texts would otherwise be read twice).
     capped = select(Example.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
