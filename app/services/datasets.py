@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from app.checks.registry import effective_settings
 from app.config import Settings
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, NotFound
 from app.models import Dataset, Example, Export, utcnow
 from app.output_schema import check_output_schema
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
