@@ -9,7 +9,8 @@ class ExactDuplicateCheck:
     description = "Pairs whose input is identical to another's after normalisation (case, Unicode form, spaces)."
     needs_embeddings = False
     needs_labels = False
-    defaults: dict = {}
+    # across_datasets: also flag inputs that another dataset already holds (a weekly batch that repeats last week's).
+    defaults: dict = {"across_datasets": False}
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
         drafts = []
@@ -25,4 +26,15 @@ class ExactDuplicateCheck:
                     "message": f"The input is the same as example {rep_id}'s "
                                f"({len(rows)} copies in all, ignoring case and spacing).",
                 }))
+        for row, example in enumerate(ctx.examples):
+            other = ctx.across_datasets.get(example.id)
+            if other is None:
+                continue
+            other_dataset_id, other_name, other_id = other
+            drafts.append(FindingDraft(example.id, self.name, 1.0, {
+                "cluster_id": f"across:{example.id}", "members": [example.id], "across_datasets": True,
+                "other_dataset_id": other_dataset_id, "other_dataset": other_name, "other_example_id": other_id,
+                "message": f"The input is already in dataset '{other_name}' (example {other_id}), "
+                           f"ignoring case and spacing.",
+            }))
         return drafts

@@ -9,6 +9,7 @@ from typing import Any
 from app.checks.base import Check
 from app.checks.class_imbalance import ClassImbalanceCheck
 from app.checks.conflicting_output import ConflictingOutputCheck
+from app.checks.contamination import ContaminationCheck
 from app.checks.exact_duplicate import ExactDuplicateCheck
 from app.checks.format import FormatCheck
 from app.checks.label_issue import LabelIssueCheck
@@ -18,7 +19,7 @@ from app.errors import InvalidInput
 
 CHECKS: dict[str, Check] = {check.name: check for check in (
     FormatCheck(), ExactDuplicateCheck(), NearDuplicateCheck(), ConflictingOutputCheck(), LabelIssueCheck(),
-    ClassImbalanceCheck(), OutlierCheck(),
+    ClassImbalanceCheck(), OutlierCheck(), ContaminationCheck(),
 )}
 # Checks whose findings are about the dataset (a label), not about the example they are attached to.
 DATASET_LEVEL_CHECKS = frozenset(name for name, check in CHECKS.items() if getattr(check, "dataset_level", False))
@@ -45,6 +46,16 @@ def effective_settings(dataset_settings: dict[str, Any] | None) -> dict[str, dic
             if key in overrides and overrides[key] not in allowed:
                 raise InvalidInput(f"settings.{name}.{key} must be one of {', '.join(allowed)}",
                                    field=f"settings.{name}.{key}")
+        model = getattr(check, "settings_model", None)
+        if model is not None:
+            from pydantic import ValidationError
+
+            try:
+                model(**overrides)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in (f"settings.{name}", *error["loc"]))
+                raise InvalidInput(f"{where}: {error['msg']}", field=where) from exc
         result[name] = {**defaults, **overrides}
     return result
 

@@ -4,6 +4,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TaskTypeLiteral = Literal["generation", "classification"]
+# "reference": an eval set, test set or benchmark that training datasets are checked against; never exported.
+RoleLiteral = Literal["training", "reference"]
 
 
 def _check_labels(labels: list[str] | None) -> list[str] | None:
@@ -23,6 +25,7 @@ class DatasetCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     task_type: TaskTypeLiteral = "generation"
+    role: RoleLiteral = "training"
     label_set: list[str] | None = Field(default=None, max_length=10_000)
     output_schema: dict[str, Any] | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
@@ -44,6 +47,7 @@ class DatasetUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     task_type: TaskTypeLiteral | None = None
+    role: RoleLiteral | None = None
     label_set: list[str] | None = None
     output_schema: dict[str, Any] | None = None
     settings: dict[str, Any] | None = None
@@ -58,6 +62,7 @@ class DatasetPublic(BaseModel):
     name: str
     description: str
     task_type: str
+    role: str = "training"
     label_set: list[str] | None
     output_schema: dict[str, Any] | None
     settings: dict[str, Any]

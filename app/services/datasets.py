@@ -7,8 +7,9 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Dataset, Example, Export, utcnow
+from app.models import Dataset, DatasetRole, Example, Export, utcnow
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
+from app.services import references
 from app.services.common import get_or_404
 
 
@@ -43,6 +44,7 @@ def _name_taken(session: Session, name: str, except_id: int | None = None) -> bo
 
 def create_dataset(session: Session, data: DatasetCreate) -> Dataset:
     _validate_schema(data.output_schema)
+    references.validate_references(session, None, data.settings)
     if _name_taken(session, data.name):
         raise Conflict(f"a dataset named '{data.name}' already exists", field="name")
     dataset = Dataset(**data.model_dump())
@@ -63,14 +65,24 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
         _validate_schema(changes["output_schema"])
     if "settings" in changes and changes["settings"] is not None:
         changes["settings"] = {**dataset.settings, **changes["settings"]}
+        references.validate_references(session, dataset_id, changes["settings"])
+    if changes.get("role") == DatasetRole.training and _referenced_by(session, dataset_id):
+        raise Conflict(f"dataset {dataset_id} is a reference set of dataset(s) "
+                       f"{', '.join(map(str, _referenced_by(session, dataset_id)))}; remove it from their "
+                       "settings.contamination.reference_datasets first", field="role")
     for key, value in changes.items():
-        if key in ("name", "task_type", "settings", "description") and value is None:
+        if key in ("name", "task_type", "role", "settings", "description") and value is None:
             continue
         setattr(dataset, key, value)
     dataset.updated_at = utcnow()
     session.add(dataset)
     session.flush()
     return dataset
+
+
+def _referenced_by(session: Session, dataset_id: int) -> list[int]:
+    return [other_id for other_id, settings in session.execute(select(Dataset.id, Dataset.settings)).all()
+            if dataset_id in references.reference_ids(settings)]
 
 
 def delete_dataset(session: Session, dataset_id: int) -> None:
