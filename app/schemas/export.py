@@ -8,8 +8,8 @@ from app.exports.splits import SPLIT_NAMES
 
 # The analysis engine's checks; an unknown name is a typo, refused with 422.
 KNOWN_CHECKS = ("format", "exact_duplicate", "near_duplicate", "conflicting_output", "label_issue",
-                "class_imbalance", "outlier")
-DEFAULT_EXCLUDED_CHECKS = ["format", "conflicting_output", "label_issue"]
+                "class_imbalance", "outlier", "contamination")
+DEFAULT_EXCLUDED_CHECKS = ["format", "conflicting_output", "label_issue", "contamination"]
 StatusLiteral = Literal["pending", "accepted", "rejected"]
 
 

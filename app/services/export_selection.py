@@ -25,7 +25,8 @@ from app.exports import ExportRows
 from app.exports.base import pick, positions_of
 from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
-from app.models import Dataset, Finding, FindingStatus
+from app.errors import Conflict
+from app.models import Dataset, DatasetRole, Finding, FindingStatus
 from app.schemas.export import ExportParams
 from app.services.embeddings_store import aligned_identities, row_positions, vector_identities
 
@@ -108,6 +109,9 @@ def near_duplicate_threshold(dataset: Dataset) -> float:
 
 def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Selection:
     """The pairs the export keeps, their labels and split groups, and what was left out and why."""
+    if dataset.role == DatasetRole.reference:
+        raise Conflict(f"dataset '{dataset.name}' is a reference set (an eval or test set): it is never exported "
+                       "as training data", field="role")
     pairs = load_pairs(session, dataset.id)
     n = len(pairs)
     ids = np.asarray(pairs.ids, dtype=np.int64)  # sorted
