@@ -44,6 +44,7 @@ class Selection:
     leakage: dict | None = None
     resplits: int = 0
     split_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index into SPLIT_NAMES
+    budget: dict | None = None  # max_examples: how the pairs were picked and their coverage (app/services/export_budget.py)
 
 
 # history as text on both databases (JSON null as SQL NULL): psycopg would otherwise run json.loads on

@@ -78,3 +78,24 @@ def test_cross_dataset_duplicates_in_the_import_answer_and_as_findings(client, m
     found = client.get(f"/api/v1/datasets/{week2['id']}/findings", params={"check": "exact_duplicate"}).json()["items"]
     assert len(found) == 2 and all(f["details"]["across_datasets"] for f in found)
     assert {f["details"]["other_dataset"] for f in found} == {"week1"}
+
+
+def test_an_export_with_a_budget_records_its_selection_and_coverage(client, make_dataset, import_jsonl):
+    dataset = make_dataset("budgeted")
+    topics = ["kernel module", "font package", "python library", "game data"]
+    pairs = [{"input": f"{topic} variant {i}", "output": f"out {topic} {i}"} for topic in topics for i in range(30)]
+    assert import_jsonl(dataset["id"], jsonl(pairs)).status_code == 200
+    analyse(client, dataset["id"])
+    params = {"max_examples": 20, "selection": "diverse", "splits": {"train": 1.0}, "exclude_checks": [],
+              "dedupe": "keep_all"}
+    preview = client.post(f"/api/v1/datasets/{dataset['id']}/exports/preview", json=params).json()
+    assert preview["total"] == 20 and preview["excluded"]["budget"] == 100
+    diverse, random = preview["budget"]["coverage"], preview["budget"]["coverage_of_random"]
+    assert diverse["mean_distance_to_nearest_selected"] <= random["mean_distance_to_nearest_selected"]
+
+    created = client.post(f"/api/v1/datasets/{dataset['id']}/exports", json={**params, "selection": "random"})
+    assert created.status_code == 201, created.text
+    manifest = created.json()["manifest"]
+    assert manifest["selection"]["selection"] == "random" and manifest["selection"]["selected"] == 20
+    assert "mean_distance_to_nearest_selected" in manifest["selection"]["coverage"]
+    assert manifest["counts"]["total"] == 20
