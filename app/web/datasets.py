@@ -36,10 +36,12 @@ def new_dataset(request: Request) -> Response:
 
 @router.post("/datasets")
 def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Response:
-    values = {key: str(form.get(key, "")) for key in ("name", "description", "task_type", "label_set", "output_schema")}
+    values = {key: str(form.get(key, "")) for key in ("name", "description", "task_type", "role", "label_set",
+                                                      "output_schema")}
     try:
         data = build(DatasetCreate, {
             "name": values["name"], "description": values["description"], "task_type": values["task_type"] or "generation",
+            "role": values["role"] or "training",
             "label_set": split_labels(values["label_set"]),
             "output_schema": parse_json_object(values["output_schema"], "output_schema"),
         })
