@@ -80,6 +80,15 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
     return dataset
 
 
+def add_references(session: Session, dataset_id: int, names: list[str]) -> Dataset:
+    """Check the dataset against these reference sets too (by name), keeping the ones it already names."""
+    dataset = get_dataset(session, dataset_id)
+    wanted = [get_dataset_by_name(session, name).id for name in names]
+    section = dict((dataset.settings or {}).get("contamination") or {})
+    section["reference_datasets"] = sorted(set(references.reference_ids(dataset.settings)) | set(wanted))
+    return update_dataset(session, dataset_id, DatasetUpdate(settings={"contamination": section}))
+
+
 def _referenced_by(session: Session, dataset_id: int) -> list[int]:
     return [other_id for other_id, settings in session.execute(select(Dataset.id, Dataset.settings)).all()
             if dataset_id in references.reference_ids(settings)]
