@@ -5,8 +5,10 @@ Three kinds of match, strongest first; each flagged pair gets one finding, of it
   (NFKC, casefolded, whitespace collapsed, as the exact_duplicate check compares).
 - `ngram`: the pair shares a word `ngram` (13 by default, as GPT-3's and datatrove's decontamination) with a
   reference item. Shorter n-grams flag boilerplate: on Debian descriptions 8-grams join hundreds of unrelated
-  packages ("This package contains the development files for ..."). similarity = the share of the reference
-  item's n-grams that the pair contains.
+  packages ("This package contains the development files for ..."). An n-gram that more than
+  `ngram_max_pairs` training pairs share is boilerplate too (a licence line, the template of a package family)
+  and matches nothing, as GPT-3's decontamination left out frequent 13-grams. similarity = the share of the
+  reference item's n-grams that the pair contains.
 - `semantic`: the cosine similarity of the pair's input embedding and the reference item's input embedding
   is at or above `semantic_threshold`, on the analysis's own embedder. Paraphrases that share no 13-gram are
   what this finds; README "Contamination" has the measurement behind the default threshold.
@@ -39,6 +41,8 @@ class ContaminationSettings(BaseModel):
     enabled: bool = True
     reference_datasets: list[int] = Field(default_factory=list, max_length=100)
     ngram: int = Field(default=13, ge=5, le=50)
+    # A word n-gram that more training pairs than this share is boilerplate, not a copied eval item.
+    ngram_max_pairs: int = Field(default=10, ge=1, le=1_000_000)
     semantic_threshold: float = Field(default=0.9, gt=0, le=1)
     semantic: bool = True
 
@@ -88,9 +92,11 @@ def ngram_keys(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     return keys[whole], text_of_word[:starts][whole]
 
 
-def ngram_matches(texts: list[str], ref_texts: list[str], n: int) -> dict[int, tuple[int, float]]:
+def ngram_matches(texts: list[str], ref_texts: list[str], n: int,
+                  max_texts_per_ngram: int | None = None) -> dict[int, tuple[int, float]]:
     """position of a text -> (position of the reference text it shares most n-grams with, the share of that
-    reference text's n-grams it contains)."""
+    reference text's n-grams it contains). An n-gram found in more than `max_texts_per_ngram` of `texts` is
+    boilerplate (a licence line, a package family's template) and matches nothing."""
     ref_keys, ref_of = ngram_keys(ref_texts, n)
     if not len(ref_keys):
         return {}
@@ -102,6 +108,13 @@ def ngram_matches(texts: list[str], ref_texts: list[str], n: int) -> dict[int, t
     hit = ref_keys[at] == keys
     if not hit.any():
         return {}
+    if max_texts_per_ngram is not None:  # every text holding a reference n-gram is a hit: count texts per n-gram there
+        hit_keys = np.unique(np.stack([keys[hit].view(np.int64), text_of[hit]], axis=1), axis=0)[:, 0]
+        common_keys, in_texts = np.unique(hit_keys, return_counts=True)
+        boilerplate = common_keys[in_texts > max_texts_per_ngram].view(np.uint64)
+        hit &= ~np.isin(keys, boilerplate)
+        if not hit.any():
+            return {}
     pair = text_of[hit] * len(ref_texts) + ref_of[at[hit]]
     pairs, shared = np.unique(pair, return_counts=True)
     text_positions, ref_positions = np.divmod(pairs, len(ref_texts))
@@ -168,7 +181,8 @@ class ContaminationCheck:
             for row, ref_row in exact_matches(inputs, outputs, reference.inputs, reference.outputs).items():
                 offer(row, "exact", reference, ref_row, 1.0)
             ref_texts = [f"{i}\n{o}" for i, o in zip(reference.inputs, reference.outputs, strict=True)]
-            for row, (ref_row, share) in ngram_matches(pair_texts, ref_texts, settings.ngram).items():
+            for row, (ref_row, share) in ngram_matches(pair_texts, ref_texts, settings.ngram,
+                                                       settings.ngram_max_pairs).items():
                 offer(row, "ngram", reference, ref_row, share)
             if settings.semantic and ctx.vectors is not None and reference.vectors is not None:
                 for row, (ref_row, cosine) in semantic_matches(ctx.vectors, reference.vectors,

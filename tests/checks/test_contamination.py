@@ -100,3 +100,12 @@ def test_settings_are_typed(make_ctx):
     with pytest.raises(InvalidInput):
         effective_settings({"contamination": {"reference_datasets": ["x"]}})
     assert effective_settings({})["contamination"]["reference_datasets"] == []
+
+
+def test_an_ngram_many_training_pairs_share_is_boilerplate():
+    boilerplate = "this package contains the header files and static library needed to compile programs"
+    texts = [f"lib{i} does thing {i}. {boilerplate} with lib{i}." for i in range(12)]
+    reference = [f"libzzz is new. {boilerplate} with libzzz."]
+    assert len(ngram_matches(texts, reference, 13)) == 12                     # without the cap: all flagged
+    assert ngram_matches(texts, reference, 13, max_texts_per_ngram=10) == {}  # 12 pairs share it: boilerplate
+    assert len(ngram_matches(texts[:3], reference, 13, max_texts_per_ngram=10)) == 3
