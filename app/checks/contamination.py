@@ -43,7 +43,7 @@ class ContaminationSettings(BaseModel):
     ngram: int = Field(default=13, ge=5, le=50)
     # A word n-gram that more training pairs than this share is boilerplate, not a copied eval item.
     ngram_max_pairs: int = Field(default=10, ge=1, le=1_000_000)
-    semantic_threshold: float = Field(default=0.9, gt=0, le=1)
+    semantic_threshold: float = Field(default=0.88, gt=0, le=1)
     semantic: bool = True
 
 
