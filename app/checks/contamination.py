@@ -23,10 +23,10 @@ import re
 from itertools import chain
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, StrictBool
 
-from app.checks.base import AnalysisContext, ReferenceSet, clip01
-from app.services.findings import FindingDraft
+from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, ReferenceSet, clip01
+from app.task_types import TaskType
 from app.text import normalise
 
 WORD = re.compile(r"\w+")
@@ -35,16 +35,13 @@ ROLL = np.uint64(0x9E3779B97F4A7C15)
 SEMANTIC_BLOCK = 8192  # training vectors searched per faiss call: bounds the (block x reference) scores
 
 
-class ContaminationSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
+class ContaminationSettings(CheckSettings):
     reference_datasets: list[int] = Field(default_factory=list, max_length=100)
     ngram: int = Field(default=13, ge=5, le=50)
     # A word n-gram that more training pairs than this share is boilerplate, not a copied eval item.
     ngram_max_pairs: int = Field(default=10, ge=1, le=1_000_000)
     semantic_threshold: float = Field(default=0.88, gt=0, le=1)
-    semantic: bool = True
+    semantic: StrictBool = True
 
 
 def _normalised_keys(inputs: list[str], outputs: list[str]) -> tuple[list[str], list[str]]:
@@ -152,19 +149,16 @@ class ContaminationCheck:
     description = ("Pairs whose input, or input and output, match an item of a reference set (an eval or test set "
                    "named in settings.contamination.reference_datasets): exactly, by a shared 13-word sequence, or "
                    "by embedding similarity at or above `semantic_threshold`.")
-    task_types = frozenset({"generation", "classification"})
+    task_types = frozenset({TaskType.generation, TaskType.classification})
     needs_embeddings = True
-    needs_labels = False
     dataset_level = False
     forms_clusters = False
     blocks_readiness = True
     excluded_from_export = True
     settings_model = ContaminationSettings
-    defaults = {key: field.get_default(call_default_factory=True)
-                for key, field in ContaminationSettings.model_fields.items() if key != "enabled"}
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
-        settings = ContaminationSettings(**{**self.defaults, **ctx.settings_of(self.name)})
+        settings: ContaminationSettings = ctx.settings_of(self)
         if not ctx.references or not ctx.examples:
             return []
         inputs = [e.input for e in ctx.examples]

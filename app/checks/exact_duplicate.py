@@ -1,16 +1,26 @@
 """exact_duplicate: inputs identical after NFKC, casefolding and collapsing whitespace."""
 
-from app.checks.base import AnalysisContext, member_ids, representative
-from app.services.findings import FindingDraft
+from pydantic import StrictBool
+
+from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, member_ids, representative
+from app.task_types import ALL_TASK_TYPES
+
+
+class ExactDuplicateSettings(CheckSettings):
+    # Also flag inputs that another dataset already holds (a weekly batch that repeats last week's).
+    across_datasets: StrictBool = False
 
 
 class ExactDuplicateCheck:
     name = "exact_duplicate"
     description = "Pairs whose input is identical to another's after normalisation (case, Unicode form, spaces)."
+    task_types = ALL_TASK_TYPES
     needs_embeddings = False
-    needs_labels = False
-    # across_datasets: also flag inputs that another dataset already holds (a weekly batch that repeats last week's).
-    defaults: dict = {"across_datasets": False}
+    dataset_level = False
+    forms_clusters = True
+    blocks_readiness = True
+    excluded_from_export = False  # exports dedupe clusters instead (keep_one)
+    settings_model = ExactDuplicateSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
         drafts = []

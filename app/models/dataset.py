@@ -6,11 +6,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from app.models.common import JSON_TYPE, TIMESTAMP, utcnow
-
-
-class TaskType(StrEnum):
-    generation = "generation"
-    classification = "classification"
+from app.task_types import TaskType
 
 
 class DatasetRole(StrEnum):

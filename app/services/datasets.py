@@ -5,6 +5,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.checks.registry import effective_settings
 from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Dataset, DatasetRole, Example, Export, utcnow
@@ -44,6 +45,7 @@ def _name_taken(session: Session, name: str, except_id: int | None = None) -> bo
 
 def create_dataset(session: Session, data: DatasetCreate) -> Dataset:
     _validate_schema(data.output_schema)
+    effective_settings(data.settings)  # each check's typed settings: a bad value is a 422 naming it
     references.validate_references(session, None, data.settings)
     if _name_taken(session, data.name):
         raise Conflict(f"a dataset named '{data.name}' already exists", field="name")
@@ -65,6 +67,7 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
         _validate_schema(changes["output_schema"])
     if "settings" in changes and changes["settings"] is not None:
         changes["settings"] = {**dataset.settings, **changes["settings"]}
+        effective_settings(changes["settings"])
         references.validate_references(session, dataset_id, changes["settings"])
     if changes.get("role") == DatasetRole.training and _referenced_by(session, dataset_id):
         raise Conflict(f"dataset {dataset_id} is a reference set of dataset(s) "

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.checks.base import ReferenceSet
 from app.embeddings.base import Embedder
 from app.errors import InvalidInput
 from app.models import Dataset, DatasetRole, Example
@@ -47,12 +48,10 @@ def validate_references(session: Session, dataset_id: int | None, settings: dict
 
 
 def load_references(session: Session, settings: dict[str, Any], embedder: Embedder | None,
-                    checkpoint: Callable[[], None] | None = None) -> list["ReferenceSet"]:
+                    checkpoint: Callable[[], None] | None = None) -> list[ReferenceSet]:
     """The reference sets the contamination check compares against, their input vectors embedded (and
     stored) with `embedder` first when one is given. A reference deleted since the settings were saved is
     skipped."""
-    from app.checks.base import ReferenceSet  # app.checks.base imports services (until #11 moves FindingDraft)
-
     references = []
     for dataset_id in reference_ids(settings):
         dataset = session.get(Dataset, dataset_id)
