@@ -150,7 +150,9 @@ class ContaminationCheck:
                    "named in settings.contamination.reference_datasets): exactly, by a shared 13-word sequence, or "
                    "by embedding similarity at or above `semantic_threshold`.")
     task_types = frozenset({TaskType.generation, TaskType.classification})
-    needs_embeddings = True
+    # The semantic match reuses the vectors the neighbour checks need; it does not make an analysis embed by itself
+    # (with every embedding check disabled, exact and n-gram matches still run, and the job notes say so).
+    needs_embeddings = False
     dataset_level = False
     forms_clusters = False
     blocks_readiness = True
@@ -178,7 +180,10 @@ class ContaminationCheck:
             for row, (ref_row, share) in ngram_matches(pair_texts, ref_texts, settings.ngram,
                                                        settings.ngram_max_pairs).items():
                 offer(row, "ngram", reference, ref_row, share)
-            if settings.semantic and ctx.vectors is not None and reference.vectors is not None:
+            if settings.semantic and (ctx.vectors is None or reference.vectors is None):
+                ctx.notes["contamination"] = ("semantic matches skipped: no embeddings in this analysis (every check "
+                                              "that embeds is disabled)")
+            elif settings.semantic:
                 for row, (ref_row, cosine) in semantic_matches(ctx.vectors, reference.vectors,
                                                                 settings.semantic_threshold).items():
                     offer(row, "semantic", reference, ref_row, cosine)
