@@ -73,6 +73,20 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
     return dataset
 
 
+def reference_sets(session: Session) -> list[DatasetPublic]:
+    """Every reference dataset, with its size, by name."""
+    items, _ = list_datasets(session, limit=10_000, offset=0)
+    return sorted((d for d in items if d.role == DatasetRole.reference), key=lambda d: d.name)
+
+
+def set_references(session: Session, dataset_id: int, reference_ids: list[int]) -> Dataset:
+    """Check the dataset against exactly these reference sets (the other contamination settings are kept)."""
+    dataset = get_dataset(session, dataset_id)
+    section = dict((dataset.settings or {}).get("contamination") or {})
+    section["reference_datasets"] = sorted(set(reference_ids))
+    return update_dataset(session, dataset_id, DatasetUpdate(settings={"contamination": section}))
+
+
 def add_references(session: Session, dataset_id: int, names: list[str]) -> Dataset:
     """Check the dataset against these reference sets too (by name), keeping the ones it already names."""
     dataset = get_dataset(session, dataset_id)

@@ -37,3 +37,20 @@ def test_health_shows_the_contamination_rate_per_reference_set(page_client, make
     analyse(page_client, train["id"])
     html = page_client.get(f"/datasets/{train['id']}/health").text
     assert 'id="contamination"' in html and "evalset" in html and "50.00%" in html
+
+
+def test_the_dataset_page_chooses_the_reference_sets(page_client, make_dataset):
+    ref = make_dataset("evalset", role="reference")
+    train = make_dataset("train")
+    page = page_client.get(f"/datasets/{train['id']}").text
+    assert 'id="references"' in page and f'value="{ref["id"]}"' in page
+    saved = page_client.post(f"/datasets/{train['id']}/references", data={"reference_datasets": [str(ref["id"])]},
+                             headers={"HX-Request": "true"})
+    assert saved.status_code == 200 and "checked" in saved.text and "saved" in saved.text
+    settings = page_client.get(f"/api/v1/datasets/{train['id']}").json()["settings"]
+    assert settings["contamination"]["reference_datasets"] == [ref["id"]]
+    assert 'id="references"' not in page_client.get(f"/datasets/{ref['id']}").text  # a reference set checks nothing
+    cleared = page_client.post(f"/datasets/{train['id']}/references", data={}, headers={"HX-Request": "true"})
+    assert cleared.status_code == 200
+    assert page_client.get(f"/api/v1/datasets/{train['id']}").json()["settings"]["contamination"][
+        "reference_datasets"] == []
