@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli_models import models_cli
 from app.config import get_settings
 from app.db import session_scope
 from app.services.imports import OnError
@@ -135,9 +136,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
     """Start the web server."""
     import uvicorn
 
-    from app.auth.config import get_auth_settings
-
-    if not get_auth_settings().enabled and host not in ("127.0.0.1", "localhost", "::1"):
+    if not get_settings().auth_enabled and host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"WINNOW_AUTH=off is only allowed on 127.0.0.1, not on {host}", err=True)
         raise typer.Exit(2)
 
@@ -167,6 +166,7 @@ def export_dataset(
 
     from pydantic import ValidationError
 
+    from app.errors import DomainError
     from app.exports.files import ZIPPED_FILES
     from app.schemas.export import ExportParams
     from app.services import datasets
@@ -186,14 +186,12 @@ def export_dataset(
     except (ValueError, ValidationError) as exc:
         typer.echo(f"invalid options: {exc}", err=True)
         raise typer.Exit(2) from exc
-    from app.errors import DomainError
-
     try:
         with session_scope() as session:
             target = datasets.get_dataset_by_name(session, dataset)
             export = create_export(session, target.id, params, settings)
             folder = export_folder(settings, export)
-    except DomainError as exc:  # an unknown dataset, a reference set, nothing to export: one line, no traceback
+    except DomainError as exc:  # an unknown dataset, a reference set, an empty selection: one line, not a traceback
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     out.mkdir(parents=True, exist_ok=True)
@@ -215,6 +213,7 @@ users_cli = typer.Typer(help="User accounts (admin, reviewer).", no_args_is_help
 tokens_cli = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(models_cli, name="models")
 
 
 def _migrated() -> None:

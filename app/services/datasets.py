@@ -6,17 +6,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.checks.registry import effective_settings
-from app.config import get_settings
-from app.errors import Conflict, InvalidInput, NotFound
+from app.config import Settings
+from app.errors import Conflict, NotFound
 from app.models import Dataset, DatasetRole, Example, Export, utcnow
 from app.output_schema import check_output_schema
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
 from app.services import references
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset:
-    return get_or_404(session, Dataset, dataset_id, "dataset")
+    return get_or_not_found(session, Dataset, dataset_id, "dataset")
 
 
 def get_dataset_by_name(session: Session, name: str) -> Dataset:
@@ -101,18 +101,17 @@ def _referenced_by(session: Session, dataset_id: int) -> list[int]:
             if dataset_id in references.reference_ids(settings)]
 
 
-def delete_dataset(session: Session, dataset_id: int) -> None:
+def delete_dataset(session: Session, dataset_id: int, settings: Settings) -> None:
     """Delete the dataset (its rows cascade), and once that is committed its files: the export folders
     and the analysis cache. Removing them only after the commit keeps them if the deletion rolls back."""
     dataset = get_dataset(session, dataset_id)
-    folders = _dataset_folders(session, dataset_id)
+    folders = _dataset_folders(session, dataset_id, settings.data_dir)
     session.delete(dataset)
     session.flush()
     event.listen(session, "after_commit", lambda _session: _remove_folders(folders), once=True)
 
 
-def _dataset_folders(session: Session, dataset_id: int) -> list[Path]:
-    data_dir = get_settings().data_dir
+def _dataset_folders(session: Session, dataset_id: int, data_dir: Path) -> list[Path]:
     exports_dir = (data_dir / "exports").resolve()
     folders = [data_dir / "analysis" / f"dataset-{dataset_id}"]
     for export_id, path in session.execute(select(Export.id, Export.path).where(Export.dataset_id == dataset_id)):

@@ -6,7 +6,7 @@ check's validation ask for it on every call, and a setting inside the JSON could
 or constrained.
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 """
 from collections.abc import Sequence
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
