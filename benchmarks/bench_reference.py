@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="Winnow embedder name, or a model2vec model folder")
     parser.add_argument("--train", type=int, default=5000)
     parser.add_argument("--budget-candidates", type=int, default=20_000)
+    parser.add_argument("--budget-sizes", type=int, nargs="+", default=[500, 2000])
     parser.add_argument("--scale", type=int, default=100_000)
     parser.add_argument("--skip", nargs="*", default=[], choices=["contamination", "budget", "scale"])
     args = parser.parse_args()
@@ -250,7 +251,7 @@ def main() -> None:
     if "contamination" not in args.skip:
         print(json.dumps({"contamination": contamination(embedder, args.train)}, indent=1), flush=True)
     if "budget" not in args.skip:
-        print(json.dumps({"budget": budgets(embedder, args.budget_candidates, [500, 2000])}, indent=1), flush=True)
+        print(json.dumps({"budget": budgets(embedder, args.budget_candidates, args.budget_sizes)}, indent=1), flush=True)
     if "scale" not in args.skip:
         print(json.dumps({"scale": scale(embedder, args.scale)}, indent=1), flush=True)
 
