@@ -33,7 +33,10 @@ def runtime_env() -> dict:
 
 def connect(address: str = "") -> None:
     """Join the cluster at `address` (empty: start a local Ray on this machine's cores), once per process."""
-    import ray
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError("RAY_ADDRESS / WINNOW_EMBED_BACKEND=ray needs Ray: pip install -e '.[ray]'") from exc
 
     with _init_lock:
         if not ray.is_initialized():
