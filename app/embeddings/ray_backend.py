@@ -66,6 +66,7 @@ def encode_rows(embedder: Embedder, texts: Sequence[str], batch_size: int,
     import ray
 
     connect(address)
+    ray.data.DataContext.get_current().enable_progress_bars = False  # the job's own progress says where it is
     resources = ray.cluster_resources()
     gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
     if gpus and wants_gpu(embedder):
