@@ -5,11 +5,9 @@ Several embedders may coexist (vectors are stored per model name), each created 
 
 import threading
 
-from app.embeddings.base import Embedder, l2_normalise
-from app.embeddings.static import STATIC_NAME
+from app.embeddings.base import MINILM, STATIC_NAME, Embedder, l2_normalise
 
 HASHING = "hashing"
-MINILM = "all-MiniLM-L6-v2"
 STATIC = STATIC_NAME
 AVAILABLE = (STATIC, MINILM, HASHING)
 

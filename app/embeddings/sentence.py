@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.embeddings.base import l2_normalise
+from app.embeddings.base import MINILM, l2_normalise
 
-MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_NAME = MINILM
 CPU_BATCH = 64
 GPU_BATCH = 1024
 PIPELINE_TEXTS = 4096  # texts tokenised while the GPU encodes the previous ones

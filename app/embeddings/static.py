@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app.embeddings.base import l2_normalise
+from app.embeddings.base import STATIC_NAME, l2_normalise
 
 PCA_DIMS = 256
-STATIC_NAME = f"minilm-static-{PCA_DIMS}"
+assert STATIC_NAME == f"minilm-static-{PCA_DIMS}"  # the name says the dimensions
 # The files model2vec's StaticModel.save_pretrained writes and from_pretrained reads.
 MODEL_FILES = ("model.safetensors", "tokenizer.json", "config.json")
 
