@@ -3,10 +3,11 @@
 It computes what sentence-transformers' `encode(normalize_embeddings=True)` computes (mean of the
 last hidden states over real tokens, truncated at the model's 256 tokens, L2-normalised; a test
 holds the two within 1e-5), but faster where the time goes on a GPU:
-- one batched call of the Rust fast tokenizer over all texts (its own threads), rather than a
-  tokenise-and-pad step per batch;
+- one batched call of the Rust fast tokenizer per piece of texts (its own threads, GIL released),
+  rather than a tokenise-and-pad step per batch; on a GPU the next piece is tokenised while the
+  GPU encodes this one;
 - batches of texts of similar length (sorted by token count), so that padding is small;
-- fp16 weights on a GPU (cosine with fp32 above 0.999, see benchmarks/bench_gpu_embed.py), a
+- fp16 weights on a GPU (tests/embeddings requires cosine > 0.999 to fp32 there), a
   forward pass under `torch.inference_mode`.
 """
 
