@@ -33,7 +33,8 @@ class Finding(SQLModel, table=True):
     __tablename__ = "findings"
     __table_args__ = (
         # In the order every findings list pages by (migration 0002_search_indexes).
-        Index("ix_findings_dataset_check_status_score", "dataset_id", "check", "status", text("score DESC"), "id"),
+        Index("ix_findings_dataset_check_status_score", "dataset_id", "check", "status", text("score DESC"), "id",
+              "example_id"),
         Index("ix_findings_dataset_score", "dataset_id", text("score DESC"), "id"),
         Index("ix_findings_example", "example_id"),
     )

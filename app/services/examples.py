@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
@@ -9,6 +9,7 @@ from app.errors import Conflict, InvalidInput
 from app.models import Dataset, Example, Finding, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
+from app.services.text_search import contains
 from app.text import pair_hashes, storable_json
 from app.services import paging
 from app.services.common import get_or_404
@@ -140,14 +141,18 @@ def list_examples(
                                                             Finding.status == "open"))
         )
     if q:
-        pattern = f"%{q}%"
-        conditions.append(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
+        conditions.append(contains(session.get_bind().dialect.name, q, Example.input, Example.output))
+    count_query = None
+    if check and not (status or label or q):
+        # Counted from the findings alone: no example row is read (findings go with their example).
+        count_query = select(Finding.example_id).where(Finding.dataset_id == dataset_id, Finding.check == check,
+                                                       Finding.status == "open").distinct()
     return _keyset_page(session, dataset_id, conditions, narrow=not (status or label or check), limit=limit,
-                        offset=offset, cursor=cursor, descending=descending, count=count)
+                        offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query)
 
 
 def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow: bool, limit: int, offset: int,
-                 cursor: str | None, descending: bool, count: CountMode) -> ExampleList:
+                 cursor: str | None, descending: bool, count: CountMode, count_query=None) -> ExampleList:
     keys = [SortKey(Example.id, descending=descending)]
     position = paging.decode_cursor(cursor, keys) if cursor else None
     counted = position.count if position and count is CountMode.capped else None
@@ -163,7 +168,8 @@ def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow:
     ids = [row.id for row in page.rows]
     if counted is None:
         first_page_is_all = position is None and not offset and not page.more
-        counted = paging.Count(len(ids)) if first_page_is_all else paging.count(session, query, count)
+        counted = paging.Count(len(ids)) if first_page_is_all else \
+            paging.count(session, query if count_query is None else count_query, count)
     # Sort narrow rows (ids), then load the page's examples: the long texts are read for the page only.
     by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(ids)))} if ids else {}
     items = [by_id[i] for i in ids if i in by_id]

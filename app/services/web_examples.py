@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.models import Dataset, Example, Finding, Revision
 from app.schemas.example import ExampleUpdate
 from app.services.datasets import get_dataset
+from app.services.text_search import contains
 from app.services.examples import get_example, list_revisions, update_example
 from app.services.findings import list_findings
 
@@ -79,7 +80,7 @@ def _decode(sort: str, cursor: str) -> tuple[Any, int]:
         raise InvalidInput("the page cursor is not valid; go back to the first page", field="after") from exc
 
 
-def _conditions(dataset_id: int, f: ExampleFilters) -> list:
+def _conditions(dataset_id: int, f: ExampleFilters, dialect_name: str) -> list:
     conditions = [Example.dataset_id == dataset_id]
     if f.status:
         conditions.append(Example.status == f.status)
@@ -92,8 +93,7 @@ def _conditions(dataset_id: int, f: ExampleFilters) -> list:
         findings = findings.where(Finding.status == (f.finding_status or "open"))
         conditions.append(Example.id.in_(findings))
     if f.q:
-        pattern = f"%{f.q}%"
-        conditions.append(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
+        conditions.append(contains(dialect_name, f.q, Example.input, Example.output))
     return conditions
 
 
@@ -101,7 +101,7 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
                     before: str | None = None, limit: int = 50) -> ExamplePage:
     get_dataset(session, dataset_id)
     column, descending = SORTS[filters.sort]
-    conditions = _conditions(dataset_id, filters)
+    conditions = _conditions(dataset_id, filters, session.get_bind().dialect.name)
     # Counting stops at COUNT_CAP: beyond it the page says "10,000+" instead of scanning every match
     # (a substring search over 100,000 long texts would otherwise be read twice).
     capped = select(Example.id).where(*conditions).limit(COUNT_CAP + 1).subquery()

@@ -25,7 +25,8 @@ def upgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.drop_index("ix_findings_dataset_check_status")
         batch_op.create_index("ix_findings_dataset_check_status_score",
-                              ["dataset_id", "check", "status", sa.text("score DESC"), "id"], unique=False)
+                              ["dataset_id", "check", "status", sa.text("score DESC"), "id", "example_id"],
+                              unique=False)
         batch_op.create_index("ix_findings_dataset_score", ["dataset_id", sa.text("score DESC"), "id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")

@@ -134,3 +134,12 @@ def test_findings_page_by_score_with_ties_every_finding_once(client, dataset_of,
     assert len(outliers) == 10
     legacy = client.get(path, params={"limit": 3, "offset": 3}).json()
     assert [f["id"] for f in legacy["items"]] == [f["id"] for f in items[3:6]]
+
+
+def test_search_matches_percent_and_underscore_literally(client, make_dataset, import_jsonl):
+    ds = make_dataset("literal")
+    texts = ["50% off", "500 off", "snake_case", "snakeXcase", "back\\slash"]
+    import_jsonl(ds["id"], "\n".join(json.dumps({"prompt": t, "completion": "c"}) for t in texts))
+    path = f"/api/v1/datasets/{ds['id']}/examples"
+    for q, expected in (("0%", ["50% off"]), ("e_c", ["snake_case"]), ("K\\S", ["back\\slash"]), ("OFF", texts[:2])):
+        assert [e["input"] for e in client.get(path, params={"q": q}).json()["items"]] == expected, q
