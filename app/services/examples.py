@@ -11,7 +11,7 @@ from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
 from app.services.text_search import contains
 from app.text import pair_hashes, storable_json
-from app.services import paging
+from app.services import dataset_stats, paging
 from app.services.common import get_or_404
 from app.services.paging import CountMode, SortKey
 
@@ -56,6 +56,7 @@ def create_example(session: Session, dataset_id: int, data: ExampleCreate, autho
     )
     session.add(example)
     session.flush()
+    dataset_stats.touch(session, dataset_id)
     return example
 
 
@@ -100,17 +101,22 @@ def update_example(session: Session, example_id: int, data: ExampleUpdate, autho
         raise InvalidInput("status must not be null", field="status")
     changes = {k: storable_json(v) for k, v in changes.items()}
     dataset = get_dataset(session, example.dataset_id)
-    session.add_all(apply_changes(example, dataset, changes, author))
+    revisions = apply_changes(example, dataset, changes, author)
+    session.add_all(revisions)
     try:
         session.flush()
     except StaleDataError as exc:  # a concurrent edit of the same version won the race
         raise Conflict(f"example {example_id} was changed by someone else; reload it") from exc
+    if revisions:
+        dataset_stats.touch(session, dataset.id)
     return example
 
 
 def delete_example(session: Session, example_id: int) -> None:
-    session.delete(get_example(session, example_id))
+    example = get_example(session, example_id)
+    session.delete(example)
     session.flush()
+    dataset_stats.touch(session, example.dataset_id)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus, utcnow
 from app.services.datasets import get_dataset
-from app.services import paging
+from app.services import dataset_stats, paging
 from app.services.common import get_or_404, paged
 from app.services.paging import CountMode, SortKey
 
@@ -90,10 +90,13 @@ def update_finding(session: Session, finding_id: int, status: str) -> Finding:
     if status not in {s.value for s in FindingStatus}:
         raise InvalidInput(f"status must be one of open, dismissed, resolved (got '{status}')", field="status")
     finding = get_finding(session, finding_id)
+    changed = finding.status != status
     finding.status = status
     finding.updated_at = utcnow()
     session.add(finding)
     session.flush()
+    if changed:
+        dataset_stats.touch(session, finding.dataset_id)
     return finding
 
 
@@ -128,4 +131,5 @@ def replace_open_findings(
     for start in range(0, len(rows), 5000):
         session.execute(insert(Finding), rows[start : start + 5000])
     session.flush()
+    dataset_stats.touch(session, dataset_id)
     return {"open": len(rows), "kept_dismissed": kept_dismissed}

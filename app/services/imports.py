@@ -23,6 +23,7 @@ from sqlmodel import Session
 from app.errors import InvalidInput
 from app.importers import FORMATS, ImportSource, LineError
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
+from app.services import dataset_stats
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
 from app.services.import_validation import (
@@ -134,6 +135,8 @@ class _Writer:
         self.dataset.updated_at = self.now
         self.session.add(self.dataset)
         self.session.flush()
+        if self.imported or self.updated:
+            dataset_stats.touch(self.session, self.dataset.id)
 
     def discard(self) -> None:
         # The whole transaction, not a savepoint: on SQLite 3.40 (Debian 12), ROLLBACK TO a savepoint

@@ -3,7 +3,10 @@
 Postgres: the pg_trgm extension and GIN trigram indexes on examples.input and examples.output, so
 that a substring search (`ILIKE '%word%'`) reads the index instead of every row.
 Both databases: findings indexes in the order every findings list and review queue pages by
-(score high to low, then id), so a page is an index range instead of a sort of all findings.
+(score high to low, then id), so a page is an index range instead of a sort of all findings; an
+examples index on (dataset, status, label) that answers the health report's counts without reading
+the rows; and `datasets.content_version`, bumped by every change of a dataset's examples or findings,
+which keys the cached counts (app/services/dataset_stats.py).
 
 Revision ID: 0002_search_indexes
 Revises: 0001
@@ -22,6 +25,10 @@ TRIGRAM_INDEXES = {"ix_examples_input_trgm": "input", "ix_examples_output_trgm":
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("datasets", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("content_version", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("examples", schema=None) as batch_op:
+        batch_op.create_index("ix_examples_dataset_status_label", ["dataset_id", "status", "label"], unique=False)
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.drop_index("ix_findings_dataset_check_status")
         batch_op.create_index("ix_findings_dataset_check_status_score",
@@ -43,3 +50,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_findings_dataset_score")
         batch_op.drop_index("ix_findings_dataset_check_status_score")
         batch_op.create_index("ix_findings_dataset_check_status", ["dataset_id", "check", "status"], unique=False)
+    with op.batch_alter_table("examples", schema=None) as batch_op:
+        batch_op.drop_index("ix_examples_dataset_status_label")
+    with op.batch_alter_table("datasets", schema=None) as batch_op:
+        batch_op.drop_column("content_version")
