@@ -153,7 +153,7 @@ def list_examples(
         # Counted from the findings alone: no example row is read (findings go with their example).
         count_query = select(Finding.example_id).where(Finding.dataset_id == dataset_id, Finding.check == check,
                                                        Finding.status == "open").distinct()
-    return _keyset_page(session, dataset_id, conditions, narrow=not (status or label or check), limit=limit,
+    return _keyset_page(session, dataset_id, conditions, narrow=not (status or label), limit=limit,
                         offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query)
 
 
@@ -166,7 +166,8 @@ def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow:
     walk = query
     if narrow and session.get_bind().dialect.name == "sqlite":
         # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
-        # row to find one page; `dataset_id + 0` keeps it on the primary key, already in id order.
+        # row to find one page; `dataset_id + 0` keeps it on the primary key, already in id order (or
+        # on the sorted list of a check's findings, probing the primary key).
         walk = select(Example.id).where((Example.dataset_id + 0) == dataset_id, *conditions)
     if offset and position is None:
         walk = walk.offset(offset)
