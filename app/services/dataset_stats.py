@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import event, func, select, update
 from sqlmodel import Session
 
+from app.checks.registry import DATASET_LEVEL_CHECKS
 from app.models import Dataset, Example, ExampleStatus, Finding, FindingStatus
 
 MAX_CACHED_DATASETS = 32
@@ -76,9 +77,6 @@ def touch(session: Session, dataset_id: int) -> None:
 
 def unclean_example_ids(dataset_id: int):
     """Examples with an open finding of a check about the example itself (not class_imbalance)."""
-    # Here, not at the top: app.checks.base imports the findings service, which imports this module.
-    from app.checks.registry import DATASET_LEVEL_CHECKS
-
     return select(Finding.example_id).where(Finding.dataset_id == dataset_id, Finding.status == FindingStatus.open,
                                             Finding.check.not_in(DATASET_LEVEL_CHECKS))
 

@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.checks.registry import effective_settings
+from app.checks.registry import BLOCKING_CHECKS, effective_settings
 from app.models import Finding, FindingStatus, JobKind
 from app.schemas.analysis import DatasetReport, JobPublic, Readiness
 from app.services.dataset_stats import example_stats
@@ -11,7 +11,6 @@ from app.services.datasets import get_dataset
 from app.services.jobs import latest_job
 
 MIN_CLEAN_EXAMPLES = 500
-BLOCKING_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output")
 
 
 def build_report(session: Session, dataset_id: int) -> DatasetReport:
