@@ -63,7 +63,7 @@ def index_names(url: str, table: str) -> set[str]:
 
 def test_search_indexes_migration_up_and_down(empty_database_url):
     """0002_search_indexes: the findings paging indexes on both databases, pg_trgm GIN indexes on Postgres;
-    a downgrade to 0001 restores 0001's findings index."""
+    a downgrade to the revision before restores its findings index."""
     upgrade(empty_database_url)
     findings = index_names(empty_database_url, "findings")
     assert {"ix_findings_dataset_check_status_score", "ix_findings_dataset_score"} <= findings
@@ -79,7 +79,7 @@ def test_search_indexes_migration_up_and_down(empty_database_url):
             assert "gin_trgm_ops" in methods["ix_examples_output_trgm"]
     finally:
         engine.dispose()
-    downgrade(empty_database_url, "0001")
+    downgrade(empty_database_url, "0009")
     findings = index_names(empty_database_url, "findings")
     assert "ix_findings_dataset_check_status" in findings
     assert "ix_findings_dataset_score" not in findings

@@ -45,6 +45,7 @@ class JobPublic(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     heartbeat_at: datetime | None
+    cancel_requested_at: datetime | None = None
 
 
 class Readiness(BaseModel):
@@ -65,3 +66,5 @@ class DatasetReport(BaseModel):
     small_classes: list[str]
     last_analysis: JobPublic | None
     readiness: Readiness
+    # Per reference set named in settings.contamination: open contamination findings and their share.
+    contamination: list[dict[str, Any]] = []

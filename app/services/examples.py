@@ -12,7 +12,7 @@ from app.services.datasets import get_dataset
 from app.services.text_search import contains
 from app.text import pair_hashes, storable_json
 from app.services import dataset_stats, paging
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 from app.services.paging import CountMode, SortKey
 
 # Attribute names on Example for the fields a client edits (`metadata` is stored as `meta`).
@@ -37,7 +37,7 @@ def hashes(system: str | None, input_text: str, output: str) -> dict[str, str]:
 
 
 def get_example(session: Session, example_id: int) -> Example:
-    return get_or_404(session, Example, example_id, "example")
+    return get_or_not_found(session, Example, example_id, "example")
 
 
 def create_example(session: Session, dataset_id: int, data: ExampleCreate, author: str = "api") -> Example:

@@ -9,7 +9,7 @@ the rows; and `datasets.content_version`, bumped by every change of a dataset's 
 which keys the cached counts (app/services/dataset_stats.py).
 
 Revision ID: 0002_search_indexes
-Revises: 0001
+Revises: 0009
 """
 from collections.abc import Sequence
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_search_indexes"
-down_revision: str | None = "0001"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
