@@ -128,5 +128,36 @@ def chat_turns(row: ExportRow) -> list[tuple[str, str]]:
 
 
 def chat_messages(row: ExportRow) -> list[dict[str, str]]:
-    """chat_turns as OpenAI/TRL messages."""
+    """chat_turns as OpenAI/TRL messages (role and content only)."""
     return [{"role": role, "content": content} for role, content in chat_turns(row)]
+
+
+# What an earlier turn may carry besides role and content (kept by the importer, stored in `history`).
+MESSAGE_EXTRAS = ("weight", "tool_calls", "tool_call_id", "name")
+
+
+def conversation(row: ExportRow) -> list[dict[str, Any]]:
+    """The messages in order, each with role, content and what it carries of MESSAGE_EXTRAS: a weight
+    (0/1) on an assistant turn, tool calls on an assistant turn, the call's id on a tool turn. The final
+    answer carries the pair's weight where set."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": row.system}] if row.system else []
+    for message in row.history or []:
+        item = {"role": str(message.get("role", "user")), "content": str(message.get("content") or "")}
+        item.update((key, message[key]) for key in MESSAGE_EXTRAS if message.get(key) is not None)
+        messages.append(item)
+    messages.append({"role": "user", "content": row.input})
+    answer = {"role": "assistant", "content": row.output}
+    if row.weight is not None:
+        answer["weight"] = row.weight
+    messages.append(answer)
+    return messages
+
+
+def has_message_weights(rows: ExportRows) -> bool:
+    """Any pair with a weight, on its answer or on an earlier assistant turn."""
+    return (rows.weights.count(None) != len(rows.weights)
+            or any(m.get("weight") is not None for h in rows.histories if h for m in h))
+
+
+def has_tool_calls(rows: ExportRows) -> bool:
+    return any(m.get("tool_calls") or m.get("role") == "tool" for h in rows.histories if h for m in h)

@@ -1,9 +1,19 @@
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 StatusLiteral = Literal["pending", "accepted", "rejected"]
+
+
+def _zero_or_one(value: float | None) -> float | None:
+    if value is not None and value not in (0, 1):
+        raise ValueError(f"weight must be 0 or 1 (0: do not train on this answer), got {value!r}")
+    return value
+
+
+# OpenAI accepts only 0 and 1 on an assistant message, and every trainer that reads a weight reads it as a mask.
+TrainingWeight = Annotated[float | None, AfterValidator(_zero_or_one)]
 
 
 class Message(BaseModel):
@@ -23,7 +33,7 @@ class ExampleCreate(BaseModel):
     history: list[Message] | None = None
     label: str | None = Field(default=None, max_length=500)
     metadata: dict[str, Any] | None = None
-    weight: float | None = Field(default=None, ge=0)
+    weight: TrainingWeight = None
     status: StatusLiteral = "pending"
 
 
@@ -39,7 +49,7 @@ class ExampleUpdate(BaseModel):
     history: list[Message] | None = None
     label: str | None = Field(default=None, max_length=500)
     metadata: dict[str, Any] | None = None
-    weight: float | None = Field(default=None, ge=0)
+    weight: TrainingWeight = None
     status: StatusLiteral | None = None
 
 

@@ -116,7 +116,7 @@ def test_manifest_files_and_card(session, dataset_with, add_analysis_job):
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == manifest["files"][name]["sha256"]
     train_lines = (folder / "train.jsonl").read_text().splitlines()
     assert len(train_lines) == len(manifest["example_ids"]["train"]) == 16
-    assert all(set(json.loads(line)) == {"instruction", "input", "output"} for line in train_lines)
+    assert all(set(json.loads(line)) == {"instruction", "input", "output", "system", "history"} for line in train_lines)
     tokens = manifest["tokens"]
     assert tokens["splits"]["train"]["min"] <= tokens["splits"]["train"]["mean"] <= tokens["splits"]["train"]["max"]
     assert tokens["estimated_training_tokens"] == 2 * tokens["splits"]["train"]["total"] > 0
@@ -159,10 +159,12 @@ def test_history_system_and_weight_survive_the_database_read(session, dataset_wi
     folder = export_folder(get_settings(), made)
     lines = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
     rich = next(line for line in lines if line["messages"][0]["role"] == "system")
-    assert rich["messages"] == [{"role": "system", "content": "Be kind."}, *history,
+    # One weighted pair: every assistant turn of every line carries a 0/1 weight, 1 where none was set.
+    assert rich["messages"] == [{"role": "system", "content": "Be kind."}, history[0], {**history[1], "weight": 1},
                                 {"role": "user", "content": "and now?"},
-                                {"role": "assistant", "content": "now this", "weight": 0.0}]
-    assert sum(len(line["messages"]) == 2 for line in lines) == 4
+                                {"role": "assistant", "content": "now this", "weight": 0}]
+    plain = [line["messages"] for line in lines if len(line["messages"]) == 2]
+    assert len(plain) == 4 and all(messages[-1]["weight"] == 1 for messages in plain)
 
 
 def test_a_dataset_of_one_example_exports_a_train_split_only(session, dataset_with):

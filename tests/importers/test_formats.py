@@ -27,9 +27,9 @@ def only_pair(body, format="auto") -> ParsedPair:
 
 def test_prompt_completion():
     pair = only_pair(jsonl({"prompt": "Capital of France?", "completion": "Paris", "id": 7, "label": "geo",
-                            "weight": 2, "metadata": {"src": "quiz"}, "extra": 1}))
+                            "weight": 1, "metadata": {"src": "quiz"}, "extra": 1}))
     assert (pair.input, pair.output, pair.external_id, pair.label, pair.weight) == ("Capital of France?", "Paris",
-                                                                                   "7", "geo", 2.0)
+                                                                                   "7", "geo", 1.0)
     # Unknown keys are kept, in metadata.
     assert pair.metadata == {"src": "quiz", "extra": 1}
 
@@ -53,7 +53,7 @@ def test_messages_weight_comes_from_the_final_assistant_message_unless_the_recor
     pair = only_pair(jsonl({"messages": [*earlier, {"role": "user", "content": "2+2?"}, answer]}))
     assert pair.weight == 0.0 and pair.history == [{"role": "user", "content": "Hi"},
                                                    {"role": "assistant", "content": "Hello"}]
-    assert only_pair(jsonl({"messages": [{"role": "user", "content": "q"}, answer], "weight": 2})).weight == 2.0
+    assert only_pair(jsonl({"messages": [{"role": "user", "content": "q"}, answer], "weight": 1})).weight == 1.0
     assert only_pair(jsonl({"messages": [*earlier, {"role": "user", "content": "q"},
                                          {"role": "assistant", "content": "a"}]})).weight is None
     # Only the messages format reads it: elsewhere `messages` is an unknown key, kept in metadata.
@@ -138,6 +138,8 @@ def test_auto_detection_fails_with_a_line_error():
     ({"prompt": "p", "completion": "c", "id": {"a": 1}}, "prompt_completion", "id"),
     ({"prompt": "p", "completion": "c", "id": "  "}, "prompt_completion", "id"),
     ({"prompt": "p", "completion": "c", "weight": -1}, "prompt_completion", "weight"),
+    ({"prompt": "p", "completion": "c", "weight": 0.5}, "prompt_completion", "weight"),  # OpenAI: only 0 and 1
+    ({"prompt": "p", "completion": "c", "weight": 2}, "prompt_completion", "weight"),
     ({"prompt": "p", "completion": "c", "weight": "1"}, "prompt_completion", "weight"),
     ({"prompt": "p", "completion": "c", "metadata": [1]}, "prompt_completion", "metadata"),
     ({"prompt": "p", "completion": "c", "label": ["a"]}, "prompt_completion", "label"),
@@ -156,6 +158,10 @@ def test_auto_detection_fails_with_a_line_error():
                    {"role": "user", "content": "a"}]}, "messages", "messages[2]"),
     ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": -1}]},
      "messages", "messages[1].weight"),
+    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": 0.3}]},
+     "messages", "messages[1].weight"),
+    ({"messages": [{"role": "user", "content": "q", "weight": 0}, {"role": "assistant", "content": "a"}]},
+     "messages", "messages[0].weight"),
     ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": "1"}]},
      "messages", "messages[1].weight"),
     ({"prompt": [{"role": "user", "content": "q"}], "completion": "a"}, "prompt_completion", "completion"),
@@ -237,14 +243,14 @@ def test_json_that_is_not_an_array_is_one_error():
 
 def test_csv_with_bom_crlf_quoted_newlines_and_json_columns():
     body = ("\ufeffid,prompt,completion,label,weight,metadata\r\n"
-            '1,"multi\nline",yes,pos,0.5,"{""k"": 1}"\r\n'
+            '1,"multi\nline",yes,pos,0,"{""k"": 1}"\r\n'
             "2,plain,,,,\r\n"
             "3,bad,x,,heavy,\r\n")
     items, fmt = parse(body, filename="pairs.csv")
     assert fmt == "prompt_completion"
     first, second, third = items
     assert (first.external_id, first.input, first.output, first.label, first.weight, first.metadata) == (
-        "1", "multi\nline", "yes", "pos", 0.5, {"k": 1})
+        "1", "multi\nline", "yes", "pos", 0.0, {"k": 1})
     assert (second.input, second.output, second.label, second.weight) == ("plain", "", None, None)
     assert isinstance(third, LineError) and (third.line, third.field) == (5, "weight")
 
