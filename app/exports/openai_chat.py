@@ -42,3 +42,73 @@ def make_encoder(rows: ExportRows):
 
 def not_carried(rows: ExportRows) -> list[str]:
     return []
+
+
+# OpenAI's published rules for a chat fine-tuning file, checked on the written lines so that a violation
+# shows in the export answer rather than at upload to the provider.
+MIN_TRAIN_EXAMPLES = 10
+# gpt-4o-mini / gpt-4.1 take 65,536 tokens per training example (gpt-3.5-turbo: 16,385).
+MAX_TOKENS_PER_EXAMPLE = 65_536
+# As OpenAI's cookbook counts a chat: a few tokens of formatting per message and for the reply.
+TOKENS_PER_MESSAGE, TOKENS_PER_REPLY = 3, 3
+LINE_KEYS = {"messages", "tools", "parallel_tool_calls"}
+MESSAGE_KEYS = {"role", "content", "weight", "tool_calls", "tool_call_id", "name"}
+ROLES = {"system", "user", "assistant", "tool"}
+MAX_LISTED = 50
+
+
+def _line_problems(record: dict) -> list[tuple[str, str]]:
+    problems = []
+    unknown = sorted(set(record) - LINE_KEYS)
+    if unknown:
+        problems.append(("unknown_key", f"keys OpenAI does not accept: {unknown}"))
+    messages = record.get("messages") or []
+    if not any(m.get("role") == "assistant" for m in messages):
+        problems.append(("no_assistant", "no assistant message"))
+    for i, message in enumerate(messages):
+        if message.get("role") not in ROLES:
+            problems.append(("role", f"messages[{i}].role {message.get('role')!r} is not one of {sorted(ROLES)}"))
+        extra = sorted(set(message) - MESSAGE_KEYS)
+        if extra:
+            problems.append(("unknown_key", f"messages[{i}] has keys OpenAI does not accept: {extra}"))
+        if "weight" in message and message["weight"] not in (0, 1):
+            problems.append(("weight", f"messages[{i}].weight is {message['weight']!r}; OpenAI accepts only 0 and 1"))
+        if "weight" in message and message.get("role") != "assistant":
+            problems.append(("weight", f"messages[{i}] is not an assistant message but carries a weight"))
+        if message.get("content") is None and not message.get("tool_calls"):
+            problems.append(("content", f"messages[{i}] has no content"))
+    return problems
+
+
+def check_export(lines: dict[str, "list[bytes] | tuple[bytes, ...]"], example_ids: dict[str, list[int]],
+                 token_counts: dict, tokenizer: str) -> dict:
+    """OpenAI's rules on the written lines: at least 10 training examples, known roles and keys, an
+    assistant message on every line, 0/1 weights, and at most MAX_TOKENS_PER_EXAMPLE tokens per line."""
+    import orjson
+
+    violations: list[dict] = []
+    by_rule: dict[str, int] = {}
+
+    def report(rule: str, message: str, split: str | None = None, line: int | None = None,
+               example_id: int | None = None) -> None:
+        by_rule[rule] = by_rule.get(rule, 0) + 1
+        if len(violations) < MAX_LISTED:
+            violations.append({"rule": rule, "split": split, "line": line, "example_id": example_id, "message": message})
+
+    train = len(lines.get("train", ()))
+    if train < MIN_TRAIN_EXAMPLES:
+        report("min_examples", f"the training file has {train} example(s); OpenAI requires at least {MIN_TRAIN_EXAMPLES}",
+               "train")
+    for split, split_lines in lines.items():
+        counts = token_counts[split]
+        for number, (raw, example_id) in enumerate(zip(split_lines, example_ids[split]), start=1):
+            record = orjson.loads(raw)
+            for rule, message in _line_problems(record):
+                report(rule, message, split, number, example_id)
+            tokens = int(counts[number - 1]) + TOKENS_PER_MESSAGE * len(record.get("messages") or ()) + TOKENS_PER_REPLY
+            if tokens > MAX_TOKENS_PER_EXAMPLE:
+                report("token_limit", f"about {tokens:,} tokens; OpenAI trains on at most {MAX_TOKENS_PER_EXAMPLE:,} "
+                       "per example (longer ones are truncated)", split, number, example_id)
+    return {"rules": "OpenAI chat fine-tuning", "passed": not violations and not by_rule,
+            "violations_by_rule": by_rule, "violations": violations,
+            "token_limit": MAX_TOKENS_PER_EXAMPLE, "tokens_counted_with": tokenizer}

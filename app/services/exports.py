@@ -93,14 +93,14 @@ def preview_split_counts(session: Session, dataset_id: int, params: ExportParams
                         within_one_of_target=selection.plan.within_one)
 
 
-def _token_section(selection: Selection, params: ExportParams, settings: Settings) -> dict:
+def _token_section(selection: Selection, params: ExportParams, settings: Settings) -> tuple[dict, np.ndarray]:
     rows = selection.rows
     texts = list(map(training_text, rows.systems, rows.histories, rows.inputs, rows.outputs))
     counts = np.asarray(count_tokens_cached(texts, token_cache_path(settings.data_dir)), dtype=np.int64)
     stats = {s: token_stats(counts[selection.split_codes == k]) for k, s in enumerate(SPLIT_NAMES)}
     return {"tokenizer": "the embedding model's tokenizer (all-MiniLM-L6-v2 WordPiece, special tokens excluded)",
             "splits": stats, "epochs": params.epochs,
-            "estimated_training_tokens": stats["train"]["total"] * params.epochs}
+            "estimated_training_tokens": stats["train"]["total"] * params.epochs}, counts
 
 
 def export_folder(settings: Settings, export: Export) -> Path:
@@ -162,22 +162,53 @@ class WrittenSplits:
     files: dict
     tokens: dict
     example_ids: dict
+    format_checks: dict | None = None
 
 
 def _write_split_files(folder: Path, selection: Selection, params: ExportParams, settings: Settings) -> WrittenSplits:
     rows = selection.rows
-    lines = encode_lines(rows, FORMATS[params.format].encoder(rows))
+    export_format = FORMATS[params.format]
+    lines = encode_lines(rows, export_format.encoder(rows))
     # A seeded shuffle, so that no file is sorted by label or by duplicate group.
     order = np.random.default_rng(params.seed).permutation(len(rows))
     positions = {split: order[selection.split_codes[order] == k].tolist() for k, split in enumerate(SPLIT_NAMES)}
+    # An empty split gets no file (the card and the manifest leave it out too): `datasets` refuses a
+    # data_files entry that matches no data.
+    present = [split for split in SPLIT_NAMES if positions[split]]
     # Files are joined, hashed and written in a second thread while this one counts tokens.
     with ThreadPoolExecutor(max_workers=1) as pool:
         writing = {split: pool.submit(write_jsonl, folder / f"{split}.jsonl", pick(lines, positions[split]))
-                   for split in SPLIT_NAMES}
-        tokens = _token_section(selection, params, settings)
+                   for split in present}
+        tokens, counts = _token_section(selection, params, settings)
         files = {f"{split}.jsonl": job.result() for split, job in writing.items()}
+    checks = None
+    validate = getattr(export_format.module, "check_export", None)
+    if validate is not None:
+        checks = validate({split: pick(lines, positions[split]) for split in present},
+                          {split: list(pick(rows.ids, positions[split])) for split in present},
+                          {split: counts[positions[split]] for split in present}, tokens["tokenizer"])
     return WrittenSplits(files=files, tokens=tokens,
-                         example_ids={split: list(pick(rows.ids, positions[split])) for split in SPLIT_NAMES})
+                         example_ids={split: list(pick(rows.ids, positions[split])) for split in SPLIT_NAMES},
+                         format_checks=checks)
+
+
+# Fewer held-out examples than this measure nothing: the export answer says so.
+TINY_SPLIT = 10
+
+
+def split_warnings(params: ExportParams, counts: dict) -> list[str]:
+    """What a user should know about the splits before training: an asked-for split left empty, or one
+    too small to measure anything."""
+    warnings = []
+    for split in SPLIT_NAMES:
+        ratio, total = params.splits.get(split, 0.0), counts["splits"][split]["total"]
+        if ratio > 0 and total == 0:
+            warnings.append(f"the {split} split is empty ({ratio:g} of {counts['total']} example(s) rounds to 0): "
+                            f"no {split}.jsonl was written")
+        elif 0 < total < TINY_SPLIT:
+            warnings.append(f"the {split} split has only {total} example(s): too few to "
+                            + ("train on" if split == "train" else "measure anything"))
+    return warnings
 
 
 def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: Selection, params: ExportParams,
@@ -185,18 +216,24 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
     export_format = FORMATS[params.format]
     plan = selection.plan
     files = dict(written.files)
+    counts = split_counts(selection.labels, selection.split_codes)
+    not_carried = getattr(export_format.module, "not_carried", None)
     manifest = {
         "winnow_export_version": 1,
         "export_id": export.id,
         "created_at": export.created_at.isoformat(),
         "dataset": {"id": dataset.id, "name": dataset.name, "task_type": dataset.task_type},
         "format": {"name": export_format.name, "keys": list(export_format.keys),
-                   "description": export_format.description},
+                   "description": export_format.description,
+                   "read_by": list(getattr(export_format.module, "TRAINERS_READ", ())),
+                   "not_carried": not_carried(selection.rows) if not_carried else []},
         "params": params.model_dump(),
         "seed": params.seed,
         "analysis_job_id": analysis.id if analysis else None,
         "analysis_finished_at": analysis.finished_at.isoformat() if analysis and analysis.finished_at else None,
-        "counts": split_counts(selection.labels, selection.split_codes),
+        "counts": counts,
+        "warnings": split_warnings(params, counts),
+        "format_checks": written.format_checks,
         "stratification": {"max_deviation_from_target": round(plan.max_deviation, 4),
                            "within_one_of_target": plan.within_one, "notes": plan.notes,
                            "targets": {s: {lab: round(t, 3) for lab, t in plan.targets[s].items()}
@@ -243,7 +280,9 @@ def to_public(export: Export, *, with_example_ids: bool = True) -> ExportPublic:
     manifest = export.manifest
     if manifest and not with_example_ids:
         manifest = {k: v for k, v in manifest.items() if k != "example_ids"}
+    written = (export.manifest or {}).get("files", {})
+    files = [name for name in EXPORT_FILES if name in written or name in ("manifest.json", "all.zip")]
     return ExportPublic(id=export.id, dataset_id=export.dataset_id, status=export.status, format=export.format,
                         params=export.params, manifest=manifest,
-                        files=list(EXPORT_FILES) if export.status == "succeeded" else [],
+                        files=files if export.status == "succeeded" else [],
                         created_at=export.created_at)
