@@ -3,7 +3,7 @@
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -81,6 +81,8 @@ class ExportRows:
     weights: Sequence[float | None]
     statuses: Sequence[str]
     input_hashes: Sequence[str]
+    # OpenAI `tools` (function definitions) of the few pairs whose conversation calls tools, by pair id.
+    tools: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence]) -> "ExportRows":
@@ -105,7 +107,7 @@ class ExportRows:
     def take(self, positions: Sequence[int]) -> "ExportRows":
         """The pairs at these positions, in this order."""
         get = picker(positions)
-        return ExportRows(*map(get, self.columns()))
+        return ExportRows(*map(get, self.columns()), tools=self.tools)
 
     def is_plain(self, i: int) -> bool:
         """Only an input and an output: no system prompt, no earlier turns, no weight."""

@@ -5,7 +5,8 @@ accepted). Once any exported pair has a weight, on its answer or an earlier assi
 assistant message of every line carries one (1 where none was set), written as the integer 0 or 1:
 a file whose first lines have no weight and later ones do is read by `datasets` with the schema of
 the first lines. Tool calls (`tool_calls` on an assistant turn, `tool_call_id` on a tool turn) are
-written as OpenAI defines them; an assistant turn that only calls tools has null content.
+written as OpenAI defines them; an assistant turn that only calls tools has null content; the function
+definitions an import kept go to `tools`.
 """
 
 from functools import partial
@@ -15,6 +16,7 @@ from app.exports.base import ExportRow, ExportRows, conversation, has_message_we
 NAME = "openai_chat"
 DESCRIPTION = "OpenAI chat fine-tuning (messages: system/user/assistant/tool; 0/1 weight on assistant turns where set)"
 KEYS = ("messages",)
+OPTIONAL_KEYS = ("tools",)  # on every line once a pair has tool definitions (null where it has none)
 TRAINERS_READ = ("OpenAI fine-tuning", "TRL SFTTrainer", "datasets")
 
 
@@ -24,7 +26,7 @@ def _weight(value: float | None) -> int | float:
     return int(value) if value in (0, 1) else value  # anything else is reported by the export's OpenAI check
 
 
-def to_record(row: ExportRow, weighted: bool = False) -> dict:
+def to_record(row: ExportRow, weighted: bool = False, tools: dict | None = None) -> dict:
     messages = conversation(row)
     for message in messages:
         if message["role"] != "assistant":
@@ -33,11 +35,14 @@ def to_record(row: ExportRow, weighted: bool = False) -> dict:
             message["weight"] = _weight(message.get("weight"))
         if message.get("tool_calls") and not message["content"]:
             message["content"] = None
-    return {"messages": messages}
+    if tools is None:
+        return {"messages": messages}
+    # Every line has the key once any has (`datasets` reads the columns of a file's first lines).
+    return {"messages": messages, "tools": tools.get(row.id)}
 
 
 def make_encoder(rows: ExportRows):
-    return partial(to_record, weighted=has_message_weights(rows))
+    return partial(to_record, weighted=has_message_weights(rows), tools=rows.tools or None)
 
 
 def not_carried(rows: ExportRows) -> list[str]:

@@ -3,19 +3,30 @@
 Earlier turns keep their tool calls (TRL passes them to the chat template); TRL reads no weights.
 """
 
+import json
+from functools import partial
+
 from app.exports.base import ExportRow, ExportRows, conversation, has_message_weights
 
 NAME = "trl_messages"
 DESCRIPTION = "TRL conversational (messages: system/user/assistant/tool)"
+OPTIONAL_KEYS = ("tools",)  # on every line once a pair has tool definitions (null where it has none)
 KEYS = ("messages",)
 TRAINERS_READ = ("TRL SFTTrainer (all tokens, or assistant_only_loss=True)", "datasets")
 
 
-def to_record(row: ExportRow) -> dict:
+def to_record(row: ExportRow, tools: dict | None = None) -> dict:
     messages = conversation(row)
     for message in messages:
         message.pop("weight", None)
-    return {"messages": messages}
+    record = {"messages": messages}
+    if tools is not None:  # TRL's `tools` column, a JSON string (one Arrow type whatever the schemas hold)
+        record["tools"] = json.dumps(tools[row.id], ensure_ascii=False) if row.id in tools else None
+    return record
+
+
+def make_encoder(rows: ExportRows):
+    return partial(to_record, tools=rows.tools or None)
 
 
 def not_carried(rows: ExportRows) -> list[str]:

@@ -10,19 +10,30 @@ are a clean boundary, and the file has one schema whatever the pairs hold. Earli
 tool calls; per-message weights are not read by TRL (the manifest says what is lost).
 """
 
+import json
+from functools import partial
+
 from app.exports.base import ExportRow, ExportRows, conversation, has_message_weights
 
 NAME = "trl_prompt_completion"
 DESCRIPTION = "TRL prompt/completion, conversational (prompt: messages up to the user's turn; completion: the answer)"
+OPTIONAL_KEYS = ("tools",)  # on every line once a pair has tool definitions (null where it has none)
 KEYS = ("prompt", "completion")
 TRAINERS_READ = ("TRL SFTTrainer (trains on the completion only by default)", "datasets")
 
 
-def to_record(row: ExportRow) -> dict:
+def to_record(row: ExportRow, tools: dict | None = None) -> dict:
     messages = conversation(row)
     for message in messages:
         message.pop("weight", None)
-    return {"prompt": messages[:-1], "completion": messages[-1:]}
+    record = {"prompt": messages[:-1], "completion": messages[-1:]}
+    if tools is not None:  # TRL's `tools` column, a JSON string (one Arrow type whatever the schemas hold)
+        record["tools"] = json.dumps(tools[row.id], ensure_ascii=False) if row.id in tools else None
+    return record
+
+
+def make_encoder(rows: ExportRows):
+    return partial(to_record, tools=rows.tools or None)
 
 
 def not_carried(rows: ExportRows) -> list[str]:

@@ -215,6 +215,9 @@ def map_messages(record: dict) -> dict:
     messages = record.get("messages")
     if not isinstance(messages, list):
         raise FieldError("messages", f"'messages' must be an array, got {_type_name(messages)}")
+    tools = record.get("tools")  # OpenAI's function definitions: kept in metadata, exported beside the calls
+    if tools is not None and not (isinstance(tools, list) and all(isinstance(t, dict) for t in tools)):
+        raise FieldError("tools", f"'tools' must be an array of objects, got {_type_name(tools)}")
     return _turns_to_pair(_message_turns(messages, "messages"), "messages")
 
 

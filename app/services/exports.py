@@ -223,7 +223,9 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
         "export_id": export.id,
         "created_at": export.created_at.isoformat(),
         "dataset": {"id": dataset.id, "name": dataset.name, "task_type": dataset.task_type},
-        "format": {"name": export_format.name, "keys": list(export_format.keys),
+        "format": {"name": export_format.name,
+                   "keys": list(export_format.keys) + (list(getattr(export_format.module, "OPTIONAL_KEYS", ()))
+                                                       if selection.rows.tools else []),
                    "description": export_format.description,
                    "read_by": list(getattr(export_format.module, "TRAINERS_READ", ())),
                    "not_carried": not_carried(selection.rows) if not_carried else []},

@@ -17,12 +17,14 @@ from tests.exports.trainer_kit import tiny_model, tiny_tokenizer
 datasets.disable_progress_bars()
 
 CALL = {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\": \"Paris\"}"}}
+TOOL = {"type": "function", "function": {"name": "weather", "description": "Weather in a city",
+                                         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
 ROWS = [
     *({"input": f"What is {i}+{i}?", "output": f"{2 * i}", "label": "math"} for i in range(24)),
     {"input": "Say hi.", "output": "hi", "system": "Be terse.", "label": "chat"},
     {"input": "And 3+3?", "output": "6", "label": "math", "weight": 0.0,
      "history": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "5", "weight": 0}]},
-    {"input": "Thanks, and tomorrow?", "output": "Rain.", "label": "chat",
+    {"input": "Thanks, and tomorrow?", "output": "Rain.", "label": "chat", "meta": {"tools": [TOOL]},
      "history": [{"role": "user", "content": "Weather in Paris?"},
                  {"role": "assistant", "content": "", "tool_calls": [CALL]},
                  {"role": "tool", "content": "sunny", "tool_call_id": "call_1"},
@@ -54,7 +56,9 @@ def test_every_export_loads_in_datasets_by_files_and_by_its_card(name, session, 
     for loaded in (by_files, by_card):
         assert {split: len(rows) for split, rows in loaded.items()} == {
             split: figures["total"] for split, figures in made.manifest["counts"]["splits"].items() if figures["total"]}
-        assert all(set(rows.column_names) == set(FORMATS[name].keys) for rows in loaded.values())
+        assert all(set(rows.column_names) == set(made.manifest["format"]["keys"]) for rows in loaded.values())
+    assert set(made.manifest["format"]["keys"]) - set(FORMATS[name].keys) == (
+        {"tools"} if name in TRL_FORMATS else set())
 
 
 @pytest.mark.parametrize("name", TRL_FORMATS)
@@ -76,8 +80,9 @@ def test_trl_trains_one_step_on_the_export(name, session, dataset_with, tmp_path
         # TRL trains on what follows the prompt's tokens: the prompt rendered alone must be a prefix of the
         # whole (else TRL warns "The tokenized prompt is not a prefix ..." and trains on a wrong context).
         for raw, row in zip(train, prepared):
-            prompt_ids = tokenizer.apply_chat_template(raw["prompt"], add_generation_prompt=True, tokenize=True,
-                                                       return_dict=True)["input_ids"]
+            tools = json.loads(raw["tools"]) if raw["tools"] else None
+            prompt_ids = tokenizer.apply_chat_template(raw["prompt"], tools=tools, add_generation_prompt=True,
+                                                       tokenize=True, return_dict=True)["input_ids"]
             assert row["input_ids"][:len(prompt_ids)] == prompt_ids
             ids = row["input_ids"]
             assert row["labels"] == [-100] * len(prompt_ids) + ids[len(prompt_ids):]  # TRL's completion-only loss
@@ -94,8 +99,11 @@ def test_tool_calls_reach_the_trainer_as_calls_not_empty_turns(session, dataset_
         call, result = line["messages"][1], line["messages"][2]
         assert call["tool_calls"] == [CALL] and result == {"role": "tool", "content": "sunny", "tool_call_id": "call_1"}
         assert call["content"] is None if name == "openai_chat" else call["content"] == ""
-        rendered = tokenizer.apply_chat_template(line["messages"], tokenize=False)
-        assert '<tool_call>{"name": "weather"' in rendered and "sunny" in rendered
+        tools = line["tools"] if name == "openai_chat" else json.loads(line["tools"])
+        assert tools == [TOOL]
+        assert all(other["tools"] is None for other in lines if other is not line)
+        rendered = tokenizer.apply_chat_template(line["messages"], tools=tools, tokenize=False)
+        assert '<tool_call>{"name": "weather"' in rendered and "sunny" in rendered and "Weather in a city" in rendered
     made, folder = export_to(session, dataset.id, "sharegpt", splits={"train": 1.0})
     lines = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
     (line,) = [line for line in lines if any(t["from"] == "observation" for t in line["conversations"])]

@@ -259,3 +259,46 @@ def test_csv_chat_columns_as_json():
     body = 'messages\n"[{""role"": ""user"", ""content"": ""q""}, {""role"": ""assistant"", ""content"": ""a""}]"\n'
     items, fmt = parse(body, content_type="text/csv")
     assert fmt == "messages" and (items[0].input, items[0].output) == ("q", "a")
+
+
+CALL = {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\": \"Paris\"}"}}
+TOOL_TURNS = [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": None, "tool_calls": [CALL]},
+              {"role": "tool", "content": "sunny", "tool_call_id": "c1"}, {"role": "assistant", "content": "Sunny."}]
+
+
+def test_tool_calls_and_earlier_weights_are_kept_on_the_history():
+    tools = [{"type": "function", "function": {"name": "weather"}}]
+    pair = only_pair(jsonl({"messages": [*TOOL_TURNS[:3], {**TOOL_TURNS[3], "weight": 0},
+                                         {"role": "user", "content": "Tomorrow?"},
+                                         {"role": "assistant", "content": "Rain."}], "tools": tools}))
+    assert pair.history == [{"role": "user", "content": "Weather?"},
+                            {"role": "assistant", "content": "", "tool_calls": [CALL]},
+                            {"role": "tool", "content": "sunny", "tool_call_id": "c1"},
+                            {"role": "assistant", "content": "Sunny.", "weight": 0.0}]
+    assert (pair.input, pair.output, pair.weight, pair.metadata) == ("Tomorrow?", "Rain.", None, {"tools": tools})
+
+
+@pytest.mark.parametrize("messages, field", [
+    (TOOL_TURNS[:1] + TOOL_TURNS[2:] + [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+     "messages[1].tool_call_id"),  # an orphan tool turn
+    (TOOL_TURNS[:2] + [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "messages[2]"),
+    (TOOL_TURNS[:2], "messages[1].tool_calls"),  # the answer itself is a call
+    (TOOL_TURNS, "messages[2]"),  # the answer follows a tool result, not the user's turn
+    ([{"role": "user", "content": "q"}, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "x", "function": {"name": "f", "arguments": "{not json"}}]},
+      {"role": "tool", "content": "r", "tool_call_id": "x"}, {"role": "user", "content": "q"},
+      {"role": "assistant", "content": "a"}], "messages[1].tool_calls[0].function.arguments"),
+])
+def test_broken_tool_conversations_are_refused_with_the_field(messages, field):
+    (error,), _ = parse(jsonl({"messages": messages}))
+    assert isinstance(error, LineError) and error.field == field, error
+
+
+def test_sharegpt_function_call_and_observation_become_a_call_and_its_result():
+    pair = only_pair(jsonl({"conversations": [
+        {"from": "human", "value": "Weather?"}, {"from": "function_call", "value": "{\"name\": \"weather\", \"arguments\": {}}"},
+        {"from": "observation", "value": "sunny"}, {"from": "gpt", "value": "Sunny."},
+        {"from": "human", "value": "ok"}, {"from": "gpt", "value": "bye"}]}))
+    call, result = pair.history[1], pair.history[2]
+    assert call["tool_calls"][0]["function"] == {"name": "weather", "arguments": "{}"}
+    assert result == {"role": "tool", "content": "sunny", "tool_call_id": call["tool_calls"][0]["id"]}
