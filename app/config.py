@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # `all-MiniLM-L6-v2` (packaged sentence-transformers model) or `hashing` (fast, for tests).
     embedding_model: str = Field(default="all-MiniLM-L6-v2", validation_alias="WINNOW_EMBEDDING_MODEL")
     embed_batch_size: int = Field(default=64, validation_alias="WINNOW_EMBED_BATCH_SIZE")
+    # Tokenizer of the token counts (format check, export statistics): o200k_base, cl100k_base, local
+    # (the Hugging Face tokenizer at WINNOW_TOKENIZER_PATH) or all-MiniLM-L6-v2; a dataset's settings.tokenizer wins.
+    tokenizer: str = Field(default="", validation_alias="WINNOW_TOKENIZER")
+    tokenizer_path: str | None = Field(default=None, validation_alias="WINNOW_TOKENIZER_PATH")
     # Apply Alembic migrations when the app starts.
     migrate_on_start: bool = Field(default=True, validation_alias="WINNOW_MIGRATE_ON_START")
 

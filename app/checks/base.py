@@ -34,6 +34,7 @@ class DatasetInfo:
     task_type: str = "generation"
     label_set: list[str] | None = None
     output_schema: dict[str, Any] | None = None
+    tokenizer: str | None = None  # the dataset's settings.tokenizer (app.target_tokenizer), None: the server's
 
 
 @dataclass

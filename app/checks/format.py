@@ -57,7 +57,7 @@ class FormatCheck:
     name = "format"
     description = ("Empty input or output, leading/trailing whitespace, control characters or broken Unicode, "
                    "output outside the label set, output that is not JSON or fails the output schema, more than "
-                   "`max_tokens` tokens (the embedding model's tokenizer), chat history in a wrong role order.")
+                   "`max_tokens` tokens (the dataset's target tokenizer, o200k_base unless set), chat history in a wrong role order.")
     needs_embeddings = False
     needs_labels = False
     defaults = {"max_tokens": 4096, "check_whitespace": True}
@@ -91,12 +91,16 @@ class FormatCheck:
     @staticmethod
     def _token_counts(ctx: AnalysisContext) -> list[int]:
         from app.config import get_settings
-        from app.embeddings.tokenizer import count_tokens_cached, token_cache_path, training_text
+        from app.embeddings.tokenizer import training_text
+        from app.target_tokenizer import count_cached, for_dataset
 
-        # The same texts and cache as the export's token statistics, so an export after an analysis counts nothing.
+        # The dataset's target tokenizer, with the same texts and cache as the export's token statistics,
+        # so an export after an analysis counts nothing.
+        settings = get_settings()
+        tokenizer = for_dataset({"tokenizer": ctx.dataset.tokenizer}, settings)
+        ctx.notes["format_tokenizer"] = tokenizer.label
         texts = [training_text(e.system, e.history, e.input, e.output) for e in ctx.examples]
-        cache = token_cache_path(get_settings().data_dir) if ctx.cache_dir is not None else None
-        return count_tokens_cached(texts, cache)
+        return count_cached(tokenizer, texts, settings.data_dir if ctx.cache_dir is not None else None)
 
     def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator, settings) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []

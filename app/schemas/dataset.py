@@ -17,6 +17,14 @@ def _check_labels(labels: list[str] | None) -> list[str] | None:
     return cleaned
 
 
+def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    if settings and "tokenizer" in settings:
+        from app.target_tokenizer import check_choice
+
+        check_choice(settings["tokenizer"])
+    return settings
+
+
 class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -28,6 +36,7 @@ class DatasetCreate(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
 
     _labels = field_validator("label_set")(_check_labels)
+    _settings = field_validator("settings")(_check_settings)
 
     @field_validator("name")
     @classmethod
@@ -49,6 +58,7 @@ class DatasetUpdate(BaseModel):
     settings: dict[str, Any] | None = None
 
     _labels = field_validator("label_set")(_check_labels)
+    _settings = field_validator("settings")(_check_settings)
 
 
 class DatasetPublic(BaseModel):

@@ -63,6 +63,7 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     ).all()
     return AnalysisContext(
         dataset=DatasetInfo(id=dataset.id, task_type=dataset.task_type, label_set=dataset.label_set,
+                            tokenizer=(dataset.settings or {}).get("tokenizer"),
                             output_schema=dataset.output_schema),
         examples=[ExampleRow(*row) for row in rows],
         settings=effective_settings(dataset.settings),

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import end_read_transaction
-from app.embeddings.tokenizer import count_tokens_cached, token_cache_path, training_text
+from app.embeddings.tokenizer import training_text
 from app.errors import InvalidInput, NotFound
 from app.exports import FORMATS
 from app.exports.base import cyclic_gc_paused, pick
@@ -30,6 +30,7 @@ from app.models import Dataset, Export, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
 from app.services.common import get_or_404
 from app.services.datasets import get_dataset
+from app.target_tokenizer import TargetTokenizer, TokenizerUnavailable, count_cached, for_dataset
 from app.services.export_selection import (
     Selection,
     near_duplicate_threshold,
@@ -93,12 +94,13 @@ def preview_split_counts(session: Session, dataset_id: int, params: ExportParams
                         within_one_of_target=selection.plan.within_one)
 
 
-def _token_section(selection: Selection, params: ExportParams, settings: Settings) -> tuple[dict, np.ndarray]:
+def _token_section(selection: Selection, params: ExportParams, settings: Settings,
+                   tokenizer: TargetTokenizer) -> tuple[dict, np.ndarray]:
     rows = selection.rows
     texts = list(map(training_text, rows.systems, rows.histories, rows.inputs, rows.outputs))
-    counts = np.asarray(count_tokens_cached(texts, token_cache_path(settings.data_dir)), dtype=np.int64)
+    counts = np.asarray(count_cached(tokenizer, texts, settings.data_dir), dtype=np.int64)
     stats = {s: token_stats(counts[selection.split_codes == k]) for k, s in enumerate(SPLIT_NAMES)}
-    return {"tokenizer": "the embedding model's tokenizer (all-MiniLM-L6-v2 WordPiece, special tokens excluded)",
+    return {"tokenizer": tokenizer.label, "tokenizer_name": tokenizer.name,
             "splits": stats, "epochs": params.epochs,
             "estimated_training_tokens": stats["train"]["total"] * params.epochs}, counts
 
@@ -128,6 +130,10 @@ def _create_export(session: Session, dataset_id: int, params: ExportParams, sett
     if not selection.rows:
         raise InvalidInput("nothing to export: every example was left out by the filters "
                            f"(left out: {selection.excluded})", field="include_status")
+    try:
+        tokenizer = for_dataset(dataset.settings, settings)
+    except TokenizerUnavailable as exc:
+        raise InvalidInput(str(exc), field="settings.tokenizer") from None
     _split_without_leakage(session, dataset, selection, params, settings)
     analysis = latest_analysis_job(session, dataset_id)
     end_read_transaction(session)
@@ -135,7 +141,7 @@ def _create_export(session: Session, dataset_id: int, params: ExportParams, sett
     staging = settings.data_dir / "exports" / f".staging-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
-        written = _write_split_files(staging, selection, params, settings)
+        written = _write_split_files(staging, selection, params, settings, tokenizer)
         # The new transaction; a dataset deleted meanwhile is a 404, not a foreign-key error.
         if session.scalar(select(Dataset.id).where(Dataset.id == dataset_id)) is None:
             raise NotFound(f"dataset {dataset_id} not found")
@@ -165,7 +171,8 @@ class WrittenSplits:
     format_checks: dict | None = None
 
 
-def _write_split_files(folder: Path, selection: Selection, params: ExportParams, settings: Settings) -> WrittenSplits:
+def _write_split_files(folder: Path, selection: Selection, params: ExportParams, settings: Settings,
+                       tokenizer: TargetTokenizer) -> WrittenSplits:
     rows = selection.rows
     export_format = FORMATS[params.format]
     lines = encode_lines(rows, export_format.encoder(rows))
@@ -179,7 +186,7 @@ def _write_split_files(folder: Path, selection: Selection, params: ExportParams,
     with ThreadPoolExecutor(max_workers=1) as pool:
         writing = {split: pool.submit(write_jsonl, folder / f"{split}.jsonl", pick(lines, positions[split]))
                    for split in present}
-        tokens, counts = _token_section(selection, params, settings)
+        tokens, counts = _token_section(selection, params, settings, tokenizer)
         files = {f"{split}.jsonl": job.result() for split, job in writing.items()}
     checks = None
     validate = getattr(export_format.module, "check_export", None)

@@ -6,11 +6,11 @@ import uuid
 from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
 from app.checks.format import FormatCheck
 from app.config import get_settings
-from app.embeddings import tokenizer
 from app.embeddings.token_cache import cached_counts
 from app.embeddings.tokenizer import count_tokens, training_text
 from app.schemas.export import ExportParams
 from app.services.exports import create_export
+from app.target_tokenizer import TargetTokenizer, load_tokenizer
 
 
 def test_cached_counts_equal_the_tokenizer_and_only_new_texts_are_counted(tmp_path):
@@ -64,11 +64,13 @@ def test_an_export_after_the_format_check_counts_no_token_anew(session, dataset_
     dataset, ids = dataset_with(rows)
     asked: list[str] = []
 
-    def counting(texts):
-        asked.extend(texts)
-        return count_tokens(texts)
+    real_count = TargetTokenizer.count
 
-    monkeypatch.setattr(tokenizer, "count_tokens", counting)
+    def counting(self, texts):
+        asked.extend(texts)
+        return real_count(self, texts)
+
+    monkeypatch.setattr(TargetTokenizer, "count", counting)
     ctx = AnalysisContext(dataset=DatasetInfo(id=dataset.id, task_type="generation"),
                           examples=[ExampleRow(id=i, **row) for i, row in zip(ids, rows)],
                           cache_dir=get_settings().data_dir / "analysis" / f"dataset-{dataset.id}")
@@ -77,5 +79,6 @@ def test_an_export_after_the_format_check_counts_no_token_anew(session, dataset_
     made = create_export(session, dataset.id, ExportParams(splits={"train": 1.0, "validation": 0.0, "test": 0.0}),
                          get_settings())
     assert len(asked) == len(rows)  # every count came from the cache the format check filled
-    expected = count_tokens([training_text(r["system"], r["history"], r["input"], r["output"]) for r in rows])
+    expected = real_count(load_tokenizer("o200k_base"),  # the default target tokenizer
+                          [training_text(r["system"], r["history"], r["input"], r["output"]) for r in rows])
     assert made.manifest["tokens"]["splits"]["train"]["total"] == sum(expected)
