@@ -86,3 +86,20 @@ def test_export_answer_shows_empty_split_warnings_and_openai_rule_violations(pag
     assert "the test split is empty" in done.text and "no test.jsonl was written" in done.text
     assert 'id="export-format-checks"' in done.text and "OpenAI requires at least 10" in done.text
     assert "files/test.jsonl" not in done.text  # only the files that exist are offered
+
+
+def test_training_view_on_the_example_page_and_in_the_export_preview(page_client, seed_pairs):
+    ds, ids = seed_pairs(rows=[{"id": "a", "messages": [{"role": "system", "content": "Be terse."},
+                                                         {"role": "user", "content": "2+2?"},
+                                                         {"role": "assistant", "content": "4"}]}])
+    page = page_client.get(f"/examples/{ids[0]}")
+    assert f'hx-get="/examples/{ids[0]}/training-view"' in page.text
+    view = page_client.get(f"/examples/{ids[0]}/training-view", params={"mode": "assistant"},
+                           headers={"HX-Request": "true"})
+    assert view.status_code == 200 and 'id="training-view"' in view.text and "<html" not in view.text
+    assert '<span class="tok-train">4</span>' in view.text and "o200k_base" in view.text
+    assert page_client.get(f"/examples/{ids[0]}/training-view", params={"mode": "nope"}).status_code == 422
+    preview = page_client.get(f"/datasets/{ds['id']}/export/training-view", params={"format": "trl_messages"},
+                              headers={"HX-Request": "true"})
+    assert preview.status_code == 200 and "every token" in preview.text
+    assert 'id="training-view-slot"' in page_client.get(f"/datasets/{ds['id']}/export").text
