@@ -9,13 +9,7 @@ non-empty `input` could not be told apart on the way back. Earlier turns go into
 `history` column ([[user, assistant], ...]); tool turns and weights have no place in Alpaca.
 """
 
-from app.exports.base import ExportRow, ExportRows, has_message_weights, has_tool_calls
-
-NAME = "alpaca"
-DESCRIPTION = "Alpaca (instruction/input/output/system/history on every line)"
-KEYS = ("instruction", "input", "output", "system", "history")
-TRAINERS_READ = ("LLaMA-Factory (formatting: alpaca)", "Axolotl (type: alpaca_w_system.load_open_orca or alpaca)",
-                 "datasets")
+from app.exports.base import ExportFormat, ExportRow, ExportRows, has_message_weights, has_tool_calls
 
 
 def _history_pairs(history: list[dict]) -> list[list[str]]:
@@ -41,3 +35,14 @@ def not_carried(rows: ExportRows) -> list[str]:
     if has_tool_calls(rows):
         lost.append("tool calls and tool turns")
     return lost
+
+
+FORMAT = ExportFormat(
+    name="alpaca",
+    description="Alpaca (instruction/input/output/system/history on every line)",
+    keys=("instruction", "input", "output", "system", "history"),
+    to_record=to_record,
+    read_by=("LLaMA-Factory (formatting: alpaca)", "Axolotl (type: alpaca_w_system.load_open_orca or alpaca)",
+             "datasets"),
+    not_carried=not_carried,
+)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.exports.base import ExportRow, conversation
-from app.target_tokenizer import TargetTokenizer
+from app.embeddings.target_tokenizer import TargetTokenizer
 
 MODES = ("assistant", "completion", "all")
 # Each export format's trainer default (see the module docstring).

@@ -11,13 +11,7 @@ definitions an import kept go to `tools`.
 
 from functools import partial
 
-from app.exports.base import ExportRow, ExportRows, conversation, has_message_weights
-
-NAME = "openai_chat"
-DESCRIPTION = "OpenAI chat fine-tuning (messages: system/user/assistant/tool; 0/1 weight on assistant turns where set)"
-KEYS = ("messages",)
-OPTIONAL_KEYS = ("tools",)  # on every line once a pair has tool definitions (null where it has none)
-TRAINERS_READ = ("OpenAI fine-tuning", "TRL SFTTrainer", "datasets")
+from app.exports.base import ExportFormat, ExportRow, ExportRows, conversation, has_message_weights
 
 
 def _weight(value: float | None) -> int | float:
@@ -117,3 +111,16 @@ def check_export(lines: dict[str, "list[bytes] | tuple[bytes, ...]"], example_id
     return {"rules": "OpenAI chat fine-tuning", "passed": not violations and not by_rule,
             "violations_by_rule": by_rule, "violations": violations,
             "token_limit": MAX_TOKENS_PER_EXAMPLE, "tokens_counted_with": tokenizer}
+
+
+FORMAT = ExportFormat(
+    name="openai_chat",
+    description="OpenAI chat fine-tuning (messages: system/user/assistant/tool; 0/1 weight on assistant turns where set)",
+    keys=("messages",),
+    to_record=to_record,
+    make_encoder=make_encoder,
+    optional_keys=("tools",),
+    read_by=("OpenAI fine-tuning", "TRL SFTTrainer", "datasets"),
+    not_carried=not_carried,
+    check_export=check_export,
+)

@@ -8,12 +8,8 @@ assistant's call is a `function_call` turn (the call as JSON), the result an `ob
 
 import json
 
-from app.exports.base import ExportRow, ExportRows, conversation, has_message_weights, has_tool_calls
+from app.exports.base import ExportFormat, ExportRow, ExportRows, conversation, has_message_weights, has_tool_calls
 
-NAME = "sharegpt"
-DESCRIPTION = "ShareGPT (conversations with from system/human/gpt and value; for LLaMA-Factory and Axolotl)"
-KEYS = ("conversations",)
-TRAINERS_READ = ("LLaMA-Factory (formatting: sharegpt)", "Axolotl (type: chat_template)", "datasets")
 SPEAKER = {"system": "system", "user": "human", "assistant": "gpt", "tool": "observation"}
 
 
@@ -36,3 +32,13 @@ def not_carried(rows: ExportRows) -> list[str]:
     if has_tool_calls(rows):
         lost.append("tool call ids and any text an assistant said beside a tool call")
     return lost
+
+
+FORMAT = ExportFormat(
+    name="sharegpt",
+    description="ShareGPT (conversations with from system/human/gpt and value; for LLaMA-Factory and Axolotl)",
+    keys=("conversations",),
+    to_record=to_record,
+    read_by=("LLaMA-Factory (formatting: sharegpt)", "Axolotl (type: chat_template)", "datasets"),
+    not_carried=not_carried,
+)

@@ -6,13 +6,7 @@ Earlier turns keep their tool calls (TRL passes them to the chat template); TRL 
 import json
 from functools import partial
 
-from app.exports.base import ExportRow, ExportRows, conversation, has_message_weights
-
-NAME = "trl_messages"
-DESCRIPTION = "TRL conversational (messages: system/user/assistant/tool)"
-OPTIONAL_KEYS = ("tools",)  # on every line once a pair has tool definitions (null where it has none)
-KEYS = ("messages",)
-TRAINERS_READ = ("TRL SFTTrainer (all tokens, or assistant_only_loss=True)", "datasets")
+from app.exports.base import ExportFormat, ExportRow, ExportRows, conversation, has_message_weights
 
 
 def to_record(row: ExportRow, tools: dict | None = None) -> dict:
@@ -31,3 +25,15 @@ def make_encoder(rows: ExportRows):
 
 def not_carried(rows: ExportRows) -> list[str]:
     return ["per-message weights (TRL reads none)"] if has_message_weights(rows) else []
+
+
+FORMAT = ExportFormat(
+    name="trl_messages",
+    description="TRL conversational (messages: system/user/assistant/tool)",
+    keys=("messages",),
+    to_record=to_record,
+    make_encoder=make_encoder,
+    optional_keys=("tools",),
+    read_by=("TRL SFTTrainer (all tokens, or assistant_only_loss=True)", "datasets"),
+    not_carried=not_carried,
+)

@@ -13,13 +13,7 @@ tool calls; per-message weights are not read by TRL (the manifest says what is l
 import json
 from functools import partial
 
-from app.exports.base import ExportRow, ExportRows, conversation, has_message_weights
-
-NAME = "trl_prompt_completion"
-DESCRIPTION = "TRL prompt/completion, conversational (prompt: messages up to the user's turn; completion: the answer)"
-OPTIONAL_KEYS = ("tools",)  # on every line once a pair has tool definitions (null where it has none)
-KEYS = ("prompt", "completion")
-TRAINERS_READ = ("TRL SFTTrainer (trains on the completion only by default)", "datasets")
+from app.exports.base import ExportFormat, ExportRow, ExportRows, conversation, has_message_weights
 
 
 def to_record(row: ExportRow, tools: dict | None = None) -> dict:
@@ -38,3 +32,15 @@ def make_encoder(rows: ExportRows):
 
 def not_carried(rows: ExportRows) -> list[str]:
     return ["per-message weights (TRL trains on the whole completion)"] if has_message_weights(rows) else []
+
+
+FORMAT = ExportFormat(
+    name="trl_prompt_completion",
+    description="TRL prompt/completion, conversational (prompt: messages up to the user's turn; completion: the answer)",
+    keys=("prompt", "completion"),
+    to_record=to_record,
+    make_encoder=make_encoder,
+    optional_keys=("tools",),
+    read_by=("TRL SFTTrainer (trains on the completion only by default)", "datasets"),
+    not_carried=not_carried,
+)

@@ -19,7 +19,7 @@ def _check_labels(labels: list[str] | None) -> list[str] | None:
 
 def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any] | None:
     if settings and "tokenizer" in settings:
-        from app.target_tokenizer import check_choice
+        from app.embeddings.target_tokenizer import check_choice
 
         check_choice(settings["tokenizer"])
     return settings

@@ -30,7 +30,13 @@ from app.models import Dataset, Export, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
 from app.services.common import get_or_404
 from app.services.datasets import get_dataset
-from app.target_tokenizer import TargetTokenizer, TokenizerUnavailable, count_cached, for_dataset
+from app.embeddings.target_tokenizer import (
+    TargetTokenizer,
+    TokenizerUnavailable,
+    cache_path,
+    count_cached,
+    for_dataset,
+)
 from app.services.export_selection import (
     Selection,
     near_duplicate_threshold,
@@ -98,7 +104,7 @@ def _token_section(selection: Selection, params: ExportParams, settings: Setting
                    tokenizer: TargetTokenizer) -> tuple[dict, np.ndarray]:
     rows = selection.rows
     texts = list(map(training_text, rows.systems, rows.histories, rows.inputs, rows.outputs))
-    counts = np.asarray(count_cached(tokenizer, texts, settings.data_dir), dtype=np.int64)
+    counts = np.asarray(count_cached(tokenizer, texts, cache_path(settings.data_dir, tokenizer)), dtype=np.int64)
     stats = {s: token_stats(counts[selection.split_codes == k]) for k, s in enumerate(SPLIT_NAMES)}
     return {"tokenizer": tokenizer.label, "tokenizer_name": tokenizer.name,
             "splits": stats, "epochs": params.epochs,
@@ -189,9 +195,8 @@ def _write_split_files(folder: Path, selection: Selection, params: ExportParams,
         tokens, counts = _token_section(selection, params, settings, tokenizer)
         files = {f"{split}.jsonl": job.result() for split, job in writing.items()}
     checks = None
-    validate = getattr(export_format.module, "check_export", None)
-    if validate is not None:
-        checks = validate({split: pick(lines, positions[split]) for split in present},
+    if export_format.check_export is not None:
+        checks = export_format.check_export({split: pick(lines, positions[split]) for split in present},
                           {split: list(pick(rows.ids, positions[split])) for split in present},
                           {split: counts[positions[split]] for split in present}, tokens["tokenizer"])
     return WrittenSplits(files=files, tokens=tokens,
@@ -224,18 +229,16 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
     plan = selection.plan
     files = dict(written.files)
     counts = split_counts(selection.labels, selection.split_codes)
-    not_carried = getattr(export_format.module, "not_carried", None)
     manifest = {
         "winnow_export_version": 1,
         "export_id": export.id,
         "created_at": export.created_at.isoformat(),
         "dataset": {"id": dataset.id, "name": dataset.name, "task_type": dataset.task_type},
         "format": {"name": export_format.name,
-                   "keys": list(export_format.keys) + (list(getattr(export_format.module, "OPTIONAL_KEYS", ()))
-                                                       if selection.rows.tools else []),
+                   "keys": list(export_format.keys) + (list(export_format.optional_keys) if selection.rows.tools else []),
                    "description": export_format.description,
-                   "read_by": list(getattr(export_format.module, "TRAINERS_READ", ())),
-                   "not_carried": not_carried(selection.rows) if not_carried else []},
+                   "read_by": list(export_format.read_by),
+                   "not_carried": export_format.not_carried(selection.rows) if export_format.not_carried else []},
         "params": params.model_dump(),
         "seed": params.seed,
         "analysis_job_id": analysis.id if analysis else None,

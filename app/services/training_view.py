@@ -11,7 +11,7 @@ from app.exports.chat_view import FORMAT_MODE, MODES, TrainingView, training_vie
 from app.models import Example
 from app.services.common import get_or_404
 from app.services.datasets import get_dataset
-from app.target_tokenizer import TokenizerUnavailable, for_dataset
+from app.embeddings.target_tokenizer import TokenizerUnavailable, for_dataset
 
 
 def _row(example: Example) -> ExportRow:

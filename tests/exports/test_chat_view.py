@@ -4,7 +4,7 @@ import re
 
 from app.exports.base import ExportRow
 from app.exports.chat_view import training_view
-from app.target_tokenizer import load_tokenizer
+from app.embeddings.target_tokenizer import load_tokenizer
 from tests.exports.trainer_kit import tiny_tokenizer
 
 ROW = ExportRow(id=1, system="Be terse.", input="And 3+3?", output="6", label=None, weight=None, status="pending",

@@ -9,7 +9,7 @@ from app.errors import InvalidInput
 from app.schemas.dataset import DatasetCreate
 from app.schemas.export import ExportParams
 from app.services.exports import create_export
-from app.target_tokenizer import (
+from app.embeddings.target_tokenizer import (
     TokenizerUnavailable,
     _tiktoken,
     for_dataset,

@@ -10,7 +10,7 @@ from app.embeddings.token_cache import cached_counts
 from app.embeddings.tokenizer import count_tokens, training_text
 from app.schemas.export import ExportParams
 from app.services.exports import create_export
-from app.target_tokenizer import TargetTokenizer, load_tokenizer
+from app.embeddings.target_tokenizer import TargetTokenizer, cache_path, load_tokenizer
 
 
 def test_cached_counts_equal_the_tokenizer_and_only_new_texts_are_counted(tmp_path):
@@ -71,9 +71,10 @@ def test_an_export_after_the_format_check_counts_no_token_anew(session, dataset_
         return real_count(self, texts)
 
     monkeypatch.setattr(TargetTokenizer, "count", counting)
+    target = load_tokenizer("o200k_base")  # what the analysis gives the check: the dataset's target tokenizer
     ctx = AnalysisContext(dataset=DatasetInfo(id=dataset.id, task_type="generation"),
                           examples=[ExampleRow(id=i, **row) for i, row in zip(ids, rows)],
-                          cache_dir=get_settings().data_dir / "analysis" / f"dataset-{dataset.id}")
+                          tokenizer=target, token_cache=cache_path(get_settings().data_dir, target))
     FormatCheck().run(ctx)
     assert len(asked) == len(rows)
     made = create_export(session, dataset.id, ExportParams(splits={"train": 1.0, "validation": 0.0, "test": 0.0}),

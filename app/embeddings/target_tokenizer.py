@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-ENCODINGS_DIR = Path(__file__).parent / "data" / "tiktoken"
+ENCODINGS_DIR = Path(__file__).parent.parent / "data" / "tiktoken"
 TIKTOKEN_ENCODINGS = ("o200k_base", "cl100k_base")
 EMBEDDING_TOKENIZER = "all-MiniLM-L6-v2"
 LOCAL = "local"
@@ -167,18 +167,23 @@ def for_dataset(dataset_settings: dict | None, settings) -> TargetTokenizer:
     return load_tokenizer(tokenizer_name(dataset_settings, settings), settings.tokenizer_path)
 
 
-def count_cached(tokenizer: TargetTokenizer, texts: Sequence[str], data_dir: Path | None,
+def cache_path(data_dir: Path, tokenizer: TargetTokenizer) -> Path:
+    """The token-count cache of this tokenizer, shared by the format check and the exports."""
+    return data_dir / "cache" / f"token_counts-{tokenizer.key}.npz"
+
+
+def count_cached(tokenizer: TargetTokenizer, texts: Sequence[str], cache: Path | None,
                  batch: int = 10_000) -> list[int]:
-    """tokenizer.count(texts), counting only what the data directory's cache for this tokenizer has not
-    seen (None: no cache); batches bound the memory of the encodings held at once."""
+    """tokenizer.count(texts), counting only what the cache at `cache` has not seen (None: no cache);
+    batches bound the memory of the encodings held at once."""
     from app.embeddings.token_cache import cached_counts
 
     def count(some: Sequence[str]) -> list[int]:
         return [n for start in range(0, len(some), batch) for n in tokenizer.count(some[start:start + batch])]
 
-    if data_dir is None:
+    if cache is None:
         return count(texts)
-    return cached_counts(texts, count, data_dir / "cache" / f"token_counts-{tokenizer.key}.npz")
+    return cached_counts(texts, count, cache)
 
 
 def check_choice(value: Any) -> str:
