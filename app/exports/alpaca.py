@@ -42,7 +42,7 @@ FORMAT = ExportFormat(
     description="Alpaca (instruction/input/output/system/history on every line)",
     keys=("instruction", "input", "output", "system", "history"),
     to_record=to_record,
-    read_by=("LLaMA-Factory (formatting: alpaca)", "Axolotl (type: alpaca_w_system.load_open_orca or alpaca)",
+    read_by=("LLaMA-Factory (formatting: alpaca)", "Axolotl (type: alpaca_w_system)",
              "datasets"),
     not_carried=not_carried,
 )
