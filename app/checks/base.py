@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from app.checks.clusters import NearCluster, NearDuplicateSettings, exact_clusters, near_clusters
+from app.embeddings.thresholds import near_duplicate_threshold
 from app.checks.settings import CheckSettings
 from app.task_types import TaskType
 
@@ -101,7 +102,9 @@ class AnalysisContext:
         if len(self.examples) < 2 or self.vectors is None:
             return []
         settings = NearDuplicateSettings.model_validate(self.settings.get("near_duplicate", {}))
-        return near_clusters(self.examples, self.neighbours, settings.threshold, settings.k)
+        threshold = settings.threshold if settings.threshold is not None else \
+            near_duplicate_threshold(self.embedding_model)
+        return near_clusters(self.examples, self.neighbours, threshold, settings.k)
 
 
 class Check(Protocol):

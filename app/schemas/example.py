@@ -1,7 +1,9 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from app.schemas.common import JsonData, check_json_data
 
 StatusLiteral = Literal["pending", "accepted", "rejected"]
 
@@ -30,9 +32,9 @@ class ExampleCreate(BaseModel):
     system: str | None = None
     input: str
     output: str = ""
-    history: list[Message] | None = None
+    history: Annotated[list[Message] | None, BeforeValidator(check_json_data)] = None
     label: str | None = Field(default=None, max_length=500)
-    metadata: dict[str, Any] | None = None
+    metadata: JsonData | None = None
     weight: TrainingWeight = None
     status: StatusLiteral = "pending"
 
@@ -46,9 +48,9 @@ class ExampleUpdate(BaseModel):
     system: str | None = None
     input: str | None = None
     output: str | None = None
-    history: list[Message] | None = None
+    history: Annotated[list[Message] | None, BeforeValidator(check_json_data)] = None
     label: str | None = Field(default=None, max_length=500)
-    metadata: dict[str, Any] | None = None
+    metadata: JsonData | None = None
     weight: TrainingWeight = None
     status: StatusLiteral | None = None
 

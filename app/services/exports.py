@@ -28,7 +28,7 @@ from app.exports.leakage import NearSearch, VectorsChanged, check_leakage
 from app.exports.splits import SPLIT_NAMES, assign_splits, connected_groups, split_counts
 from app.models import Dataset, Export, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 from app.services.datasets import get_dataset
 from app.embeddings.target_tokenizer import (
     TargetTokenizer,
@@ -62,13 +62,14 @@ def _split(selection: Selection, params: ExportParams) -> None:
 def _split_without_leakage(session: Session, dataset: Dataset, selection: Selection, params: ExportParams,
                            settings: Settings) -> None:
     """Split, verify, and while a held-out input still repeats a train input, join the two and split again."""
-    groups, threshold = selection.groups, near_duplicate_threshold(dataset)
+    groups = selection.groups
     try:
-        _split_and_check(selection, params, near_search(session, dataset, selection.rows.ids, settings), threshold)
+        near = near_search(session, dataset, selection.rows.ids, settings)
+        _split_and_check(selection, params, near, near.threshold if near else near_duplicate_threshold(dataset))
     except VectorsChanged:  # an analysis replaced vectors between two reads: again, reading them in one statement
         selection.groups, selection.resplits = groups, 0
         near = near_search(session, dataset, selection.rows.ids, settings, read_vectors_at_once=True)
-        _split_and_check(selection, params, near, threshold)
+        _split_and_check(selection, params, near, near.threshold if near else near_duplicate_threshold(dataset))
 
 
 def _split_and_check(selection: Selection, params: ExportParams, near: NearSearch | None, threshold: float) -> None:
@@ -262,7 +263,7 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
 
 
 def get_export(session: Session, export_id: int) -> Export:
-    return get_or_404(session, Export, export_id, "export")
+    return get_or_not_found(session, Export, export_id, "export")
 
 
 def list_exports(session: Session, dataset_id: int, *, limit: int, offset: int) -> tuple[list[Export], int]:

@@ -9,7 +9,7 @@ from app.errors import InvalidInput, NotFound
 from app.exports.base import ExportRow
 from app.exports.chat_view import FORMAT_MODE, MODES, TrainingView, training_view
 from app.models import Example
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 from app.services.datasets import get_dataset
 from app.embeddings.target_tokenizer import TokenizerUnavailable, for_dataset
 
@@ -33,7 +33,7 @@ def _view(session: Session, example: Example, mode: str, settings: Settings) -> 
 
 
 def example_training_view(session: Session, example_id: int, mode: str, settings: Settings) -> TrainingView:
-    return _view(session, get_or_404(session, Example, example_id, "example"), mode, settings)
+    return _view(session, get_or_not_found(session, Example, example_id, "example"), mode, settings)
 
 
 def export_sample_view(session: Session, dataset_id: int, format_name: str, settings: Settings

@@ -45,6 +45,8 @@ def _describe(value: Any) -> str:
 env.filters["pretty_json"] = _pretty_json
 env.filters["describe"] = _describe
 env.filters["dt"] = _datetime
+# The shared page pieces (pager, tabs, action buttons, alerts), as `ui.<macro>` in every template.
+env.globals["ui"] = env.get_template("_macros.html").module
 
 
 def is_htmx(request: Request) -> bool:

@@ -47,3 +47,10 @@ def test_cli_export_of_a_tiny_dataset_writes_no_empty_split_and_warns(client, ma
     assert "test.jsonl" not in written
     assert "warning: the test split is empty" in result.output
     assert "OpenAI chat fine-tuning rules not met: min_examples 1" in result.output
+
+
+def test_cli_export_of_an_unknown_dataset_is_one_line_not_a_traceback(client, tmp_path):
+    result = CliRunner().invoke(cli, ["export", "--dataset", "nope", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "dataset 'nope' not found" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
