@@ -84,3 +84,11 @@ def test_the_export_counts_with_the_dataset_tokenizer_and_says_which(session, da
     session.flush()
     with pytest.raises(InvalidInput, match="WINNOW_TOKENIZER_PATH"):
         create_export(session, dataset.id, ExportParams(splits={"train": 1.0}), get_settings())
+
+
+def test_the_api_sets_a_dataset_tokenizer_and_refuses_a_path(client, make_dataset):
+    dataset = make_dataset("tok-api")
+    patched = client.patch(f"/api/v1/datasets/{dataset['id']}", json={"settings": {"tokenizer": "cl100k_base"}})
+    assert patched.status_code == 200 and patched.json()["settings"]["tokenizer"] == "cl100k_base"
+    refused = client.patch(f"/api/v1/datasets/{dataset['id']}", json={"settings": {"tokenizer": "/etc/passwd"}})
+    assert refused.status_code == 422 and "settings.tokenizer must be one of" in refused.text
