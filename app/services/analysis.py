@@ -18,8 +18,8 @@ from app.embeddings import get_embedder, neighbour_graph
 from app.embeddings.target_tokenizer import cache_path, for_dataset
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
+from app.services import embeddings_store, findings, jobs, references
 from app.progress import Progress
-from app.services import embeddings_store, findings, jobs
 from app.services.datasets import get_dataset
 
 
@@ -74,6 +74,20 @@ def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -
         if n is not None:
             aligned[row] = vectors[n]
     ctx.vectors = aligned
+
+
+def load_comparisons(ctx: AnalysisContext, dataset_id: int, embedder) -> None:
+    """What the checks compare this dataset against beyond itself: its reference sets (contamination) and,
+    when asked, the other datasets' inputs (exact_duplicate across_datasets)."""
+    wants_references = ctx.settings["contamination"]["enabled"] and ctx.settings["contamination"]["reference_datasets"]
+    wants_across = ctx.settings["exact_duplicate"]["enabled"] and ctx.settings["exact_duplicate"]["across_datasets"]
+    if not (wants_references or wants_across):
+        return
+    with session_scope() as session:
+        if wants_references:
+            ctx.references = references.load_references(session, ctx.settings, embedder, checkpoint=session.commit)
+        if wants_across:
+            ctx.across_datasets = references.across_datasets(session, dataset_id)
 
 
 def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> None:
@@ -135,6 +149,7 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
             ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
     if needs_vectors:
         attach_vectors(ctx, ids, vectors)
+    load_comparisons(ctx, dataset_id, embedder if needs_vectors else None)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id)
     # Token counts (the format check's limit) with the dataset's target tokenizer, in its own cache.

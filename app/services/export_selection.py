@@ -25,7 +25,8 @@ from app.exports import ExportRows
 from app.exports.base import pick, positions_of, row_positions
 from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
-from app.models import Dataset, Example, Finding, FindingStatus
+from app.errors import Conflict
+from app.models import Dataset, DatasetRole, Example, Finding, FindingStatus
 from app.schemas.export import ExportParams
 from app.services.embeddings_store import aligned_identities, vector_identities
 
@@ -41,6 +42,7 @@ class Selection:
     leakage: dict | None = None
     resplits: int = 0
     split_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index into SPLIT_NAMES
+    budget: dict | None = None  # max_examples: how the pairs were picked and their coverage (app/services/export_budget.py)
 
 
 # history as text on both databases (JSON null as SQL NULL): psycopg would otherwise run json.loads on
@@ -124,6 +126,9 @@ def near_duplicate_threshold(dataset: Dataset, model: str | None = None) -> floa
 
 def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Selection:
     """The pairs the export keeps, their labels and split groups, and what was left out and why."""
+    if dataset.role == DatasetRole.reference:
+        raise Conflict(f"dataset '{dataset.name}' is a reference set (an eval or test set): it is never exported "
+                       "as training data", field="role")
     pairs = load_pairs(session, dataset.id)
     n = len(pairs)
     ids = np.asarray(pairs.ids, dtype=np.int64)  # sorted

@@ -37,6 +37,7 @@ from app.embeddings.target_tokenizer import (
     count_cached,
     for_dataset,
 )
+from app.services.export_budget import apply_budget
 from app.services.export_selection import (
     Selection,
     near_duplicate_threshold,
@@ -95,10 +96,11 @@ def preview_split_counts(session: Session, dataset_id: int, params: ExportParams
     dataset = get_dataset(session, dataset_id)
     with cyclic_gc_paused():
         selection = select_pairs(session, dataset, params)
+        apply_budget(session, dataset, selection, params, compare=True)
         _split(selection, params)
         counts = split_counts(selection.labels, selection.split_codes)
     return SplitPreview(total=counts["total"], splits=counts["splits"], excluded=selection.excluded,
-                        within_one_of_target=selection.plan.within_one)
+                        within_one_of_target=selection.plan.within_one, budget=selection.budget)
 
 
 def _token_section(selection: Selection, params: ExportParams, settings: Settings,
@@ -134,6 +136,7 @@ def create_export(session: Session, dataset_id: int, params: ExportParams, setti
 def _create_export(session: Session, dataset_id: int, params: ExportParams, settings: Settings) -> Export:
     dataset = get_dataset(session, dataset_id)
     selection = select_pairs(session, dataset, params)
+    apply_budget(session, dataset, selection, params)
     if not selection.rows:
         raise InvalidInput("nothing to export: every example was left out by the filters "
                            f"(left out: {selection.excluded})", field="include_status")
@@ -252,6 +255,7 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
                            "targets": {s: {lab: round(t, 3) for lab, t in plan.targets[s].items()}
                                        for s in SPLIT_NAMES}},
         "excluded": selection.excluded,
+        "selection": selection.budget,
         "leakage": selection.leakage,
         "tokens": written.tokens,
         "example_ids": written.example_ids,

@@ -16,13 +16,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.importers import FORMATS, ImportSource, LineError
 from app.importers.reader import ImportStopped
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
+from app.services import references
 from app.progress import Progress
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
@@ -55,6 +56,8 @@ class ImportOutcome:
     format: str | None = None
     errors: list[LineError] = field(default_factory=list)
     aborted: bool = False
+    # New pairs whose input another dataset already holds: {"total": n, "by_dataset": {name: n}}.
+    already_in_other_datasets: dict | None = None
 
 
 def check_format(format: str) -> str:
@@ -157,6 +160,10 @@ class _Writer:
         self.imported = self.updated = 0
 
 
+def _last_example_id(session: Session) -> int:
+    return session.scalar(select(func.max(Example.id))) or 0
+
+
 def run_import(
     session: Session, dataset_id: int, source: ImportSource, *, on_error: OnError = OnError.abort,
     batch_size: int = 2000, author: str = "import", progress: Progress | None = None,
@@ -188,7 +195,9 @@ def run_import(
             dropped = merger.add(piece)
             if abort and merger.skipped:
                 continue  # nothing will be kept: only look for more errors
-            writer = writer or _Writer(session, dataset_id, encoder, author)
+            if writer is None:
+                last_id_before = _last_example_id(session)  # the first statement: the lock comes with the rows
+                writer = _Writer(session, dataset_id, encoder, author)
             for batch in spooled_batches(piece, dropped):
                 writer.write(batch)
                 if progress:
@@ -200,9 +209,13 @@ def run_import(
             writer.discard()
         outcome.aborted = True
         return outcome
-    writer = writer or _Writer(session, dataset_id, encoder, author)  # an empty file: still a 404 for no dataset
+    if writer is None:  # an empty file: still a 404 for no dataset
+        last_id_before = _last_example_id(session)
+        writer = _Writer(session, dataset_id, encoder, author)
     writer.finish()
     outcome.imported, outcome.updated = writer.imported, writer.updated
+    if outcome.imported and session.scalar(select(func.count()).select_from(Dataset)) > 1:
+        outcome.already_in_other_datasets = references.count_across_datasets(session, dataset_id, last_id_before)
     log.info("import into dataset %s: %d new, %d updated, %d skipped in %.2f s (%d piece(s))", dataset_id,
              outcome.imported, outcome.updated, outcome.skipped, time.perf_counter() - started, pieces)
     return outcome
