@@ -196,11 +196,21 @@ def export_dataset(
         raise typer.Exit(1) from exc
     out.mkdir(parents=True, exist_ok=True)
     for name in ZIPPED_FILES:
-        shutil.copy2(folder / name, out / name)
-    counts = export.manifest["counts"]["splits"]
-    leakage = export.manifest["leakage"]
+        if (folder / name).exists():
+            shutil.copy2(folder / name, out / name)
+        else:  # an empty split has no file: none left over from an earlier export into this folder either
+            (out / name).unlink(missing_ok=True)
+    manifest = export.manifest
+    counts = manifest["counts"]["splits"]
+    leakage = manifest["leakage"]
     typer.echo(f"export {export.id}: " + ", ".join(f"{s} {c['total']}" for s, c in counts.items())
                + f"; leakage check {'passed' if leakage['passed'] else 'FAILED'}; files in {out}")
+    for warning in manifest.get("warnings") or []:
+        typer.echo(f"warning: {warning}", err=True)
+    checks = manifest.get("format_checks")
+    if checks and not checks["passed"]:
+        typer.echo(f"{checks['rules']} rules not met: " + ", ".join(
+            f"{rule} {n}" for rule, n in checks["violations_by_rule"].items()) + " (see manifest.json)", err=True)
     picked = export.manifest.get("selection")
     if picked and picked.get("coverage"):
         cover = picked["coverage"]

@@ -85,6 +85,8 @@ class AnalysisContext:
     cache_dir: Path | None = None
     # The token-count cache shared with the exports (None: count without a cache).
     token_cache: Path | None = None
+    # The dataset's target tokenizer (app.embeddings.target_tokenizer.TargetTokenizer); None: MiniLM's.
+    tokenizer: Any = None
     embedding_model: str = ""
     # The reference sets named in settings["contamination"]["reference_datasets"], loaded by the analysis.
     references: list[ReferenceSet] = field(default_factory=list)

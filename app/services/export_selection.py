@@ -26,7 +26,7 @@ from app.exports.base import pick, positions_of, row_positions
 from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
 from app.errors import Conflict
-from app.models import Dataset, DatasetRole, Finding, FindingStatus
+from app.models import Dataset, DatasetRole, Example, Finding, FindingStatus
 from app.schemas.export import ExportParams
 from app.services.embeddings_store import aligned_identities, vector_identities
 
@@ -62,7 +62,23 @@ def load_pairs(session: Session, dataset_id: int) -> ExportRows:
         pairs = pairs.take(np.argsort(ids, kind="stable").tolist())
     if any(pairs.histories):
         pairs.histories = [(orjson.loads(h) or None) if h else None for h in pairs.histories]
+        pairs.tools = _tool_definitions(session, pairs)
     return pairs
+
+
+def _tool_definitions(session: Session, pairs: ExportRows) -> dict[int, list]:
+    """The `tools` an import kept in the metadata of the few pairs whose earlier turns call tools (read
+    only for them: metadata is not otherwise part of an export)."""
+    calling = [i for i, h in zip(pairs.ids, pairs.histories) if h and any(m.get("tool_calls") for m in h)]
+    found: dict[int, list] = {}
+    for start in range(0, len(calling), 500):
+        chunk = calling[start:start + 500]
+        for example_id, metadata in session.execute(
+                select(Example.id, Example.meta).where(Example.id.in_(chunk))):
+            tools = (metadata or {}).get("tools")
+            if isinstance(tools, list) and tools:
+                found[example_id] = tools
+    return found
 
 
 def open_findings(session: Session, dataset_id: int, checks: list[str]) -> dict[int, set[str]]:

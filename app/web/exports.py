@@ -9,7 +9,7 @@ from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.exports import FORMATS
 from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, KNOWN_CHECKS, ExportParams
-from app.services import exports
+from app.services import exports, training_view
 from app.services.datasets import get_dataset
 from app.web.forms import FormDep, FormErrors, build
 from app.web.routing import HTMLRoute
@@ -43,6 +43,22 @@ def _params(values: dict) -> ExportParams:
                                 "include_status": values["include_status"], "exclude_checks": values["exclude_checks"],
                                 "max_examples": values["max_examples"].strip() or None,
                                 "selection": values["selection"] or "diverse"})
+
+
+@router.get("/examples/{example_id}/training-view")
+def example_training_view(example_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                          mode: str = "assistant") -> Response:
+    """The pair rendered with the dataset's chat template, trained tokens marked (an htmx fragment)."""
+    view = training_view.example_training_view(session, example_id, mode, settings)
+    return render(request, "examples/_training_view.html", {"tv": view})
+
+
+@router.get("/datasets/{dataset_id}/export/training-view")
+def export_training_view(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                         format: str = "openai_chat") -> Response:
+    """A sample pair as the chosen format's trainer trains on it (the export preview)."""
+    example, view = training_view.export_sample_view(session, dataset_id, format, settings)
+    return render(request, "examples/_training_view.html", {"tv": view, "sample": example})
 
 
 def _context(session, dataset_id: int, values: dict, **extra) -> dict:
