@@ -64,7 +64,7 @@ class FormatCheck:
     name = "format"
     description = ("Empty input or output, leading/trailing whitespace, control characters or broken Unicode, "
                    "output outside the label set, output that is not JSON or fails the output schema, more than "
-                   "`max_tokens` tokens (the embedding model's tokenizer), chat history in a wrong role order.")
+                   "`max_tokens` tokens (the dataset's target tokenizer, o200k_base unless set), chat history in a wrong role order.")
     task_types = ALL_TASK_TYPES
     needs_embeddings = False
     dataset_level = False
@@ -103,11 +103,14 @@ class FormatCheck:
 
     @staticmethod
     def _token_counts(ctx: AnalysisContext) -> list[int]:
+        from app.embeddings.target_tokenizer import count_cached
         from app.embeddings.tokenizer import count_tokens_cached, training_text
 
         # The same texts and cache as the export's token statistics, so an export after an analysis counts nothing.
         texts = [training_text(e.system, e.history, e.input, e.output) for e in ctx.examples]
-        return count_tokens_cached(texts, ctx.token_cache)
+        if ctx.tokenizer is None:  # no target tokenizer given: the embedding model's
+            return count_tokens_cached(texts, ctx.token_cache)
+        return count_cached(ctx.tokenizer, texts, ctx.token_cache)
 
     def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator,
                   settings: FormatSettings, allowed_labels: frozenset[str] = frozenset()) -> list[tuple[str, str]]:

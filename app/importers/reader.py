@@ -230,7 +230,7 @@ def _csv_records(file: IO[bytes], max_columns: int = DEFAULT_MAX_CSV_COLUMNS,
                         if not math.isfinite(value):
                             raise ValueError(value)
                     except ValueError:
-                        error = LineError(number, key, "'weight' must be a number >= 0")
+                        error = LineError(number, key, f"'weight' must be 0 or 1 (0: do not train on this answer), got {value!r}")
                         break
                 record[key] = value
             yield error or (number, record)
@@ -275,7 +275,7 @@ def to_pair(number: int, record: Any, format: str) -> ParsedPair:
         history=storable_json(history) if history is not None else None,
         label=storable(common["label"]) if common["label"] is not None else None,
         metadata=storable_json(metadata) if metadata is not None else None,
-        weight=common["weight"],
+        weight=common["weight"] if common["weight"] is not None else fields.get("weight"),
     )
 
 

@@ -3,10 +3,11 @@ both build their queries from `example_conditions`."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, select
 
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus
+from app.services.text_search import contains
 
 FINDING_STATUSES = tuple(s.value for s in FindingStatus)
 
@@ -24,8 +25,9 @@ class ExampleFilters:
             raise InvalidInput(f"finding_status must be one of {', '.join(FINDING_STATUSES)}", field="finding_status")
 
 
-def example_conditions(dataset_id: int, filters: ExampleFilters) -> list[ColumnElement[bool]]:
-    """WHERE conditions selecting the dataset's examples that match `filters`; the first is the dataset's."""
+def example_conditions(dataset_id: int, filters: ExampleFilters, dialect_name: str) -> list[ColumnElement[bool]]:
+    """WHERE conditions selecting the dataset's examples that match `filters`; the first is the dataset's.
+    `dialect_name` picks the form of the text search (app/services/text_search.py)."""
     conditions: list[ColumnElement[bool]] = [Example.dataset_id == dataset_id]
     if filters.status:
         conditions.append(Example.status == filters.status)
@@ -38,6 +40,5 @@ def example_conditions(dataset_id: int, filters: ExampleFilters) -> list[ColumnE
             findings = findings.where(Finding.check == filters.check)
         conditions.append(Example.id.in_(findings))
     if filters.q:
-        pattern = f"%{filters.q}%"
-        conditions.append(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
+        conditions.append(contains(dialect_name, filters.q, Example.input, Example.output))
     return conditions

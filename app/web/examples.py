@@ -26,7 +26,7 @@ def browse(
     label: TextQuery = None, check: TextQuery = None, finding_status: TextQuery = None, sort: str = "oldest",
     after: TextQuery = None, before: TextQuery = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    filters = web_examples.BrowseFilters(q=q or None, status=status or None, label=label or None,
+    filters = web_examples.ExampleFilters(q=q or None, status=status or None, label=label or None,
                                           check=check or None, finding_status=finding_status or None, sort=sort)
     page = web_examples.browse_examples(session, dataset_id, filters, after=after or None, before=before or None,
                                         limit=limit)
