@@ -25,10 +25,13 @@ def migrate(revision: str = "head") -> None:
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON array or CSV (.gz too)")],
     dataset: Annotated[str, typer.Option(help="dataset name")],
-    format: Annotated[str, typer.Option(help="auto, prompt_completion, messages, alpaca, sharegpt, input_output")] = "auto",
+    format: Annotated[str, typer.Option(help="auto, prompt_completion, messages, alpaca, sharegpt, input_output, "
+                                             "trl_preference, openai_dpo, hh, rated, kto")] = "auto",
     on_error: Annotated[OnError, typer.Option(help="abort: a bad line imports nothing; skip: import the rest")] = OnError.abort,
     create: Annotated[bool, typer.Option(help="create the dataset if it does not exist")] = True,
     task_type: Annotated[str, typer.Option(help="task type of a dataset created here")] = "generation",
+    rated_margin: Annotated[float | None, typer.Option(help="rated format: every pair whose scores differ by at "
+                                                            "least this much (default: best vs worst)")] = None,
 ) -> None:
     """Import pairs from a file into a dataset."""
     import gzip
@@ -41,7 +44,7 @@ def import_file(
     from app.schemas.dataset import DatasetCreate
     from app.services import datasets
     from app.services.import_validation import Parallelism
-    from app.services.imports import run_import
+    from app.services.imports import check_rated_margin, run_import
 
     settings = get_settings()
     _migrated()
@@ -51,7 +54,7 @@ def import_file(
         with opener(file, "rb") as raw:
             while chunk := raw.read(1 << 20):
                 spool.write(chunk)
-        source = open_source(spool, filename=name, format=format)
+        source = open_source(spool, filename=name, format=format, options=check_rated_margin(rated_margin))
         with session_scope() as session:
             try:
                 target = datasets.get_dataset_by_name(session, dataset)

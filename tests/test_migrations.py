@@ -51,3 +51,13 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database_url):
         heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     engine.dispose()
     assert len(heads) == 1
+
+
+def test_preference_columns_are_nullable_additions_to_examples(empty_database_url):
+    upgrade(empty_database_url)
+    engine = create_engine(empty_database_url)
+    try:
+        columns = {c["name"]: c for c in inspect(engine).get_columns("examples")}
+    finally:
+        engine.dispose()
+    assert columns["rejected"]["nullable"] and columns["kto_label"]["nullable"]

@@ -13,12 +13,13 @@ from app.schemas.common import ErrorBody, Page
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
 from app.services import examples as service
 from app.services.import_validation import Parallelism
-from app.services.imports import OnError, run_import
+from app.services.imports import OnError, check_rated_margin, run_import
 from app.uploads import spool_request_body
 
 router = APIRouter(tags=["examples"])
 
-ImportFormat = Literal["auto", "prompt_completion", "messages", "alpaca", "sharegpt", "input_output"]
+ImportFormat = Literal["auto", "prompt_completion", "messages", "alpaca", "sharegpt", "input_output",
+                       "trl_preference", "openai_dpo", "hh", "rated", "kto"]
 IMPORT_BODY_DOC = {
     "requestBody": {
         "description": "JSONL (`application/x-ndjson`), a JSON array, CSV (`text/csv`), or a multipart form "
@@ -42,10 +43,14 @@ async def import_examples(
     format: Annotated[ImportFormat, Query(description="record format; auto detects it per file")] = "auto",
     on_error: Annotated[OnError, Query(description="abort: one bad line imports nothing; skip: import the rest")]
     = OnError.abort,
+    rated_margin: Annotated[float | None, Query(gt=0, description="rated format: every pair whose scores differ "
+                                                                  "by at least this much (default: best vs worst)")]
+    = None,
 ) -> JSONResponse:
     end_read_transaction(session)  # so that SQLite's write lock is not held during upload and validation
     async with spool_request_body(request, settings.max_body_bytes) as upload:
-        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
+        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format,
+                             options=check_rated_margin(rated_margin))
         outcome = await run_in_threadpool(
             run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size,
             parallelism=Parallelism.from_settings(settings),

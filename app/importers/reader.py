@@ -8,13 +8,14 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import IO, Any
 
 import orjson
 
 from app.importers.formats import FORMATS, FieldError, detect_format, map_common
+from app.importers.preference_formats import PREFERENCE_FORMATS, detect_preference_format
 from app.text import storable, storable_json
 
 BOM = b"\xef\xbb\xbf"
@@ -46,6 +47,8 @@ class ParsedPair:
     label: str | None
     metadata: dict | None
     weight: float | None
+    rejected: str | None = None  # preference pairs: `output` is the chosen answer
+    kto_label: bool | None = None  # unpaired KTO examples
 
 
 @dataclass
@@ -53,6 +56,8 @@ class ImportSource:
     file: IO[bytes]
     kind: FileKind
     format: str = "auto"
+    # Format options, e.g. {"rated_margin": 1.0} (see app/importers/rated.py).
+    options: dict = field(default_factory=dict)
 
 
 def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) -> FileKind:
@@ -70,8 +75,9 @@ def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) 
 
 
 def open_source(file: IO[bytes], *, filename: str | None = None, content_type: str | None = None,
-                format: str = "auto") -> ImportSource:
-    return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format)
+                format: str = "auto", options: dict | None = None) -> ImportSource:
+    return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format,
+                        options=options or {})
 
 
 def _refuse_constant(name: str) -> Any:
@@ -182,24 +188,50 @@ def _records(source: ImportSource) -> Iterator[tuple[int, Any] | LineError]:
     return _jsonl_records(source.file)
 
 
-def to_pair(number: int, record: Any, format: str) -> ParsedPair:
+def to_pairs(number: int, record: Any, format: str, options: dict) -> list[ParsedPair]:
+    """The pair(s) of one record: one, except a `rated` record with a score margin."""
     if not isinstance(record, dict):
         raise FieldError(None, "each record must be a JSON object")
-    mapper, format_keys = FORMATS[format]
-    fields = mapper(record)
-    common = map_common(record, format_keys)
-    history, metadata = fields["history"], common["metadata"]
-    return ParsedPair(
-        line=number,
-        external_id=storable(common["external_id"]) if common["external_id"] else None,
-        system=storable(fields["system"]) if fields["system"] is not None else None,
-        input=storable(fields["input"]),
-        output=storable(fields["output"]),
-        history=storable_json(history) if history is not None else None,
-        label=storable(common["label"]) if common["label"] is not None else None,
-        metadata=storable_json(metadata) if metadata is not None else None,
-        weight=common["weight"],
-    )
+    preference = PREFERENCE_FORMATS.get(format)
+    if preference is None:
+        mapper, format_keys = FORMATS[format]
+        mapped = [mapper(record)]
+        common = map_common(record, format_keys)
+    else:
+        format_keys = preference.KEYS
+        mapped = preference.to_pairs(record, options)
+        # A key the format owns (KTO's boolean `label`) is not the common key of that name.
+        common = map_common({k: v for k, v in record.items() if k not in format_keys}, format_keys)
+    pairs = []
+    for fields in mapped:
+        history, metadata = fields["history"], common["metadata"]
+        if fields.get("metadata"):
+            metadata = {**fields["metadata"], **(metadata or {})}
+        external_id = common["external_id"]
+        if external_id and fields.get("id_suffix"):
+            external_id += fields["id_suffix"]
+        rejected = fields.get("rejected")
+        pairs.append(ParsedPair(
+            line=number,
+            external_id=storable(external_id) if external_id else None,
+            system=storable(fields["system"]) if fields["system"] is not None else None,
+            input=storable(fields["input"]),
+            output=storable(fields["output"]),
+            history=storable_json(history) if history is not None else None,
+            label=storable(common["label"]) if common["label"] is not None else None,
+            metadata=storable_json(metadata) if metadata is not None else None,
+            weight=common["weight"],
+            rejected=storable(rejected) if rejected is not None else None,
+            kto_label=fields.get("kto_label"),
+        ))
+    return pairs
+
+
+def detect_record_format(record: Any) -> str | None:
+    """The format one record says it is in, or None."""
+    if not isinstance(record, dict):
+        return None
+    return detect_preference_format(record) or detect_format(set(record))
 
 
 def iter_pairs(source: ImportSource) -> Iterator[ParsedPair | LineError]:
@@ -208,16 +240,18 @@ def iter_pairs(source: ImportSource) -> Iterator[ParsedPair | LineError]:
     return _pairs(_records(source), source)
 
 
-def iter_jsonl_chunk(data: bytes, first_line: int, format: str) -> Iterator[ParsedPair | LineError]:
+def iter_jsonl_chunk(data: bytes, first_line: int, format: str,
+                     options: dict | None = None) -> Iterator[ParsedPair | LineError]:
     """iter_pairs over a piece of a JSONL file made of whole lines, the first of them numbered `first_line`."""
-    return _pairs(_jsonl_records(io.BytesIO(data), first_line), ImportSource(io.BytesIO(), FileKind.jsonl, format))
+    return _pairs(_jsonl_records(io.BytesIO(data), first_line),
+                  ImportSource(io.BytesIO(), FileKind.jsonl, format, options or {}))
 
 
 def detect_jsonl_format(data: bytes) -> str | None:
     """The format iter_pairs would settle on, if one of these JSONL lines decides it."""
     for item in _jsonl_records(io.BytesIO(data)):
-        if not isinstance(item, LineError) and isinstance(item[1], dict):
-            detected = detect_format(set(item[1]))
+        if not isinstance(item, LineError):
+            detected = detect_record_format(item[1])
             if detected:
                 return detected
     return None
@@ -230,13 +264,16 @@ def _pairs(records: Iterator[tuple[int, Any] | LineError], source: ImportSource)
             continue
         number, record = item
         if source.format == "auto":
-            detected = detect_format(set(record)) if isinstance(record, dict) else None
+            detected = detect_record_format(record)
             if detected is None:
                 yield LineError(number, None, "unknown format: expected prompt/completion, messages, "
-                                              "instruction/output (alpaca), conversations (sharegpt) or input/output")
+                                              "instruction/output (alpaca), conversations (sharegpt), input/output, "
+                                              "or for preference data prompt/chosen/rejected (trl_preference), "
+                                              "preferred_output/non_preferred_output (openai_dpo), completions "
+                                              "with scores (rated) or prompt/completion/label true|false (kto)")
                 continue
             source.format = detected
         try:
-            yield to_pair(number, record, source.format)
+            yield from to_pairs(number, record, source.format, source.options)
         except FieldError as exc:
             yield LineError(number, exc.field, exc.message)

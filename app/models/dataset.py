@@ -11,6 +11,7 @@ from app.models.common import JSON_TYPE, TIMESTAMP, utcnow
 class TaskType(StrEnum):
     generation = "generation"
     classification = "classification"
+    preference = "preference"
 
 
 class Dataset(SQLModel, table=True):

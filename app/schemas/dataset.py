@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-TaskTypeLiteral = Literal["generation", "classification"]
+TaskTypeLiteral = Literal["generation", "classification", "preference"]
 
 
 def _check_labels(labels: list[str] | None) -> list[str] | None:

@@ -25,6 +25,9 @@ class ExampleCreate(BaseModel):
     metadata: dict[str, Any] | None = None
     weight: float | None = Field(default=None, ge=0)
     status: StatusLiteral = "pending"
+    rejected: str | None = Field(default=None, description="preference datasets: the rejected answer "
+                                                            "(`output` is the chosen one)")
+    kto_label: bool | None = Field(default=None, description="preference datasets: an unpaired KTO example's label")
 
 
 class ExampleUpdate(BaseModel):
@@ -41,6 +44,8 @@ class ExampleUpdate(BaseModel):
     metadata: dict[str, Any] | None = None
     weight: float | None = Field(default=None, ge=0)
     status: StatusLiteral | None = None
+    rejected: str | None = None
+    kto_label: bool | None = None
 
 
 class ExamplePublic(BaseModel):
@@ -55,6 +60,8 @@ class ExamplePublic(BaseModel):
     metadata: dict[str, Any] | None
     weight: float | None
     status: str
+    rejected: str | None = None
+    kto_label: bool | None = None
     content_hash: str
     version: int
     created_at: datetime

@@ -13,7 +13,8 @@ from app.services.common import get_or_404, paged
 
 # Attribute names on Example for the fields a client edits (`metadata` is stored as `meta`).
 EDITABLE_FIELDS = {"system": "system", "input": "input", "output": "output", "history": "history",
-                   "label": "label", "metadata": "meta", "weight": "weight", "status": "status"}
+                   "label": "label", "metadata": "meta", "weight": "weight", "status": "status",
+                   "rejected": "rejected", "kto_label": "kto_label"}
 
 
 def align_label(dataset: Dataset, output: str, label: str | None) -> tuple[str, str | None]:
@@ -27,8 +28,8 @@ def align_label(dataset: Dataset, output: str, label: str | None) -> tuple[str, 
     return output, None
 
 
-def hashes(system: str | None, input_text: str, output: str) -> dict[str, str]:
-    input_digest, content_digest = pair_hashes(system, input_text, output)
+def hashes(system: str | None, input_text: str, output: str, rejected: str | None = None) -> dict[str, str]:
+    input_digest, content_digest = pair_hashes(system, input_text, output, rejected)
     return {"input_hash": input_digest, "content_hash": content_digest}
 
 
@@ -48,7 +49,8 @@ def create_example(session: Session, dataset_id: int, data: ExampleCreate, autho
     example = Example(
         dataset_id=dataset_id, external_id=values["external_id"], system=values["system"], input=values["input"],
         output=output, label=label, history=history, meta=storable_json(data.metadata), weight=data.weight,
-        status=data.status, **hashes(values["system"], values["input"], output),
+        status=data.status, rejected=values["rejected"], kto_label=data.kto_label,
+        **hashes(values["system"], values["input"], output, values["rejected"]),
     )
     session.add(example)
     session.flush()
@@ -74,7 +76,7 @@ def apply_changes(example: Example, dataset: Dataset, changes: dict[str, Any], a
                                   author=author))
     if revisions:
         example.updated_at = utcnow()
-        for key, value in hashes(example.system, example.input, example.output).items():
+        for key, value in hashes(example.system, example.input, example.output, example.rejected).items():
             setattr(example, key, value)
     return revisions
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
-from app.importers import FORMATS, ImportSource, LineError
+from app.importers import ALL_FORMATS, PREFERENCE_FORMATS, ImportSource, LineError
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
@@ -57,32 +57,52 @@ class ImportOutcome:
 
 
 def check_format(format: str) -> str:
-    if format != "auto" and format not in FORMATS:
-        raise InvalidInput(f"unknown format '{format}'; use auto or one of: {', '.join(FORMATS)}", field="format")
+    if format != "auto" and format not in ALL_FORMATS:
+        raise InvalidInput(f"unknown format '{format}'; use auto or one of: {', '.join(ALL_FORMATS)}", field="format")
     return format
+
+
+def check_rated_margin(margin: float | None) -> dict:
+    """The import options of a `rated` file: every pair above this score margin (None: best vs worst)."""
+    if margin is None:
+        return {}
+    if not (0 < margin < float("inf")):
+        raise InvalidInput("rated_margin must be a number > 0", field="rated_margin")
+    return {"rated_margin": float(margin)}
+
+
+def check_task_type(dataset: Dataset, format: str) -> None:
+    """A preference format only into a preference dataset, and an SFT format never into one."""
+    preference_format = format in PREFERENCE_FORMATS
+    if preference_format != (dataset.task_type == TaskType.preference):
+        kind = "preference pairs" if preference_format else "single-answer pairs"
+        raise InvalidInput(f"the file holds {kind} (format {format}), but dataset '{dataset.name}' is a "
+                           f"{dataset.task_type} dataset", field="format")
 
 
 def _new_rows(batch: list[tuple], dataset: Dataset, classification: bool, timestamp: Any) -> list[tuple]:
     """Spooled tuples (SPOOLED_FIELDS) as the INSERT_COLUMNS of new examples. The hot path: one
     comprehension picking by position (1 external_id .. 4 output, 6 label, 8 weight, 9-10 hashes,
-    11-12 JSON for the driver), no call per row."""
+    11-12 JSON for the driver, 13-14 the preference fields), no call per row."""
     dataset_id = dataset.id
     if not classification:
         return [(dataset_id, f[1], f[2], f[3], f[4], f[11], f[6], f[12], f[8], PENDING, f[9], f[10], 1, timestamp,
-                 timestamp) for f in batch]
+                 timestamp, f[13], f[14]) for f in batch]
     # For classification the label is the output; a blank output takes the label (align_label).
     return [(dataset_id, f[1], f[2], f[3], f[4], f[11], f[4].strip(), f[12], f[8], PENDING, f[9], f[10], 1,
-             timestamp, timestamp) if f[4].strip() else _blank_output_row(f, dataset, timestamp) for f in batch]
+             timestamp, timestamp, f[13], f[14]) if f[4].strip() else _blank_output_row(f, dataset, timestamp)
+            for f in batch]
 
 
 def _blank_output_row(fields: tuple, dataset: Dataset, timestamp: Any) -> tuple:
-    _, external_id, system, input_text, output, _, label, _, weight, in_hash, pair_hash, history, metadata = fields
+    (_, external_id, system, input_text, output, _, label, _, weight, in_hash, pair_hash, history, metadata,
+     rejected, kto_label) = fields
     aligned_output, label = align_label(dataset, output, label)
     if aligned_output != output:  # the label stood in for the empty output: hash what is stored
         output = aligned_output
         in_hash, pair_hash = pair_hashes(system, input_text, output)
     return (dataset.id, external_id, system, input_text, output, history, label, metadata, weight,
-            PENDING, in_hash, pair_hash, 1, timestamp, timestamp)
+            PENDING, in_hash, pair_hash, 1, timestamp, timestamp, rejected, kto_label)
 
 
 def _update(example: Example, dataset: Dataset, fields: tuple, author: str) -> list:
@@ -90,6 +110,8 @@ def _update(example: Example, dataset: Dataset, fields: tuple, author: str) -> l
     output, label = align_label(dataset, output, label)
     changes = {"system": system, "input": input_text, "output": output, "history": history,
                "label": label, "metadata": metadata, "weight": weight}
+    if dataset.task_type == TaskType.preference:
+        changes.update(rejected=fields[13], kto_label=fields[14])
     return apply_changes(example, dataset, changes, author)
 
 
@@ -100,9 +122,12 @@ class _Writer:
     callers begin the import with no other change pending (the routes end their read transaction
     first, the CLI rolls back an aborted import anyway)."""
 
-    def __init__(self, session: Session, dataset_id: int, encoder: RowEncoder, author: str) -> None:
+    def __init__(self, session: Session, dataset_id: int, encoder: RowEncoder, author: str,
+                 format: str | None = None) -> None:
         self.session, self.encoder, self.author = session, encoder, author
         self.dataset = get_dataset(session, dataset_id)
+        if format is not None and format != "auto":
+            check_task_type(self.dataset, format)
         self.classification = self.dataset.task_type == TaskType.classification
         self.now = utcnow()
         self.timestamp = encoder.timestamp(self.now)
@@ -172,7 +197,7 @@ def run_import(
             dropped = merger.add(piece)
             if abort and merger.skipped:
                 continue  # nothing will be kept: only look for more errors
-            writer = writer or _Writer(session, dataset_id, encoder, author)
+            writer = writer or _Writer(session, dataset_id, encoder, author, source.format)
             for batch in spooled_batches(piece, dropped):
                 writer.write(batch)
                 if progress:
@@ -184,7 +209,7 @@ def run_import(
             writer.discard()
         outcome.aborted = True
         return outcome
-    writer = writer or _Writer(session, dataset_id, encoder, author)  # an empty file: still a 404 for no dataset
+    writer = writer or _Writer(session, dataset_id, encoder, author, source.format)  # an empty file: still a 404 for no dataset
     writer.finish()
     outcome.imported, outcome.updated = writer.imported, writer.updated
     log.info("import into dataset %s: %d new, %d updated, %d skipped in %.2f s (%d piece(s))", dataset_id,

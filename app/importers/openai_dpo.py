@@ -1,0 +1,35 @@
+"""OpenAI's DPO fine-tuning JSONL: `input.messages` (the conversation up to the user's turn),
+`preferred_output` and `non_preferred_output` (each a list holding one assistant message).
+
+`input.tools` and `input.parallel_tool_calls`, when given, are kept in the pair's metadata.
+"""
+
+from app.importers.formats import FieldError, _message_turns, _type_name
+from app.importers.preference import PREFERENCE_TASK_TYPES, answer_text, preference_pair
+
+NAME = "openai_dpo"
+DESCRIPTION = "OpenAI DPO: input.messages / preferred_output / non_preferred_output"
+TASK_TYPES = PREFERENCE_TASK_TYPES
+KEYS = {"input", "preferred_output", "non_preferred_output"}
+
+
+def recognises(record: dict) -> bool:
+    return "preferred_output" in record and "non_preferred_output" in record
+
+
+def to_pairs(record: dict, options: dict) -> list[dict]:
+    conversation = record.get("input")
+    if not isinstance(conversation, dict):
+        raise FieldError("input", f"'input' must be an object with 'messages', got {_type_name(conversation)}")
+    messages = conversation.get("messages")
+    if not isinstance(messages, list):
+        raise FieldError("input.messages", f"'input.messages' must be an array, got {_type_name(messages)}")
+    turns = _message_turns(messages, "input.messages")
+    if not turns:
+        raise FieldError("input.messages", "'input.messages' is empty")
+    pair = preference_pair(turns, answer_text(record, "preferred_output"), answer_text(record, "non_preferred_output"),
+                           key="input.messages")
+    extra = {k: v for k, v in conversation.items() if k != "messages"}
+    if extra:
+        pair["metadata"] = {"input": extra}
+    return [pair]
