@@ -13,6 +13,8 @@ from app.services.findings import FindingDraft
 
 class ClassImbalanceCheck:
     name = "class_imbalance"
+    # Preference datasets have their own answer checks (identical_sides, contradicting_preference).
+    task_types = frozenset({"generation", "classification"})
     description = ("Labels with fewer than `min_count` examples or a share under 1/(`share_factor` x number of "
                    "labels).")
     needs_embeddings = False

@@ -21,6 +21,8 @@ def _short(text: str, limit: int = 300) -> str:
 
 class ConflictingOutputCheck:
     name = "conflicting_output"
+    # Preference datasets have their own answer checks (identical_sides, contradicting_preference).
+    task_types = frozenset({"generation", "classification"})
     description = ("Pairs in one exact or near-duplicate group whose outputs (labels, for classification) disagree. "
                    "For free-text outputs, `min_output_difference` (0-1) is how different they must be.")
     needs_embeddings = True

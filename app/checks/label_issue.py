@@ -78,6 +78,8 @@ def fingerprint(text: str, label: str) -> str:
 
 class LabelIssueCheck:
     name = "label_issue"
+    # Preference datasets have their own answer checks (identical_sides, contradicting_preference).
+    task_types = frozenset({"generation", "classification"})
     description = ("Pairs whose label is probably wrong: cleanlab on out-of-sample probabilities of K-fold "
                    "cross-validated logistic regression over the input (embedding + TF-IDF word n-grams).")
     needs_embeddings = True

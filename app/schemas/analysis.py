@@ -65,3 +65,5 @@ class DatasetReport(BaseModel):
     small_classes: list[str]
     last_analysis: JobPublic | None
     readiness: Readiness
+    # Preference datasets: the length_bias check's figures from the last analysis (see app/checks/length_bias.py).
+    length_bias: dict[str, Any] | None = None

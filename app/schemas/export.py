@@ -8,8 +8,9 @@ from app.exports.splits import SPLIT_NAMES
 
 # The analysis engine's checks; an unknown name is a typo, refused with 422.
 KNOWN_CHECKS = ("format", "exact_duplicate", "near_duplicate", "conflicting_output", "label_issue",
-                "class_imbalance", "outlier")
-DEFAULT_EXCLUDED_CHECKS = ["format", "conflicting_output", "label_issue"]
+                "class_imbalance", "outlier", "identical_sides", "contradicting_preference", "length_bias")
+# identical_sides and contradicting_preference only ever flag preference pairs.
+DEFAULT_EXCLUDED_CHECKS = ["format", "conflicting_output", "label_issue", "identical_sides", "contradicting_preference"]
 StatusLiteral = Literal["pending", "accepted", "rejected"]
 
 

@@ -58,7 +58,7 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     dataset = get_dataset(session, dataset_id)
     rows = session.execute(
         select(Example.id, Example.input, Example.output, Example.label, Example.system, Example.history,
-               Example.status, Example.input_hash, Example.version)
+               Example.status, Example.input_hash, Example.version, Example.rejected, Example.kto_label)
         .where(Example.dataset_id == dataset_id).order_by(Example.id)
     ).all()
     return AnalysisContext(
@@ -98,7 +98,7 @@ def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
     """Run every enabled check; progress counts one step per check after `done_before` steps."""
     drafts: list[findings.FindingDraft] = []
     timings: dict[str, float] = {}
-    checks = enabled_checks(ctx.settings)
+    checks = enabled_checks(ctx.settings, ctx.dataset.task_type)
     for step, check in enumerate(checks):
         if report:
             report(done_before + step, done_before + len(checks), f"running check {check.name}")
@@ -117,7 +117,8 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         model = job.params.get("embedding_model")
     embedder = get_embedder(model)
     with session_scope() as session:
-        checks = enabled_checks(effective_settings(get_dataset(session, dataset_id).settings))
+        dataset = get_dataset(session, dataset_id)
+        checks = enabled_checks(effective_settings(dataset.settings), dataset.task_type)
     steps = len(checks)
     needs_vectors = any(check.needs_embeddings for check in checks)
     embed_total, embedded = 0, 0

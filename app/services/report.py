@@ -10,7 +10,8 @@ from app.services.datasets import get_dataset
 from app.services.jobs import latest_job
 
 MIN_CLEAN_EXAMPLES = 500
-BLOCKING_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output")
+BLOCKING_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output", "identical_sides",
+                   "contradicting_preference")
 
 
 def unclean_example_ids():
@@ -64,4 +65,5 @@ def build_report(session: Session, dataset_id: int) -> DatasetReport:
         findings_by_status=by_finding_status, examples_by_status=by_status, small_classes=small,
         last_analysis=JobPublic.model_validate(job) if job else None,
         readiness=Readiness(ready=not reasons, reasons=reasons),
+        length_bias=((job.result or {}).get("notes") or {}).get("length_bias") if job else None,
     )
