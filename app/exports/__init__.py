@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
-from app.exports import alpaca, openai_chat, sharegpt, trl_messages, trl_prompt_completion
+from app.exports import (alpaca, kto, openai_chat, openai_dpo, sharegpt, trl_messages, trl_preference,
+                         trl_prompt_completion)
 from app.exports.base import ExportRow, ExportRows
 
 Encoder = Callable[[ExportRow], dict]
@@ -28,6 +29,16 @@ class ExportFormat:
     keys: tuple[str, ...]
     module: ModuleType
 
+    @property
+    def task_types(self) -> frozenset[str] | None:
+        """The dataset task types it exports (None: any; an SFT format exports a preference set's chosen answers)."""
+        return getattr(self.module, "TASK_TYPES", None)
+
+    @property
+    def needs_pairs(self) -> bool:
+        """It writes chosen and rejected: unpaired KTO examples are left out."""
+        return getattr(self.module, "NEEDS_PAIRS", False)
+
     def encoder(self, rows: ExportRows) -> Encoder:
         make = getattr(self.module, "make_encoder", None)
         return make(rows) if make else self.module.to_record
@@ -35,7 +46,7 @@ class ExportFormat:
 
 FORMATS: dict[str, ExportFormat] = {
     m.NAME: ExportFormat(m.NAME, m.DESCRIPTION, m.KEYS, m)
-    for m in (openai_chat, trl_messages, trl_prompt_completion, alpaca, sharegpt)
+    for m in (openai_chat, trl_messages, trl_prompt_completion, alpaca, sharegpt, trl_preference, openai_dpo, kto)
 }
 DEFAULT_FORMAT = "openai_chat"
 

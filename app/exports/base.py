@@ -22,6 +22,8 @@ class ExportRow(NamedTuple):
     weight: float | None
     status: str
     input_hash: str
+    rejected: str | None = None  # preference pairs: `output` is the chosen answer
+    kto_label: bool | None = None  # unpaired KTO examples
 
 
 def picker(positions: Sequence[int]) -> Callable[[Sequence], tuple]:
@@ -81,17 +83,19 @@ class ExportRows:
     weights: Sequence[float | None]
     statuses: Sequence[str]
     input_hashes: Sequence[str]
+    rejecteds: Sequence[str | None]
+    kto_labels: Sequence[bool | None]
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence]) -> "ExportRows":
-        """From rows of the nine fields, in ExportRow's order."""
+        """From rows of ExportRow's fields, in its order."""
         if not rows:
             return cls(*([()] * len(ExportRow._fields)))
         return cls(*zip(*rows))
 
     def columns(self) -> tuple[Sequence, ...]:
         return (self.ids, self.systems, self.inputs, self.outputs, self.histories, self.labels, self.weights,
-                self.statuses, self.input_hashes)
+                self.statuses, self.input_hashes, self.rejecteds, self.kto_labels)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -108,11 +112,17 @@ class ExportRows:
         return ExportRows(*map(get, self.columns()))
 
     def is_plain(self, i: int) -> bool:
-        """Only an input and an output: no system prompt, no earlier turns, no weight."""
-        return not self.systems[i] and not self.histories[i] and self.weights[i] is None
+        """Only an input and an output: no system prompt, no earlier turns, no weight, no preference fields."""
+        return (not self.systems[i] and not self.histories[i] and self.weights[i] is None
+                and self.rejecteds[i] is None and self.kto_labels[i] is None)
 
     def all_plain(self) -> bool:
-        return not any(self.systems) and not any(self.histories) and self.weights.count(None) == len(self.weights)
+        n = len(self.ids)
+        return (not any(self.systems) and not any(self.histories) and self.weights.count(None) == n
+                and self.rejecteds.count(None) == n and self.kto_labels.count(None) == n)
+
+    def is_preference(self) -> bool:
+        return self.rejecteds.count(None) != len(self.ids) or self.kto_labels.count(None) != len(self.ids)
 
 
 def chat_turns(row: ExportRow) -> list[tuple[str, str]]:
@@ -125,6 +135,11 @@ def chat_turns(row: ExportRow) -> list[tuple[str, str]]:
     turns.append(("user", row.input))
     turns.append(("assistant", row.output))
     return turns
+
+
+def prompt_messages(row: ExportRow) -> list[dict[str, str]]:
+    """The conversation up to and including the final user turn, as messages."""
+    return [{"role": role, "content": content} for role, content in chat_turns(row)[:-1]]
 
 
 def chat_messages(row: ExportRow) -> list[dict[str, str]]:
