@@ -10,8 +10,9 @@ from app.db import end_read_transaction
 from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.importers import open_source
 from app.schemas.common import ErrorBody, Page
-from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
+from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic, SwapSides
 from app.services import examples as service
+from app.services import preference
 from app.services.import_validation import Parallelism
 from app.services.imports import OnError, check_rated_margin, run_import
 from app.uploads import spool_request_body
@@ -87,6 +88,13 @@ def get_example(example_id: int, session: SessionDep) -> ExamplePublic:
 @router.patch("/examples/{example_id}", response_model=ExamplePublic, responses={409: {"description": "stale version"}})
 def update_example(example_id: int, data: ExampleUpdate, session: SessionDep, user: CurrentUserDep) -> ExamplePublic:
     return ExamplePublic.of(service.update_example(session, example_id, data, author=user.username))
+
+
+@router.post("/examples/{example_id}/swap", response_model=ExamplePublic,
+             responses={409: {"description": "stale version"}, 422: {"description": "not a preference pair"}})
+def swap_example_sides(example_id: int, data: SwapSides, session: SessionDep, user: CurrentUserDep) -> ExamplePublic:
+    """Preference pairs: the rejected answer becomes the chosen one and vice versa (one revision)."""
+    return ExamplePublic.of(preference.swap_sides(session, example_id, user.username, data.version))
 
 
 @router.delete("/examples/{example_id}", status_code=status.HTTP_204_NO_CONTENT)

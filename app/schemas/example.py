@@ -48,6 +48,12 @@ class ExampleUpdate(BaseModel):
     kto_label: bool | None = None
 
 
+class SwapSides(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1, description="the version you saw; a stale one gets 409")
+
+
 class ExamplePublic(BaseModel):
     id: int
     dataset_id: int

@@ -16,9 +16,10 @@ from app.schemas.example import ExampleUpdate
 from app.services.datasets import get_dataset
 from app.services.examples import get_example, update_example
 from app.services.findings import get_finding, list_findings, update_finding
+from app.services.preference import swap_sides
 from app.services.web_overview import distinct_labels
 
-CLUSTER_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output")
+CLUSTER_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output", "contradicting_preference")
 MAX_LABEL_KEYS = 9
 MAX_CLUSTER_SHOWN = 8
 
@@ -28,6 +29,7 @@ class Action(StrEnum):
     reject = "reject"
     dismiss = "dismiss"
     label = "label"
+    swap = "swap"  # preference pairs: chosen and rejected trade places
 
 
 @dataclass
@@ -105,6 +107,10 @@ def review_queue(session: Session, dataset_id: int, check: str, *, offset: int =
 def _verdict(session: Session, finding: Finding, action: Action, label: str | None, author: str) -> None:
     if action is Action.dismiss:
         update_finding(session, finding.id, FindingStatus.dismissed)
+        return
+    if action is Action.swap:
+        swap_sides(session, finding.example_id, author)
+        update_finding(session, finding.id, FindingStatus.resolved)
         return
     example = get_example(session, finding.example_id)
     if action is Action.label:
