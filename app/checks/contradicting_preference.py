@@ -9,20 +9,22 @@ The contradicting pairs of a prompt group form one cluster, reviewed together.
 
 from collections import defaultdict
 
-from pydantic import BaseModel, Field
+from typing import Annotated
 
-from app.checks.base import AnalysisContext, member_ids
+from pydantic import Field
+
+from app.checks.base import AnalysisContext, FindingDraft, member_ids
 from app.checks.identical_sides import side_similarity
-from app.services.findings import FindingDraft
+from app.checks.settings import CheckSettings
+from app.task_types import PREFERENCE_TASK_TYPES
 from app.text import normalise
 
 
-class ContradictingPreferenceSettings(BaseModel):
-    enabled: bool = True
-    threshold: float = Field(default=0.95, gt=0, le=1, description="text similarity at or above which two answers "
-                                                                   "count as the same answer")
-    max_group: int = Field(default=300, ge=2, le=10_000, description="prompt groups larger than this are compared "
-                                                                     "exactly only (the near comparison is quadratic)")
+class ContradictingPreferenceSettings(CheckSettings):
+    threshold: Annotated[float, Field(gt=0, le=1, description="text similarity at or above which two answers "
+                                                              "count as the same answer")] = 0.95
+    max_group: Annotated[int, Field(ge=2, le=10_000, description="prompt groups larger than this are compared "
+                                                                 "exactly only (the near comparison is quadratic)")] = 300
 
 
 class _UnionFind:
@@ -44,19 +46,17 @@ class ContradictingPreferenceCheck:
     name = "contradicting_preference"
     description = ("The same or a near-same prompt preferred both ways: A over B in one pair and B over A in "
                    "another, or one KTO completion labelled both desirable and undesirable.")
-    task_types = frozenset({"preference"})
+    task_types = PREFERENCE_TASK_TYPES
     needs_embeddings = True
-    needs_labels = False
     dataset_level = False
     forms_clusters = True
     blocks_readiness = True
     excluded_from_export = True
     settings_model = ContradictingPreferenceSettings
-    defaults = ContradictingPreferenceSettings().model_dump(exclude={"enabled"})
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
-        settings = {**self.defaults, **ctx.settings_of(self.name)}
-        threshold, max_group = float(settings["threshold"]), int(settings["max_group"])
+        settings = ctx.settings_of(self)
+        threshold, max_group = settings.threshold, settings.max_group
         groups = self._prompt_groups(ctx)
         contradictions: dict[int, dict[int, float]] = defaultdict(dict)  # row -> other row -> score
         for rows in groups:

@@ -7,18 +7,20 @@ legitimate pair, however similar: it teaches the model to finish, and embeddings
 ~0.98, which is why cosine alone cannot be the measure.
 """
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import Field
 from rapidfuzz import fuzz
 
-from app.checks.base import AnalysisContext
-from app.services.findings import FindingDraft
+from app.checks.base import AnalysisContext, FindingDraft
+from app.checks.settings import CheckSettings
+from app.task_types import PREFERENCE_TASK_TYPES
 from app.text import normalise
 
 
-class IdenticalSidesSettings(BaseModel):
-    enabled: bool = True
-    threshold: float = Field(default=0.9, gt=0, le=1, description="text similarity at or above which the two "
-                                                                  "answers count as nearly identical")
+class IdenticalSidesSettings(CheckSettings):
+    threshold: Annotated[float, Field(gt=0, le=1, description="text similarity at or above which the two "
+                                                              "answers count as nearly identical")] = 0.9
 
 
 def is_truncation(a: str, b: str) -> bool:
@@ -36,18 +38,16 @@ class IdenticalSidesCheck:
     name = "identical_sides"
     description = ("Preference pairs whose chosen and rejected answers are identical after normalisation, or "
                    "nearly (text similarity at or above `threshold`); a truncation of the other side is not flagged.")
-    task_types = frozenset({"preference"})
+    task_types = PREFERENCE_TASK_TYPES
     needs_embeddings = False
-    needs_labels = False
     dataset_level = False
     forms_clusters = False
     blocks_readiness = True
     excluded_from_export = True
     settings_model = IdenticalSidesSettings
-    defaults = IdenticalSidesSettings().model_dump(exclude={"enabled"})
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
-        threshold = float({**self.defaults, **ctx.settings_of(self.name)}["threshold"])
+        threshold = ctx.settings_of(self).threshold
         drafts = []
         for example in ctx.examples:
             if example.rejected is None:

@@ -10,17 +10,19 @@ no single pair is wrong.
 
 import statistics
 
-from pydantic import BaseModel, Field
+from typing import Annotated
 
-from app.checks.base import AnalysisContext
-from app.services.findings import FindingDraft
+from pydantic import Field
+
+from app.checks.base import AnalysisContext, FindingDraft
+from app.checks.settings import CheckSettings
+from app.task_types import PREFERENCE_TASK_TYPES
 
 
-class LengthBiasSettings(BaseModel):
-    enabled: bool = True
-    max_share: float = Field(default=0.8, ge=0.5, le=1, description="share of chosen-is-longer pairs from which "
-                                                                    "the set counts as length-biased")
-    min_pairs: int = Field(default=20, ge=1, le=1_000_000, description="fewer pairs than this give no verdict")
+class LengthBiasSettings(CheckSettings):
+    max_share: Annotated[float, Field(ge=0.5, le=1, description="share of chosen-is-longer pairs from which "
+                                                                "the set counts as length-biased")] = 0.8
+    min_pairs: Annotated[int, Field(ge=1, le=1_000_000, description="fewer pairs than this give no verdict")] = 20
 
 
 def length_bias(pairs: list[tuple[str, str]], max_share: float = 0.8, min_pairs: int = 20) -> dict:
@@ -43,18 +45,16 @@ class LengthBiasCheck:
     name = "length_bias"
     description = ("Dataset-level: the share of preference pairs whose chosen answer is longer, and the median "
                    "chosen/rejected length ratio; a share of `max_share` or more marks the set length-biased.")
-    task_types = frozenset({"preference"})
+    task_types = PREFERENCE_TASK_TYPES
     needs_embeddings = False
-    needs_labels = False
     dataset_level = True
     forms_clusters = False
     blocks_readiness = False
     excluded_from_export = False
     settings_model = LengthBiasSettings
-    defaults = LengthBiasSettings().model_dump(exclude={"enabled"})
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
-        settings = {**self.defaults, **ctx.settings_of(self.name)}
+        settings = ctx.settings_of(self)
         pairs = [(e.output, e.rejected) for e in ctx.examples if e.rejected is not None and e.status != "rejected"]
-        ctx.notes[self.name] = length_bias(pairs, float(settings["max_share"]), int(settings["min_pairs"]))
+        ctx.notes[self.name] = length_bias(pairs, settings.max_share, settings.min_pairs)
         return []

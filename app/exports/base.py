@@ -9,6 +9,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from app.task_types import ALL_TASK_TYPES
+
 
 class ExportRow(NamedTuple):
     """One pair, as a format's `to_record` sees it."""
@@ -24,6 +26,33 @@ class ExportRow(NamedTuple):
     input_hash: str
     rejected: str | None = None  # preference pairs: `output` is the chosen answer
     kto_label: bool | None = None  # unpaired KTO examples
+
+
+# A record, or (kto) a list of records: one line each.
+Encoder = Callable[[ExportRow], dict | list[dict]]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """What an export format module declares, as its module-level `FORMAT`; app/exports/registry.py finds it.
+
+    `to_record(row) -> dict` makes one line; a format whose line shape depends on the whole export
+    (e.g. whether any pair has a system prompt) gives `make_encoder(rows) -> (row -> dict)` instead, so one
+    file never mixes column types."""
+
+    name: str
+    description: str
+    # The top-level keys of a plain pair's line (tests check a trainer's loader sees exactly these).
+    keys: tuple[str, ...]
+    to_record: Encoder
+    make_encoder: "Callable[[ExportRows], Encoder] | None" = None
+    # An SFT format on a preference dataset exports the chosen answers; a preference format needs one.
+    task_types: frozenset[str] = ALL_TASK_TYPES
+    # It writes chosen and rejected: unpaired KTO examples are left out (and counted).
+    needs_pairs: bool = False
+
+    def encoder(self, rows: "ExportRows") -> Encoder:
+        return self.make_encoder(rows) if self.make_encoder else self.to_record
 
 
 def picker(positions: Sequence[int]) -> Callable[[Sequence], tuple]:

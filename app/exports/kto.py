@@ -5,13 +5,8 @@ example gives one line with its own label. Strings, or TRL's conversational form
 any pair has a system prompt or earlier turns. Both lines of a pair land in the same split.
 """
 
-from app.exports.base import ExportRow, ExportRows, prompt_messages
-
-NAME = "kto"
-DESCRIPTION = "KTO unpaired: prompt/completion/label (a pair gives a true and a false line)"
-KEYS = ("prompt", "completion", "label")
-TASK_TYPES = frozenset({"preference"})
-NEEDS_PAIRS = False
+from app.exports.base import ExportFormat, ExportRow, ExportRows, prompt_messages
+from app.task_types import PREFERENCE_TASK_TYPES
 
 
 def _line(row: ExportRow, completion: str, label: bool, conversational: bool) -> dict:
@@ -30,3 +25,10 @@ def to_record(row: ExportRow, conversational: bool = False) -> list[dict]:
 def make_encoder(rows: ExportRows):
     conversational = any(rows.systems) or any(rows.histories)
     return lambda row: to_record(row, conversational)
+
+
+FORMAT = ExportFormat(
+    name="kto", description="KTO unpaired: prompt/completion/label (a pair gives a true and a false line)",
+    keys=("prompt", "completion", "label"), to_record=to_record, make_encoder=make_encoder,
+    task_types=PREFERENCE_TASK_TYPES, needs_pairs=False,
+)

@@ -2,16 +2,18 @@
 `preferred_output` and `non_preferred_output`, each a list holding one assistant message. Only pairs
 are written (an unpaired KTO example is left out and counted)."""
 
-from app.exports.base import ExportRow, prompt_messages
-
-NAME = "openai_dpo"
-DESCRIPTION = "OpenAI DPO: input.messages / preferred_output / non_preferred_output"
-KEYS = ("input", "preferred_output", "non_preferred_output")
-TASK_TYPES = frozenset({"preference"})
-NEEDS_PAIRS = True
+from app.exports.base import ExportFormat, ExportRow, prompt_messages
+from app.task_types import PREFERENCE_TASK_TYPES
 
 
 def to_record(row: ExportRow) -> dict:
     return {"input": {"messages": prompt_messages(row)},
             "preferred_output": [{"role": "assistant", "content": row.output}],
             "non_preferred_output": [{"role": "assistant", "content": row.rejected}]}
+
+
+FORMAT = ExportFormat(
+    name="openai_dpo", description="OpenAI DPO: input.messages / preferred_output / non_preferred_output",
+    keys=("input", "preferred_output", "non_preferred_output"), to_record=to_record,
+    task_types=PREFERENCE_TASK_TYPES, needs_pairs=True,
+)

@@ -6,13 +6,8 @@ holding one assistant message (one schema per file, as `datasets` needs). Only p
 unpaired KTO example has no rejected side (the export leaves it out and counts it).
 """
 
-from app.exports.base import ExportRow, ExportRows, prompt_messages
-
-NAME = "trl_preference"
-DESCRIPTION = "TRL preference: prompt/chosen/rejected (strings; message lists when system prompts or history exist)"
-KEYS = ("prompt", "chosen", "rejected")
-TASK_TYPES = frozenset({"preference"})
-NEEDS_PAIRS = True
+from app.exports.base import ExportFormat, ExportRow, ExportRows, prompt_messages
+from app.task_types import PREFERENCE_TASK_TYPES
 
 
 def needs_conversational(rows: ExportRows) -> bool:
@@ -29,3 +24,10 @@ def to_record(row: ExportRow, conversational: bool = False) -> dict:
 def make_encoder(rows: ExportRows):
     conversational = needs_conversational(rows)
     return lambda row: to_record(row, conversational)
+
+
+FORMAT = ExportFormat(
+    name="trl_preference", description="TRL preference: prompt/chosen/rejected (strings; message lists when system prompts or history exist)",
+    keys=("prompt", "chosen", "rejected"), to_record=to_record, make_encoder=make_encoder,
+    task_types=PREFERENCE_TASK_TYPES, needs_pairs=True,
+)

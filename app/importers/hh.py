@@ -5,20 +5,17 @@ the prompt (the last Human turn its input, the earlier ones its history); the la
 
 import re
 
-from app.importers.formats import FieldError, _string
-from app.importers.preference import PREFERENCE_TASK_TYPES, preference_pair, split_dialogues
+from app.importers.formats import FieldError, string_field
+from app.importers.preference import preference_format, preference_pair, split_dialogues
 
-NAME = "hh"
-DESCRIPTION = "Anthropic HH: two full 'Human:/Assistant:' dialogues, split at their shared prefix"
-TASK_TYPES = PREFERENCE_TASK_TYPES
 KEYS = {"chosen", "rejected"}
 
 _SPEAKER = re.compile(r"(?:^|\n\n)(Human|Assistant):[ \t]?")
 _ROLES = {"Human": "user", "Assistant": "assistant"}
 
 
-def looks_like_hh(record: dict) -> bool:
-    chosen = record.get("chosen")
+def looks_like_hh(record) -> bool:
+    chosen = record.get("chosen") if isinstance(record, dict) else None
     return isinstance(chosen, str) and chosen.lstrip("\n").startswith("Human:") and "\n\nAssistant:" in chosen
 
 
@@ -35,9 +32,15 @@ def dialogue_turns(text: str, key: str) -> list[tuple[str, str]]:
 
 
 def to_pairs(record: dict, options: dict) -> list[dict]:
-    chosen = dialogue_turns(_string(record, "chosen"), "chosen")
-    rejected = dialogue_turns(_string(record, "rejected"), "rejected")
+    chosen = dialogue_turns(string_field(record, "chosen"), "chosen")
+    rejected = dialogue_turns(string_field(record, "rejected"), "rejected")
     prompt, chosen_text, rejected_text = split_dialogues(chosen, rejected)
     if not prompt:
         raise FieldError("chosen", "the dialogues share no 'Human:' turn before the answers")
     return [preference_pair(prompt, chosen_text, rejected_text, key="chosen")]
+
+
+FORMAT = preference_format(
+    "hh", "Anthropic HH: two full Human:/Assistant: dialogues, split at their shared prefix", KEYS,
+    recognises, to_pairs, specificity=65, shape="chosen/rejected Human:/Assistant: dialogues (hh)",
+)

@@ -4,18 +4,23 @@ false: an undesirable one), standard strings or conversational message lists as 
 Told apart from an SFT prompt/completion record by its `label` being a JSON boolean.
 """
 
-from app.importers.preference import PREFERENCE_TASK_TYPES, answer_text, boolean, preference_pair, prompt_turns
+from app.importers.preference import answer_text, boolean, preference_format, preference_pair, prompt_turns
 
-NAME = "kto"
-DESCRIPTION = "KTO unpaired: prompt/completion/label (true or false)"
-TASK_TYPES = PREFERENCE_TASK_TYPES
 KEYS = {"prompt", "completion", "label", "system"}
 
 
-def recognises(record: dict) -> bool:
-    return "prompt" in record and "completion" in record and isinstance(record.get("label"), bool)
+def recognises(record) -> bool:
+    """prompt/completion with a boolean `label`: only the record itself tells (a set of keys does not)."""
+    return (isinstance(record, dict) and "prompt" in record and "completion" in record
+            and isinstance(record.get("label"), bool))
 
 
 def to_pairs(record: dict, options: dict) -> list[dict]:
     return [preference_pair(prompt_turns(record), answer_text(record, "completion"), None,
                             kto_label=boolean(record, "label"))]
+
+
+FORMAT = preference_format(
+    "kto", "KTO unpaired: prompt/completion/label (true or false)", KEYS,
+    recognises, to_pairs, specificity=60, shape="prompt/completion/label true|false (kto)",
+)

@@ -4,12 +4,9 @@
 `input.tools` and `input.parallel_tool_calls`, when given, are kept in the pair's metadata.
 """
 
-from app.importers.formats import FieldError, _message_turns, _type_name
-from app.importers.preference import PREFERENCE_TASK_TYPES, answer_text, preference_pair
+from app.importers.formats import FieldError, message_turns, type_name
+from app.importers.preference import answer_text, preference_format, preference_pair
 
-NAME = "openai_dpo"
-DESCRIPTION = "OpenAI DPO: input.messages / preferred_output / non_preferred_output"
-TASK_TYPES = PREFERENCE_TASK_TYPES
 KEYS = {"input", "preferred_output", "non_preferred_output"}
 
 
@@ -20,11 +17,11 @@ def recognises(record: dict) -> bool:
 def to_pairs(record: dict, options: dict) -> list[dict]:
     conversation = record.get("input")
     if not isinstance(conversation, dict):
-        raise FieldError("input", f"'input' must be an object with 'messages', got {_type_name(conversation)}")
+        raise FieldError("input", f"'input' must be an object with 'messages', got {type_name(conversation)}")
     messages = conversation.get("messages")
     if not isinstance(messages, list):
-        raise FieldError("input.messages", f"'input.messages' must be an array, got {_type_name(messages)}")
-    turns = _message_turns(messages, "input.messages")
+        raise FieldError("input.messages", f"'input.messages' must be an array, got {type_name(messages)}")
+    turns = message_turns(messages, "input.messages")
     if not turns:
         raise FieldError("input.messages", "'input.messages' is empty")
     pair = preference_pair(turns, answer_text(record, "preferred_output"), answer_text(record, "non_preferred_output"),
@@ -33,3 +30,9 @@ def to_pairs(record: dict, options: dict) -> list[dict]:
     if extra:
         pair["metadata"] = {"input": extra}
     return [pair]
+
+
+FORMAT = preference_format(
+    "openai_dpo", "OpenAI DPO: input.messages / preferred_output / non_preferred_output", KEYS,
+    recognises, to_pairs, specificity=70, shape="preferred_output/non_preferred_output (openai_dpo)",
+)

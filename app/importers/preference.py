@@ -6,11 +6,9 @@ user turn, `history` the turns before it, `output` the CHOSEN answer) plus `reje
 None for unpaired KTO), `kto_label` (KTO only) and `id_suffix` (set when one record gives several pairs).
 """
 
-from typing import Any
+from app.importers.formats import FieldError, ImportFormat, message_turns, string_field, type_name
+from app.task_types import PREFERENCE_TASK_TYPES
 
-from app.importers.formats import FieldError, _message_turns, _string, _type_name
-
-PREFERENCE_TASK_TYPES = frozenset({"preference"})
 
 
 def preference_pair(prompt_turns: list[tuple[str, str]], chosen: str, rejected: str | None, *,
@@ -34,12 +32,12 @@ def prompt_turns(record: dict, key: str = "prompt") -> list[tuple[str, str]]:
     """A prompt given as a string (one user turn, with the record's optional `system`) or as messages."""
     value = record.get(key)
     if isinstance(value, list):
-        turns = _message_turns(value, key)
+        turns = message_turns(value, key)
         if not turns:
             raise FieldError(key, f"'{key}' is empty")
     else:
-        turns = [("user", _string(record, key))]
-    system = _string(record, "system", required=False)
+        turns = [("user", string_field(record, key))]
+    system = string_field(record, "system", required=False)
     if system and turns[0][0] != "system":
         turns.insert(0, ("system", system))
     return turns
@@ -49,11 +47,11 @@ def answer_text(record: dict, key: str) -> str:
     """An answer given as a string or as a list holding one assistant message (TRL's conversational form)."""
     value = record.get(key)
     if isinstance(value, list):
-        turns = _message_turns(value, key)
+        turns = message_turns(value, key)
         if len(turns) != 1 or turns[0][0] != "assistant":
             raise FieldError(key, f"'{key}' must hold exactly one message, the assistant's answer")
         return turns[0][1]
-    return _string(record, key)
+    return string_field(record, key)
 
 
 def split_dialogues(chosen: list[tuple[str, str]], rejected: list[tuple[str, str]],
@@ -96,9 +94,13 @@ def split_strings(chosen: str, rejected: str) -> tuple[str, str, str]:
 def boolean(record: dict, key: str) -> bool:
     value = record.get(key)
     if not isinstance(value, bool):
-        raise FieldError(key, f"'{key}' must be true or false, got {_type_name(value)}")
+        raise FieldError(key, f"'{key}' must be true or false, got {type_name(value)}")
     return value
 
 
-def is_message_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) for m in value)
+def preference_format(name: str, description: str, keys: set[str], recognises, to_pairs, specificity: int,
+                      shape: str) -> ImportFormat:
+    """The declaration of a preference format: `to_pairs(record, options)` makes its pairs."""
+    return ImportFormat(name=name, description=description, keys=frozenset(keys),
+                        to_pair=lambda record: to_pairs(record, {})[0], recognises=recognises,
+                        specificity=specificity, shape=shape, task_types=PREFERENCE_TASK_TYPES, to_pairs=to_pairs)

@@ -13,24 +13,22 @@ score the same (or, with a margin, none differ enough) states no preference and 
 
 import math
 
-from app.importers.formats import FieldError, _type_name
-from app.importers.preference import PREFERENCE_TASK_TYPES, preference_pair, prompt_turns
+from app.importers.formats import FieldError, type_name
+from app.importers.preference import preference_format, preference_pair, prompt_turns
 
-NAME = "rated"
-DESCRIPTION = "Rated completions (UltraFeedback): prompt + completions with scores; best vs worst, or a margin"
-TASK_TYPES = PREFERENCE_TASK_TYPES
 KEYS = {"prompt", "instruction", "completions", "scores", "system"}
 TEXT_KEYS = ("text", "response", "completion", "content")
 SCORE_KEYS = ("score", "overall_score", "rating")
 
 
-def recognises(record: dict) -> bool:
-    return isinstance(record.get("completions"), list)
+def recognises(record) -> bool:
+    """`completions` (a list, when the record itself is given rather than its keys)."""
+    return "completions" in record and (not isinstance(record, dict) or isinstance(record["completions"], list))
 
 
 def _score(value, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise FieldError(field, f"'{field}' must be a number, got {_type_name(value)}")
+        raise FieldError(field, f"'{field}' must be a number, got {type_name(value)}")
     try:
         score = float(value)  # UltraFeedback keeps some ratings as strings ("4")
     except ValueError:
@@ -82,3 +80,9 @@ def to_pairs(record: dict, options: dict) -> list[dict]:
     if not pairs:
         raise FieldError("completions", f"no two completions' scores differ by the margin of {margin:g} or more")
     return pairs
+
+
+FORMAT = preference_format(
+    "rated", "Rated completions (UltraFeedback): prompt + completions with scores; best vs worst, or a margin", KEYS,
+    recognises, to_pairs, specificity=70, shape="completions with scores (rated)",
+)

@@ -14,8 +14,8 @@ from typing import IO, Any
 
 import orjson
 
-from app.importers.formats import FORMATS, FieldError, detect_format, map_common
-from app.importers.preference_formats import PREFERENCE_FORMATS, detect_preference_format
+from app.importers.formats import COMMON_KEYS, FieldError, map_common
+from app.importers.registry import FORMATS, UNKNOWN_FORMAT, detect_format
 from app.text import storable, storable_json
 
 BOM = b"\xef\xbb\xbf"
@@ -192,16 +192,10 @@ def to_pairs(number: int, record: Any, format: str, options: dict) -> list[Parse
     """The pair(s) of one record: one, except a `rated` record with a score margin."""
     if not isinstance(record, dict):
         raise FieldError(None, "each record must be a JSON object")
-    preference = PREFERENCE_FORMATS.get(format)
-    if preference is None:
-        mapper, format_keys = FORMATS[format]
-        mapped = [mapper(record)]
-        common = map_common(record, format_keys)
-    else:
-        format_keys = preference.KEYS
-        mapped = preference.to_pairs(record, options)
-        # A key the format owns (KTO's boolean `label`) is not the common key of that name.
-        common = map_common({k: v for k, v in record.items() if k not in format_keys}, format_keys)
+    declared = FORMATS[format]
+    mapped = declared.to_pairs(record, options) if declared.to_pairs else [declared.to_pair(record)]
+    owned = declared.keys & COMMON_KEYS  # a key the format reads itself (KTO's boolean `label`)
+    common = map_common({k: v for k, v in record.items() if k not in owned} if owned else record, declared.keys)
     pairs = []
     for fields in mapped:
         history, metadata = fields["history"], common["metadata"]
@@ -229,9 +223,7 @@ def to_pairs(number: int, record: Any, format: str, options: dict) -> list[Parse
 
 def detect_record_format(record: Any) -> str | None:
     """The format one record says it is in, or None."""
-    if not isinstance(record, dict):
-        return None
-    return detect_preference_format(record) or detect_format(set(record))
+    return detect_format(record) if isinstance(record, dict) else None
 
 
 def iter_pairs(source: ImportSource) -> Iterator[ParsedPair | LineError]:
@@ -266,11 +258,7 @@ def _pairs(records: Iterator[tuple[int, Any] | LineError], source: ImportSource)
         if source.format == "auto":
             detected = detect_record_format(record)
             if detected is None:
-                yield LineError(number, None, "unknown format: expected prompt/completion, messages, "
-                                              "instruction/output (alpaca), conversations (sharegpt), input/output, "
-                                              "or for preference data prompt/chosen/rejected (trl_preference), "
-                                              "preferred_output/non_preferred_output (openai_dpo), completions "
-                                              "with scores (rated) or prompt/completion/label true|false (kto)")
+                yield LineError(number, None, UNKNOWN_FORMAT)
                 continue
             source.format = detected
         try:

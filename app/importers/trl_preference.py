@@ -7,13 +7,10 @@ Implicit: `{"chosen": [user, assistant], "rejected": [user, other assistant]}`; 
 is their shared beginning cut back to a whitespace (as `trl.extract_prompt` does).
 """
 
-from app.importers.formats import FieldError, _message_turns, _string
-from app.importers.preference import (PREFERENCE_TASK_TYPES, answer_text, preference_pair, prompt_turns,
+from app.importers.formats import FieldError, message_turns, string_field
+from app.importers.preference import (answer_text, preference_format, preference_pair, prompt_turns,
                                       split_dialogues, split_strings)
 
-NAME = "trl_preference"
-DESCRIPTION = "TRL preference: prompt/chosen/rejected (strings or messages; prompt explicit or implicit)"
-TASK_TYPES = PREFERENCE_TASK_TYPES
 KEYS = {"prompt", "chosen", "rejected", "system"}
 
 
@@ -34,15 +31,21 @@ def to_pairs(record: dict, options: dict) -> list[dict]:
         for key, value in (("chosen", chosen), ("rejected", rejected)):
             if not isinstance(value, list):
                 raise FieldError(key, f"'{key}' must be a list of messages, as the other side is")
-        prompt, chosen_text, rejected_text = split_dialogues(_message_turns(chosen, "chosen"),
-                                                             _message_turns(rejected, "rejected"))
+        prompt, chosen_text, rejected_text = split_dialogues(message_turns(chosen, "chosen"),
+                                                             message_turns(rejected, "rejected"))
         turns = list(prompt)
-        system = _string(record, "system", required=False)
+        system = string_field(record, "system", required=False)
         if system and (not turns or turns[0][0] != "system"):
             turns.insert(0, ("system", system))
         if not turns:
             raise FieldError("chosen[0]", "the dialogues share no prompt: they must start with the same user turn")
         return [preference_pair(turns, chosen_text, rejected_text, key="chosen")]
-    prompt, chosen_text, rejected_text = split_strings(_string(record, "chosen"), _string(record, "rejected"))
-    system = _string(record, "system", required=False)
+    prompt, chosen_text, rejected_text = split_strings(string_field(record, "chosen"), string_field(record, "rejected"))
+    system = string_field(record, "system", required=False)
     return [preference_pair(([("system", system)] if system else []) + [("user", prompt)], chosen_text, rejected_text)]
+
+
+FORMAT = preference_format(
+    "trl_preference", "TRL preference: prompt/chosen/rejected (strings or messages; prompt explicit or implicit)", KEYS,
+    recognises, to_pairs, specificity=60, shape="prompt/chosen/rejected (trl_preference)",
+)

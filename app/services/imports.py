@@ -10,7 +10,6 @@ in the dataset update that example.
 import logging
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,8 +20,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
-from app.importers import ALL_FORMATS, PREFERENCE_FORMATS, ImportSource, LineError
+from app.importers import FORMATS, ImportSource, LineError
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
+from app.progress import Progress
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
 from app.services.import_validation import (
@@ -38,7 +38,6 @@ from app.text import pair_hashes
 
 log = logging.getLogger("winnow.import")
 PENDING = ExampleStatus.pending.value
-ProgressCallback = Callable[[int], None]
 
 
 class OnError(StrEnum):
@@ -57,8 +56,8 @@ class ImportOutcome:
 
 
 def check_format(format: str) -> str:
-    if format != "auto" and format not in ALL_FORMATS:
-        raise InvalidInput(f"unknown format '{format}'; use auto or one of: {', '.join(ALL_FORMATS)}", field="format")
+    if format != "auto" and format not in FORMATS:
+        raise InvalidInput(f"unknown format '{format}'; use auto or one of: {', '.join(FORMATS)}", field="format")
     return format
 
 
@@ -73,9 +72,8 @@ def check_rated_margin(margin: float | None) -> dict:
 
 def check_task_type(dataset: Dataset, format: str) -> None:
     """A preference format only into a preference dataset, and an SFT format never into one."""
-    preference_format = format in PREFERENCE_FORMATS
-    if preference_format != (dataset.task_type == TaskType.preference):
-        kind = "preference pairs" if preference_format else "single-answer pairs"
+    if dataset.task_type not in FORMATS[format].task_types:
+        kind = "preference pairs" if TaskType.preference in FORMATS[format].task_types else "single-answer pairs"
         raise InvalidInput(f"the file holds {kind} (format {format}), but dataset '{dataset.name}' is a "
                            f"{dataset.task_type} dataset", field="format")
 
@@ -170,7 +168,7 @@ class _Writer:
 
 def run_import(
     session: Session, dataset_id: int, source: ImportSource, *, on_error: OnError = OnError.abort,
-    batch_size: int = 2000, author: str = "import", progress: ProgressCallback | None = None,
+    batch_size: int = 2000, author: str = "import", progress: Progress | None = None,
     parallelism: Parallelism | None = None,
 ) -> ImportOutcome:
     """Validate all of `source` and write its good rows; with `on_error=abort`, write nothing if a line is bad.

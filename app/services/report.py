@@ -3,15 +3,13 @@
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
-from app.checks.registry import DATASET_LEVEL_CHECKS, effective_settings
+from app.checks.registry import BLOCKING_CHECKS, DATASET_LEVEL_CHECKS, effective_settings
 from app.models import Example, ExampleStatus, Finding, FindingStatus, JobKind
 from app.schemas.analysis import DatasetReport, JobPublic, Readiness
 from app.services.datasets import get_dataset
 from app.services.jobs import latest_job
 
 MIN_CLEAN_EXAMPLES = 500
-BLOCKING_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output", "identical_sides",
-                   "contradicting_preference")
 
 
 def unclean_example_ids():

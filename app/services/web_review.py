@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.checks.registry import CLUSTER_CHECKS
 from app.errors import InvalidInput
 from app.models import Dataset, Example, Finding, FindingStatus
 from app.schemas.example import ExampleUpdate
@@ -19,7 +20,6 @@ from app.services.findings import get_finding, list_findings, update_finding
 from app.services.preference import swap_sides
 from app.services.web_overview import distinct_labels
 
-CLUSTER_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output", "contradicting_preference")
 MAX_LABEL_KEYS = 9
 MAX_CLUSTER_SHOWN = 8
 

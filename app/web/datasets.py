@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
-from app.importers import ALL_FORMATS, open_source
+from app.importers import FORMATS, open_source
 from app.schemas.dataset import DatasetCreate
 from app.services import datasets as datasets_service
 from app.services import web_overview
@@ -20,7 +20,7 @@ from app.web.routing import HTMLRoute
 from app.web.templating import is_htmx, render, render_htmx
 
 router = APIRouter(route_class=HTMLRoute)
-IMPORT_FORMATS = ["auto", *ALL_FORMATS]
+IMPORT_FORMATS = ["auto", *FORMATS]
 
 
 @router.get("/")
