@@ -174,14 +174,16 @@ def report(records, faults, clean_kind, flagged, dataset_id) -> None:
             found = sum(i in hits for i in ids)
         print(f"| {kind} | {len(ids)} | {check} | {found / len(ids):.2f} ({found}/{len(ids)}) |")
     print()
-    print("| clean rejected kind | pairs | flagged identical_sides | flagged contradicting_preference |")
-    print("|---|---|---|---|")
+    print("| clean rejected kind | pairs | flagged identical_sides | flagged contradicting_preference | "
+          "flagged near_duplicate (prompt) |")
+    print("|---|---|---|---|---|")
     by_kind = defaultdict(list)
     for record_id, kind in clean_kind.items():
         by_kind[kind].append(record_id)
     for kind, ids in sorted(by_kind.items()):
         print(f"| {kind} | {len(ids)} | {sum(i in flagged['identical_sides'] for i in ids)} | "
-              f"{sum(i in flagged['contradicting_preference'] for i in ids)} |")
+              f"{sum(i in flagged['contradicting_preference'] for i in ids)} | "
+              f"{sum(i in flagged['near_duplicate'] for i in ids)} |")
     with session_scope() as session:
         bias = build_report(session, dataset_id).length_bias
     print()
@@ -189,13 +191,46 @@ def report(records, faults, clean_kind, flagged, dataset_id) -> None:
     print("findings per check:", {check: len(ids) for check, ids in sorted(flagged.items())})
 
 
+def cosine_baseline(records: list[dict], faults: dict, clean_kind: dict, per_kind: int = 200) -> None:
+    """Why identical_sides measures text, not embeddings: the share of pairs an embedding-cosine rule would flag."""
+    import numpy as np
+
+    from app.checks.identical_sides import IdenticalSidesSettings, is_truncation, side_similarity
+    from app.embeddings import get_embedder
+    from app.text import normalise
+
+    by_id = {r["id"]: r for r in records}
+    groups = defaultdict(list)
+    for record_id, kind in clean_kind.items():
+        groups[f"clean: {kind}"].append(record_id)
+    groups["fault: near_identical"] = list(faults["near_identical"])
+    embedder = get_embedder("all-MiniLM-L6-v2")
+    threshold = IdenticalSidesSettings().threshold
+    print("| pairs | n | cosine >= 0.90 | cosine >= 0.95 | median cosine | identical_sides flags |")
+    print("|---|---|---|---|---|---|")
+    for name, ids in groups.items():
+        ids = ids[:per_kind]
+        chosen = embedder.encode([by_id[i]["chosen"] for i in ids])
+        rejected = embedder.encode([by_id[i]["rejected"] for i in ids])
+        cosine = (chosen * rejected).sum(axis=1) / (np.linalg.norm(chosen, axis=1) * np.linalg.norm(rejected, axis=1))
+        flags = 0
+        for i in ids:
+            a, b = normalise(by_id[i]["chosen"]), normalise(by_id[i]["rejected"])
+            flags += a == b or (not is_truncation(a, b) and side_similarity(a, b, threshold) >= threshold)
+        print(f"| {name} | {len(ids)} | {(cosine >= 0.9).mean():.2f} | {(cosine >= 0.95).mean():.2f} | "
+              f"{float(np.median(cosine)):.3f} | {flags / len(ids):.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--model", default="hashing", help="embedding model (hashing or all-MiniLM-L6-v2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cosine-baseline", action="store_true",
+                        help="only compare an embedding-cosine rule with identical_sides (real model, 200 pairs a kind)")
+    parser.add_argument("--report-only", metavar="FOLDER", help="only report on an earlier run's folder (same --n/--seed)")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="winnow-bench-preference-"))
+    workdir = Path(args.report_only or tempfile.mkdtemp(prefix="winnow-bench-preference-"))
     os.environ["WINNOW_DATA_DIR"] = str(workdir)
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
     os.environ["WINNOW_EMBEDDING_MODEL"] = args.model
@@ -203,6 +238,12 @@ def main() -> None:
 
     upgrade(os.environ["DATABASE_URL"])
     records, faults, clean_kind = build(args.n, args.seed)
+    if args.cosine_baseline:
+        cosine_baseline(records, faults, clean_kind)
+        return
+    if args.report_only:
+        report(records, faults, clean_kind, flagged_by_check(1), 1)
+        return
     dataset_id, import_seconds, analysis_seconds = import_and_analyse(records)
     print(f"{len(records)} pairs ({args.n} clean + copies), embedder {args.model}: import {import_seconds:.1f} s, "
           f"analysis {analysis_seconds:.1f} s\n")
