@@ -94,3 +94,26 @@ def test_health_page_shows_the_length_bias_figures(page_client, seed_pairs):
     assert "Length-biased" in page.text
     report = page_client.get(f"/api/v1/datasets/{ds['id']}/report").json()
     assert report["length_bias"]["chosen_longer_share"] == 0.9
+
+
+def test_upload_form_offers_the_preference_formats_and_the_rated_margin(page_client, make_dataset):
+    ds = make_dataset("rated", task_type="preference")
+    page = page_client.get(f"/datasets/{ds['id']}")
+    assert 'name="rated_margin"' in page.text and '<option value="rated">' in page.text
+    assert '<option value="alpaca">' not in page.text  # an SFT format cannot import into a preference dataset
+    body = b'{"id": "r", "prompt": "q", "completions": ["a", "b", "c"], "scores": [1, 5, 9]}\n'
+    response = page_client.post(f"/datasets/{ds['id']}/upload", data={"format": "auto", "rated_margin": "4"},
+                                files={"file": ("pairs.jsonl", body, "application/x-ndjson")})
+    assert response.status_code == 200, response.text
+    assert page_client.get(f"/api/v1/datasets/{ds['id']}/examples").json()["total"] == 3
+    bad = page_client.post(f"/datasets/{ds['id']}/upload", data={"format": "auto", "rated_margin": "-1"},
+                           files={"file": ("pairs.jsonl", body, "application/x-ndjson")})
+    assert bad.status_code == 422
+
+
+def test_export_page_offers_the_formats_of_the_task_type(page_client, make_dataset):
+    pref = make_dataset("pref", task_type="preference")
+    page = page_client.get(f"/datasets/{pref['id']}/export")
+    assert "<option selected>trl_preference</option>" in page.text and "<option >kto</option>" in page.text
+    sft = make_dataset("sft")
+    assert "trl_preference" not in page_client.get(f"/datasets/{sft['id']}/export").text
