@@ -29,7 +29,8 @@ def import_file(
                                              "trl_preference, openai_dpo, hh, rated, kto")] = "auto",
     on_error: Annotated[OnError, typer.Option(help="abort: a bad line imports nothing; skip: import the rest")] = OnError.abort,
     create: Annotated[bool, typer.Option(help="create the dataset if it does not exist")] = True,
-    task_type: Annotated[str, typer.Option(help="task type of a dataset created here")] = "generation",
+    task_type: Annotated[str, typer.Option(help="task type of a dataset created here: generation, "
+                                                "classification or preference")] = "generation",
     rated_margin: Annotated[float | None, typer.Option(help="rated format: every pair whose scores differ by at "
                                                             "least this much (default: best vs worst)")] = None,
 ) -> None:
@@ -135,7 +136,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
 def export_dataset(
     dataset: Annotated[str, typer.Option(help="dataset name")],
     out: Annotated[Path, typer.Option(file_okay=False, help="folder to copy the export's files into")],
-    format: Annotated[str, typer.Option(help="openai_chat, trl_prompt_completion, trl_messages, alpaca, sharegpt")] = "openai_chat",
+    format: Annotated[str, typer.Option(help="openai_chat, trl_prompt_completion, trl_messages, alpaca, sharegpt; "
+                                             "preference sets: trl_preference, openai_dpo, kto")] = "openai_chat",
     splits: Annotated[str, typer.Option(help="train,validation,test ratios")] = "0.8,0.1,0.1",
     seed: int = 42,
     include_status: Annotated[list[str] | None, typer.Option(help="repeat for several; default accepted+pending")] = None,
