@@ -58,3 +58,19 @@ def test_does_not_flag_consistent_or_unrelated_prompts(make_ctx):
 def test_settings_are_validated_by_their_model(make_ctx):
     with pytest.raises(InvalidInput, match="threshold"):
         make_ctx([{"input": "q", "output": "a"}], settings={"contradicting_preference": {"threshold": 2}})
+
+
+def test_near_same_prompts_joined_by_the_embeddings_are_compared(make_ctx):
+    import numpy as np
+
+    pairs = [{"input": "Describe the package zsh", "output": GOOD, "rejected": BAD},
+             {"input": "Please describe the package zsh.", "output": BAD, "rejected": GOOD},
+             {"input": "Describe the package vim", "output": BAD, "rejected": GOOD}]
+    ctx = make_ctx(pairs, task_type="preference")
+    # The first two prompts mean the same (one vector); the third is another prompt.
+    ctx.vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    found = by_example(ContradictingPreferenceCheck().run(ctx))
+    assert set(found) == {1, 2}
+    ctx = make_ctx(pairs, task_type="preference")
+    ctx.vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)  # nothing near
+    assert ContradictingPreferenceCheck().run(ctx) == []
