@@ -227,8 +227,10 @@ def main() -> None:
     parser.add_argument("--model", default="hashing", help="embedding model (hashing or all-MiniLM-L6-v2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cosine-baseline", action="store_true",
-                        help="only compare an embedding-cosine rule with identical_sides (real model, 200 pairs a kind)")
-    parser.add_argument("--report-only", metavar="FOLDER", help="only report on an earlier run's folder (same --n/--seed)")
+                        help="only compare an embedding-cosine rule with identical_sides "
+                             "(real model, 200 pairs a kind)")
+    parser.add_argument("--report-only", metavar="FOLDER",
+                        help="only report on an earlier run's folder (same --n/--seed)")
     args = parser.parse_args()
     workdir = Path(args.report_only or tempfile.mkdtemp(prefix="winnow-bench-preference-"))
     os.environ["WINNOW_DATA_DIR"] = str(workdir)

@@ -23,8 +23,8 @@ from app.text import normalise
 class ContradictingPreferenceSettings(CheckSettings):
     threshold: Annotated[float, Field(gt=0, le=1, description="text similarity at or above which two answers "
                                                               "count as the same answer")] = 0.95
-    max_group: Annotated[int, Field(ge=2, le=10_000, description="prompt groups larger than this are compared "
-                                                                 "exactly only (the near comparison is quadratic)")] = 300
+    # Prompt groups larger than this are compared exactly only (the near comparison is quadratic).
+    max_group: Annotated[int, Field(ge=2, le=10_000, description="largest prompt group compared nearly")] = 300
 
 
 class _UnionFind:

@@ -75,7 +75,8 @@ def _schema_problems(validator, field: str, name: str, text: str) -> list[tuple[
 
 class FormatCheck:
     name = "format"
-    description = ("Empty input or output (either answer of a preference pair), leading/trailing whitespace, control characters or broken Unicode, "
+    description = ("Empty input or output (either answer of a preference pair), leading/trailing whitespace, "
+                   "control characters or broken Unicode, "
                    "output outside the label set, output that is not JSON or fails the output schema, more than "
                    "`max_tokens` tokens (the embedding model's tokenizer), chat history in a wrong role order.")
     task_types = ALL_TASK_TYPES

@@ -27,7 +27,8 @@ def make_encoder(rows: ExportRows):
 
 
 FORMAT = ExportFormat(
-    name="trl_preference", description="TRL preference: prompt/chosen/rejected (strings; message lists when system prompts or history exist)",
+    name="trl_preference",
+    description="TRL preference: prompt/chosen/rejected (strings; message lists when system prompts or history exist)",
     keys=("prompt", "chosen", "rejected"), to_record=to_record, make_encoder=make_encoder,
     task_types=PREFERENCE_TASK_TYPES, needs_pairs=True,
 )

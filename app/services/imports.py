@@ -207,7 +207,8 @@ def run_import(
             writer.discard()
         outcome.aborted = True
         return outcome
-    writer = writer or _Writer(session, dataset_id, encoder, author, source.format)  # an empty file: still a 404 for no dataset
+    # An empty file: still a 404 for no dataset.
+    writer = writer or _Writer(session, dataset_id, encoder, author, source.format)
     writer.finish()
     outcome.imported, outcome.updated = writer.imported, writer.updated
     log.info("import into dataset %s: %d new, %d updated, %d skipped in %.2f s (%d piece(s))", dataset_id,
