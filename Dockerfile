@@ -31,4 +31,5 @@ VOLUME /data
 EXPOSE 8000
 
 # Migrations run at start-up (WINNOW_MIGRATE_ON_START, default true).
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# `winnow serve` trusts forwarded headers only from the proxies in WINNOW_TRUSTED_PROXIES.
+CMD ["winnow", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -17,7 +17,7 @@ install: $(STAMP)
 
 run: install
 	$(VENV)/bin/winnow migrate
-	$(VENV)/bin/uvicorn app.main:app --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+	$(VENV)/bin/winnow serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -55,7 +55,9 @@ def import_file(
         with opener(file, "rb") as raw:
             while chunk := raw.read(1 << 20):
                 spool.write(chunk)
-        source = open_source(spool, filename=name, format=format, options=check_rated_margin(rated_margin))
+        source = open_source(spool, filename=name, format=format, options=check_rated_margin(rated_margin),
+                             max_csv_columns=settings.import_max_csv_columns,
+                             max_line_length=settings.import_max_line_length)
         with session_scope() as session:
             try:
                 target = datasets.get_dataset_by_name(session, dataset)
@@ -106,7 +108,12 @@ def analyze(dataset: Annotated[str, typer.Option(help="dataset name")]) -> None:
             if message:
                 bar.set_postfix_str(message[:60])
 
-        runner.run_in_foreground(job.id, report)
+        try:
+            runner.run_in_foreground(job.id, report)
+        except KeyboardInterrupt:  # Ctrl-C: the job is recorded as cancelled, its findings untouched
+            bar.close()
+            typer.echo("analysis cancelled; the previous findings are unchanged", err=True)
+            raise typer.Exit(130) from None
     with session_scope() as session:
         finished = jobs.get_job(session, job.id)
     if finished.status != "succeeded":
@@ -123,13 +130,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
     """Start the web server."""
     import uvicorn
 
-    from app.auth.config import get_auth_settings
-
-    if not get_auth_settings().enabled and host not in ("127.0.0.1", "localhost", "::1"):
+    if not get_settings().auth_enabled and host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"WINNOW_AUTH=off is only allowed on 127.0.0.1, not on {host}", err=True)
         raise typer.Exit(2)
 
-    uvicorn.run("app.main:app", host=host, port=port, reload=reload)
+    # Forwarded headers (X-Forwarded-For/-Proto) rewrite the client's address, which the login throttle
+    # counts by: trust them only from the proxies named in WINNOW_TRUSTED_PROXIES (uvicorn would trust 127.0.0.1).
+    proxies = [p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()]
+    uvicorn.run("app.main:app", host=host, port=port, reload=reload, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)
 
 
 @cli.command("export")
@@ -150,6 +159,7 @@ def export_dataset(
 
     from pydantic import ValidationError
 
+    from app.errors import DomainError
     from app.exports.files import ZIPPED_FILES
     from app.schemas.export import ExportParams
     from app.services import datasets
@@ -168,10 +178,14 @@ def export_dataset(
     except (ValueError, ValidationError) as exc:
         typer.echo(f"invalid options: {exc}", err=True)
         raise typer.Exit(2) from exc
-    with session_scope() as session:
-        target = datasets.get_dataset_by_name(session, dataset)
-        export = create_export(session, target.id, params, settings)
-        folder = export_folder(settings, export)
+    try:
+        with session_scope() as session:
+            target = datasets.get_dataset_by_name(session, dataset)
+            export = create_export(session, target.id, params, settings)
+            folder = export_folder(settings, export)
+    except DomainError as exc:  # an unknown dataset, an empty selection: one line, not a traceback
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
     out.mkdir(parents=True, exist_ok=True)
     for name in ZIPPED_FILES:
         shutil.copy2(folder / name, out / name)

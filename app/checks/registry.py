@@ -71,7 +71,7 @@ def _settings_error(name: str, check: Check, error: ValidationError) -> InvalidI
     value = first.get("input")
     kind = first["type"]
     if kind == "extra_forbidden":
-        unknown = sorted(k for k in (error.errors()) if k["type"] == "extra_forbidden")
+        unknown = [k for k in error.errors() if k["type"] == "extra_forbidden"]
         keys = sorted(str(e["loc"][0]) for e in unknown)
         known = sorted(set(check.settings_model.model_fields) - {"enabled"})
         return InvalidInput(f"unknown setting(s) for check {name}: {', '.join(keys)}; known: "

@@ -5,10 +5,9 @@ Several embedders may coexist (vectors are stored per model name), each created 
 
 import threading
 
-from app.embeddings.base import Embedder, l2_normalise
+from app.embeddings.base import MINILM, Embedder, l2_normalise
 
 HASHING = "hashing"
-MINILM = "all-MiniLM-L6-v2"
 AVAILABLE = (MINILM, HASHING)
 
 _embedders: dict[str, Embedder] = {}

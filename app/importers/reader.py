@@ -7,6 +7,8 @@ line, so a large body is never held in memory (JSON arrays excepted: they are pa
 import csv
 import io
 import json
+import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,6 +18,7 @@ import orjson
 
 from app.importers.formats import COMMON_KEYS, FieldError, map_common
 from app.importers.registry import FORMATS, UNKNOWN_FORMAT, detect_format
+from app.json_limits import depth_exceeds, too_deep_message
 from app.text import storable, storable_json
 
 BOM = b"\xef\xbb\xbf"
@@ -51,11 +54,25 @@ class ParsedPair:
     kto_label: bool | None = None  # unpaired KTO examples
 
 
+DEFAULT_MAX_CSV_COLUMNS = 256
+DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024
+# Records read between two looks at `ImportSource.stop`.
+STOP_CHECK_EVERY = 1000
+
+
+class ImportStopped(Exception):
+    """The client went away (or the import was stopped otherwise): nothing of it is kept."""
+
+
 @dataclass
 class ImportSource:
     file: IO[bytes]
     kind: FileKind
     format: str = "auto"
+    max_csv_columns: int = DEFAULT_MAX_CSV_COLUMNS
+    max_line_length: int = DEFAULT_MAX_LINE_LENGTH
+    # Set when the client has disconnected: reading stops with ImportStopped.
+    stop: threading.Event | None = None
     # Format options, e.g. {"rated_margin": 1.0} (see app/importers/rated.py).
     options: dict = field(default_factory=dict)
 
@@ -75,8 +92,11 @@ def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) 
 
 
 def open_source(file: IO[bytes], *, filename: str | None = None, content_type: str | None = None,
-                format: str = "auto", options: dict | None = None) -> ImportSource:
+                format: str = "auto", options: dict | None = None, stop: threading.Event | None = None,
+                max_csv_columns: int = DEFAULT_MAX_CSV_COLUMNS,
+                max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> ImportSource:
     return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format,
+                        max_csv_columns=max_csv_columns, max_line_length=max_line_length, stop=stop,
                         options=options or {})
 
 
@@ -95,8 +115,26 @@ def _loads(raw: bytes) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
 
 
-def _jsonl_records(file: IO[bytes], first_line: int = 1) -> Iterator[tuple[int, Any] | LineError]:
-    for number, raw in enumerate(file, start=first_line):
+def _bounded_lines(file, limit: int) -> Iterator[Any | None]:
+    """The file's lines; None (after skipping the rest of it) for one longer than `limit`, so that a
+    single huge line is never held in memory."""
+    while line := file.readline(limit + 1):
+        newline = b"\n" if isinstance(line, bytes) else "\n"
+        if len(line) <= limit or line.endswith(newline):
+            yield line
+            continue
+        while (rest := file.readline(limit)) and not rest.endswith(newline):
+            pass
+        yield None
+
+
+def _jsonl_records(file: IO[bytes], first_line: int = 1,
+                   max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> Iterator[tuple[int, Any] | LineError]:
+    for number, raw in enumerate(_bounded_lines(file, max_line_length), start=first_line):
+        if raw is None:
+            yield LineError(number, None, f"the line is longer than {max_line_length} bytes "
+                                          "(WINNOW_IMPORT_MAX_LINE_LENGTH)")
+            continue
         if number == 1 and raw.startswith(BOM):
             raw = raw[len(BOM):]
         if not raw.strip():
@@ -128,13 +166,34 @@ def _json_array_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError
     yield from enumerate(data, start=1)
 
 
-def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
+class _LineTooLong(Exception):
+    pass
+
+
+def _csv_lines(text: IO[str], limit: int) -> Iterator[str]:
+    for line in _bounded_lines(text, limit):
+        if line is None:
+            raise _LineTooLong
+        yield line
+
+
+def _csv_records(file: IO[bytes], max_columns: int = DEFAULT_MAX_CSV_COLUMNS,
+                 max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> Iterator[tuple[int, Any] | LineError]:
     text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+    too_long = (f"a line is longer than {max_line_length} characters (WINNOW_IMPORT_MAX_LINE_LENGTH); "
+                "the rest of the file was not read")
     try:
-        reader = csv.DictReader(text)
+        reader = csv.DictReader(_csv_lines(text, max_line_length))
         try:
             if not reader.fieldnames:
                 return
+            if len(reader.fieldnames) > max_columns:
+                yield LineError(1, None, f"the header has {len(reader.fieldnames)} columns; at most {max_columns} "
+                                         "are allowed (WINNOW_IMPORT_MAX_CSV_COLUMNS)")
+                return
+        except _LineTooLong:
+            yield LineError(1, None, too_long)
+            return
         except UnicodeDecodeError as exc:  # the header line itself (found by tests/robustness/test_import_fuzz.py)
             yield LineError(1, None, f"not valid UTF-8 ({exc.reason}); the rest of the file was not read")
             return
@@ -145,6 +204,9 @@ def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
             try:
                 row = next(reader)
             except StopIteration:
+                return
+            except _LineTooLong:
+                yield LineError(reader.line_num + 1, None, too_long)
                 return
             except UnicodeDecodeError as exc:
                 yield LineError(reader.line_num + 1, None, f"not valid UTF-8 ({exc.reason}); the rest of the file was not read")
@@ -170,6 +232,8 @@ def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
                 elif key == "weight":
                     try:
                         value = float(value)
+                        if not math.isfinite(value):
+                            raise ValueError(value)
                     except ValueError:
                         error = LineError(number, key, "'weight' must be a number >= 0")
                         break
@@ -182,10 +246,19 @@ def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
 def _records(source: ImportSource) -> Iterator[tuple[int, Any] | LineError]:
     source.file.seek(0)
     if source.kind is FileKind.csv:
-        return _csv_records(source.file)
-    if source.kind is FileKind.json:
-        return _json_array_records(source.file)
-    return _jsonl_records(source.file)
+        records = _csv_records(source.file, source.max_csv_columns, source.max_line_length)
+    elif source.kind is FileKind.json:
+        records = _json_array_records(source.file)
+    else:
+        records = _jsonl_records(source.file, max_line_length=source.max_line_length)
+    return _stoppable(records, source.stop) if source.stop is not None else records
+
+
+def _stoppable(records: Iterator, stop: threading.Event) -> Iterator:
+    for count, record in enumerate(records):
+        if count % STOP_CHECK_EVERY == 0 and stop.is_set():
+            raise ImportStopped("the client disconnected; the import was stopped and nothing was kept")
+        yield record
 
 
 def to_pairs(number: int, record: Any, format: str, options: dict) -> list[ParsedPair]:
@@ -201,6 +274,9 @@ def to_pairs(number: int, record: Any, format: str, options: dict) -> list[Parse
         history, metadata = fields["history"], common["metadata"]
         if fields.get("metadata"):
             metadata = {**fields["metadata"], **(metadata or {})}
+        for field, value in (("history", history), ("metadata", metadata)):
+            if value is not None and depth_exceeds(value):  # the API's limit (app/json_limits.py)
+                raise FieldError(field, f"the {field} {too_deep_message()}")
         external_id = common["external_id"]
         if external_id and fields.get("id_suffix"):
             external_id += fields["id_suffix"]
@@ -236,7 +312,7 @@ def iter_jsonl_chunk(data: bytes, first_line: int, format: str,
                      options: dict | None = None) -> Iterator[ParsedPair | LineError]:
     """iter_pairs over a piece of a JSONL file made of whole lines, the first of them numbered `first_line`."""
     return _pairs(_jsonl_records(io.BytesIO(data), first_line),
-                  ImportSource(io.BytesIO(), FileKind.jsonl, format, options or {}))
+                  ImportSource(io.BytesIO(), FileKind.jsonl, format, options=options or {}))
 
 
 def detect_jsonl_format(data: bytes) -> str | None:

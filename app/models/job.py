@@ -9,9 +9,7 @@ from app.models.common import JSON_TYPE, TIMESTAMP, utcnow
 
 
 class JobKind(StrEnum):
-    import_ = "import"
     analyze = "analyze"
-    export = "export"
 
 
 class JobStatus(StrEnum):
@@ -47,3 +45,5 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_type=TIMESTAMP)
     finished_at: datetime | None = Field(default=None, sa_type=TIMESTAMP)
     heartbeat_at: datetime | None = Field(default=None, sa_type=TIMESTAMP)
+    # Set by POST /api/v1/jobs/{id}/cancel; the job stops at its next progress report.
+    cancel_requested_at: datetime | None = Field(default=None, sa_type=TIMESTAMP)

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow, FindingDraft
 from app.checks.registry import effective_settings, enabled_checks, neighbours_needed
-from app.config import get_settings
+from app.config import Settings
 from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
 from app.embeddings.tokenizer import token_cache_path
@@ -100,7 +100,7 @@ def run_checks(ctx: AnalysisContext, report: Progress | None = None,
     return drafts, timings
 
 
-def run_analysis(job_id: int, report: Progress | None = None, batch_size: int = 256) -> dict:
+def run_analysis(job_id: int, settings: Settings, report: Progress | None = None, batch_size: int = 256) -> dict:
     """The analysis job body; returns the job result."""
     started = time.perf_counter()
     with session_scope() as session:
@@ -135,8 +135,8 @@ def run_analysis(job_id: int, report: Progress | None = None, batch_size: int = 
     if needs_vectors:
         attach_vectors(ctx, ids, vectors)
     ctx.embedding_model = embedder.name
-    ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
-    ctx.token_cache = token_cache_path(get_settings().data_dir)
+    ctx.cache_dir = neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id)
+    ctx.token_cache = token_cache_path(settings.data_dir)
     ctx.neighbours_k = neighbours_needed(ctx.settings)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:

@@ -6,26 +6,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.checks.registry import effective_settings
-from app.config import get_settings
-from app.errors import Conflict, InvalidInput, NotFound
+from app.config import Settings
+from app.errors import Conflict, NotFound
 from app.models import Dataset, Example, Export, utcnow
+from app.output_schema import check_output_schema
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
-from app.services.common import get_or_404
-
-
-def _validate_schema(output_schema: dict | None) -> None:
-    if output_schema is None:
-        return
-    import jsonschema
-
-    try:
-        jsonschema.validators.validator_for(output_schema).check_schema(output_schema)
-    except jsonschema.SchemaError as exc:
-        raise InvalidInput(f"output_schema is not a valid JSON Schema: {exc.message}", field="output_schema") from exc
+from app.services.common import get_or_not_found
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset:
-    return get_or_404(session, Dataset, dataset_id, "dataset")
+    return get_or_not_found(session, Dataset, dataset_id, "dataset")
 
 
 def get_dataset_by_name(session: Session, name: str) -> Dataset:
@@ -43,7 +33,7 @@ def _name_taken(session: Session, name: str, except_id: int | None = None) -> bo
 
 
 def create_dataset(session: Session, data: DatasetCreate) -> Dataset:
-    _validate_schema(data.output_schema)
+    check_output_schema(data.output_schema)
     effective_settings(data.settings)  # each check's typed settings: a bad value is a 422 naming it
     if _name_taken(session, data.name):
         raise Conflict(f"a dataset named '{data.name}' already exists", field="name")
@@ -62,7 +52,7 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
     if changes.get("name") is not None and _name_taken(session, changes["name"], except_id=dataset_id):
         raise Conflict(f"a dataset named '{changes['name']}' already exists", field="name")
     if "output_schema" in changes:
-        _validate_schema(changes["output_schema"])
+        check_output_schema(changes["output_schema"])
     if "settings" in changes and changes["settings"] is not None:
         changes["settings"] = {**dataset.settings, **changes["settings"]}
         effective_settings(changes["settings"])
@@ -76,18 +66,17 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
     return dataset
 
 
-def delete_dataset(session: Session, dataset_id: int) -> None:
+def delete_dataset(session: Session, dataset_id: int, settings: Settings) -> None:
     """Delete the dataset (its rows cascade), and once that is committed its files: the export folders
     and the analysis cache. Removing them only after the commit keeps them if the deletion rolls back."""
     dataset = get_dataset(session, dataset_id)
-    folders = _dataset_folders(session, dataset_id)
+    folders = _dataset_folders(session, dataset_id, settings.data_dir)
     session.delete(dataset)
     session.flush()
     event.listen(session, "after_commit", lambda _session: _remove_folders(folders), once=True)
 
 
-def _dataset_folders(session: Session, dataset_id: int) -> list[Path]:
-    data_dir = get_settings().data_dir
+def _dataset_folders(session: Session, dataset_id: int, data_dir: Path) -> list[Path]:
     exports_dir = (data_dir / "exports").resolve()
     folders = [data_dir / "analysis" / f"dataset-{dataset_id}"]
     for export_id, path in session.execute(select(Export.id, Export.path).where(Export.dataset_id == dataset_id)):

@@ -16,7 +16,7 @@ from app.db import driver_param, fetch_all_raw
 from app.embeddings import neighbour_graph
 from app.embeddings.base import Embedder
 from app.embeddings.neighbour_graph import NO_VECTOR
-from app.exports.base import positions_of
+from app.exports.base import row_positions
 from app.models import Embedding, Example
 from app.progress import Progress
 from app.text import sha256_hex
@@ -100,13 +100,6 @@ def load_vectors(session: Session, dataset_id: int, model: str) -> tuple[np.ndar
 # row is identified by its id and text_hash (see app/embeddings/neighbour_graph.py).
 _IDENTITIES_SQL = "SELECT example_id, id, text_hash FROM embeddings WHERE model = {param} " \
                   "AND example_id BETWEEN {param} AND {param}"
-
-
-def row_positions(found_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Row in found_ids (any order, unique) of each id, -1 if none."""
-    order = np.argsort(found_ids, kind="stable")
-    at = positions_of(found_ids[order], ids, keep_missing=True)
-    return np.where(at >= 0, order[np.clip(at, 0, None)], -1) if len(order) else at
 
 
 def vector_identities(session: Session, model: str, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -23,12 +23,12 @@ from app.db import driver_param, fetch_all_raw
 from app.embeddings import neighbour_graph
 from app.embeddings.neighbour_graph import NO_VECTOR
 from app.exports import FORMATS, ExportRows
-from app.exports.base import pick, positions_of
+from app.exports.base import pick, positions_of, row_positions
 from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
 from app.models import Dataset, Finding, FindingStatus
 from app.schemas.export import ExportParams
-from app.services.embeddings_store import aligned_identities, row_positions, vector_identities
+from app.services.embeddings_store import aligned_identities, vector_identities
 from app.text import normalise
 
 DEFAULT_NEAR_DUPLICATE_THRESHOLD = NearDuplicateSettings().threshold  # the near_duplicate check's own default

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import end_read_transaction
-from app.embeddings.tokenizer import count_tokens_cached, token_cache_path, training_text
+from app.embeddings.tokenizer import TOKENIZER_NAME, count_tokens_cached, token_cache_path, training_text
 from app.errors import InvalidInput, NotFound
 from app.exports import FORMATS
 from app.exports.base import cyclic_gc_paused, pick
@@ -28,7 +28,7 @@ from app.exports.leakage import NearSearch, VectorsChanged, check_leakage
 from app.exports.splits import SPLIT_NAMES, assign_splits, connected_groups, split_counts
 from app.models import Dataset, Export, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 from app.services.datasets import get_dataset
 from app.services.export_selection import (
     Selection,
@@ -99,7 +99,7 @@ def _token_section(selection: Selection, params: ExportParams, settings: Setting
     texts = list(map(training_text, rows.systems, rows.histories, rows.inputs, rows.outputs))
     counts = np.asarray(count_tokens_cached(texts, token_cache_path(settings.data_dir)), dtype=np.int64)
     stats = {s: token_stats(counts[selection.split_codes == k]) for k, s in enumerate(SPLIT_NAMES)}
-    return {"tokenizer": "the embedding model's tokenizer (all-MiniLM-L6-v2 WordPiece, special tokens excluded)",
+    return {"tokenizer": f"the embedding model's tokenizer ({TOKENIZER_NAME} WordPiece, special tokens excluded)",
             "splits": stats, "epochs": params.epochs,
             "estimated_training_tokens": stats["train"]["total"] * params.epochs}
 
@@ -223,7 +223,7 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
 
 
 def get_export(session: Session, export_id: int) -> Export:
-    return get_or_404(session, Export, export_id, "export")
+    return get_or_not_found(session, Export, export_id, "export")
 
 
 def list_exports(session: Session, dataset_id: int, *, limit: int, offset: int) -> tuple[list[Export], int]:

@@ -73,11 +73,13 @@ def _examples_by_id(session: Session, ids: set[int]) -> dict[int, Example]:
 
 def label_options(dataset: Dataset, finding: Finding, known: list[str]) -> list[str]:
     """What keys 1-9 apply: the suggested label first, then the dataset's labels."""
-    options: list[str] = []
+    options: dict[str, None] = {}  # ordered set: linear in the number of labels, and stops at the keys' count
     for candidate in [(finding.details or {}).get("suggested_label"), *(dataset.label_set or known)]:
-        if isinstance(candidate, str) and candidate and candidate not in options:
-            options.append(candidate)
-    return options[:MAX_LABEL_KEYS]
+        if len(options) >= MAX_LABEL_KEYS:
+            break
+        if isinstance(candidate, str) and candidate:
+            options.setdefault(candidate)
+    return list(options)
 
 
 def review_queue(session: Session, dataset_id: int, check: str, *, offset: int = 0, limit: int = 10,

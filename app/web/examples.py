@@ -5,8 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from app.auth import Reviewer
 from app.deps import SessionDep
 from app.errors import Conflict, InvalidInput
+from app.security import safe_local_path
 from app.services import web_examples, web_overview
 from app.services.datasets import get_dataset
 from app.web.forms import FormDep
@@ -18,7 +20,7 @@ router = APIRouter(route_class=HTMLRoute)
 TextQuery = Annotated[str | None, Query(max_length=500)]
 
 
-@router.get("/datasets/{dataset_id}/examples")
+@router.get("/datasets/{dataset_id}/examples", dependencies=[Reviewer])
 def browse(
     dataset_id: int, request: Request, session: SessionDep, q: TextQuery = None, status: TextQuery = None,
     label: TextQuery = None, check: TextQuery = None, finding_status: TextQuery = None, sort: str = "oldest",
@@ -35,14 +37,14 @@ def browse(
     return render_htmx(request, "examples/list.html", context, block="results")
 
 
-@router.get("/examples/{example_id}")
+@router.get("/examples/{example_id}", dependencies=[Reviewer])
 def show(example_id: int, request: Request, session: SessionDep, back: TextQuery = None) -> Response:
     view = web_examples.example_view(session, example_id)
     return render(request, "examples/show.html", {"view": view, "dataset": view.dataset, "example": view.example,
-                                                  "values": None, "conflict": None, "back": _local(back)})
+                                                  "values": None, "conflict": None, "back": safe_local_path(back)})
 
 
-@router.post("/examples/{example_id}/edit")
+@router.post("/examples/{example_id}/edit", dependencies=[Reviewer])
 def save(example_id: int, request: Request, session: SessionDep, form: FormDep) -> Response:
     values = {name: (str(form[name]) if name in form else None) for name in web_examples.EDIT_FIELDS}
     try:
@@ -57,11 +59,6 @@ def save(example_id: int, request: Request, session: SessionDep, form: FormDep) 
         conflict = exc.message
     view = web_examples.example_view(session, example_id)
     context = {"view": view, "dataset": view.dataset, "example": view.example, "saved": saved,
-               "conflict": conflict, "values": values if conflict else None, "back": _local(str(form.get("back") or ""))}
+               "conflict": conflict, "values": values if conflict else None, "back": safe_local_path(str(form.get("back") or ""))}
     return render_htmx(request, "examples/show.html", context, block="example_main",
                        status_code=409 if conflict else 200)
-
-
-def _local(url: str | None) -> str | None:
-    """A return link only within this site (no open redirect through `?back=`)."""
-    return url if url and url.startswith("/") and not url.startswith("//") else None

@@ -5,6 +5,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.auth import Reviewer
 from app.deps import SessionDep
 from app.errors import InvalidInput
 from app.services import preference
@@ -15,7 +16,7 @@ from app.web.routing import HTMLRoute
 router = APIRouter(route_class=HTMLRoute)
 
 
-@router.post("/examples/{example_id}/swap")
+@router.post("/examples/{example_id}/swap", dependencies=[Reviewer])
 def swap(example_id: int, request: Request, session: SessionDep, form: FormDep) -> Response:
     try:
         version = int(str(form.get("version", "")))

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from app.auth import Reviewer
 from app.deps import SessionDep
 from app.errors import InvalidInput
 from app.services import web_review
@@ -31,14 +32,14 @@ def _int(value, field: str) -> int:
         raise InvalidInput(f"{field} must be a number", field=field) from exc
 
 
-@router.get("/datasets/{dataset_id}/review/{check}")
+@router.get("/datasets/{dataset_id}/review/{check}", dependencies=[Reviewer])
 def queue(dataset_id: int, check: str, request: Request, session: SessionDep, offset: OffsetQuery = 0,
           current: int | None = None) -> Response:
     return _queue_page(request, web_review.review_queue(session, dataset_id, check, offset=offset,
                                                         current_id=current))
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/act")
+@router.post("/datasets/{dataset_id}/review/{check}/act", dependencies=[Reviewer])
 def act(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """One keyboard verdict; answers the queue with the item after the judged one as current."""
     finding_id = _int(form.get("finding_id"), "finding_id")
@@ -55,7 +56,7 @@ def act(dataset_id: int, check: str, request: Request, session: SessionDep, form
     return _queue_page(request, after, notice=f"{form.get('action')}: finding {finding_id}")
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/bulk")
+@router.post("/datasets/{dataset_id}/review/{check}/bulk", dependencies=[Reviewer])
 def bulk(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     finding_ids = [_int(v, "finding_ids") for v in form.getlist("finding_ids")]
     action = str(form.get("bulk_action") or "")
@@ -64,7 +65,7 @@ def bulk(dataset_id: int, check: str, request: Request, session: SessionDep, for
     return _queue_page(request, after, notice=f"{action}: {count} item{'s' if count != 1 else ''}")
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/keep")
+@router.post("/datasets/{dataset_id}/review/{check}/keep", dependencies=[Reviewer])
 def keep(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """Keep one example of a cluster, reject the rest, in one action."""
     keep_id = _int(form.get("keep"), "keep")

@@ -48,6 +48,8 @@ env.filters["describe"] = _describe
 env.filters["dt"] = _datetime
 # Word-level differences, for every page that shows two texts side by side (review queue, preference pairs).
 env.globals["diff"] = diff_segments
+# The shared page pieces (pager, tabs, action buttons, alerts), as `ui.<macro>` in every template.
+env.globals["ui"] = env.get_template("_macros.html").module
 
 
 def is_htmx(request: Request) -> bool:
