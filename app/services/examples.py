@@ -37,8 +37,20 @@ def get_example(session: Session, example_id: int) -> Example:
     return get_or_not_found(session, Example, example_id, "example")
 
 
+def check_preference_fields(dataset: Dataset, rejected: str | None, kto_label: bool | None) -> None:
+    """A preference example is a pair (a rejected answer) or a KTO example (a label), not both; others have neither."""
+    if dataset.task_type != TaskType.preference:
+        if rejected is not None or kto_label is not None:
+            raise InvalidInput(f"rejected and kto_label are for preference datasets; '{dataset.name}' is a "
+                               f"{dataset.task_type} dataset", field="rejected" if rejected is not None else "kto_label")
+    elif (rejected is None) == (kto_label is None):
+        raise InvalidInput("a preference example needs either a rejected answer (a pair) or a kto_label "
+                           "(an unpaired KTO example), not both", field="rejected")
+
+
 def create_example(session: Session, dataset_id: int, data: ExampleCreate, author: str = "api") -> Example:
     dataset = get_dataset(session, dataset_id)
+    check_preference_fields(dataset, data.rejected, data.kto_label)
     if data.external_id is not None and session.scalars(
         select(Example.id).where(Example.dataset_id == dataset_id, Example.external_id == data.external_id)
     ).first():
@@ -98,6 +110,9 @@ def update_example(session: Session, example_id: int, data: ExampleUpdate, autho
         raise InvalidInput("status must not be null", field="status")
     changes = {k: storable_json(v) for k, v in changes.items()}
     dataset = get_dataset(session, example.dataset_id)
+    if "rejected" in changes or "kto_label" in changes:
+        check_preference_fields(dataset, changes.get("rejected", example.rejected),
+                                changes.get("kto_label", example.kto_label))
     session.add_all(apply_changes(example, dataset, changes, author))
     try:
         session.flush()

@@ -87,3 +87,17 @@ def test_api_create_and_patch_a_pair(client, make_dataset):
                            json={"version": 1, "output": "bad", "rejected": "good"})
     assert patched.status_code == 200 and (patched.json()["output"], patched.json()["rejected"]) == ("bad", "good")
     assert json.dumps(patched.json()["content_hash"]) != json.dumps(created["content_hash"])
+
+
+def test_preference_fields_fit_the_task_type(client, make_dataset):
+    sft = make_dataset("sft")
+    response = client.post(f"/api/v1/datasets/{sft['id']}/examples", json={"input": "q", "output": "a", "rejected": "b"})
+    assert response.status_code == 422 and response.json()["field"] == "rejected"
+    pref = make_dataset("pref", task_type="preference")
+    for body in ({"input": "q", "output": "a"}, {"input": "q", "output": "a", "rejected": "b", "kto_label": True}):
+        response = client.post(f"/api/v1/datasets/{pref['id']}/examples", json=body)
+        assert response.status_code == 422 and response.json()["field"] == "rejected"
+    kto = client.post(f"/api/v1/datasets/{pref['id']}/examples",
+                      json={"input": "q", "output": "a", "kto_label": False}).json()
+    response = client.patch(f"/api/v1/examples/{kto['id']}", json={"version": 1, "rejected": "b"})
+    assert response.status_code == 422  # a KTO example does not become a pair by halves
