@@ -7,15 +7,16 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import Admin, CurrentUserDep, Reviewer
 from app.db import end_read_transaction
-from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
+from app.deps import CountQuery, CursorQuery, LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.importers import FORMATS as IMPORT_FORMATS
 from app.importers import open_source
 from app.importers.reader import ImportStopped
-from app.schemas.common import ErrorBody, Page
+from app.schemas.common import CursorPage, ErrorBody
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic, SwapSides
 from app.services import examples as service
 from app.services import preference
 from app.services.import_validation import Parallelism
+from app.services.paging import CountMode
 from app.services.imports import OnError, check_rated_margin, run_import
 from app.uploads import spool_request_body, stop_on_disconnect
 
@@ -65,7 +66,8 @@ async def import_examples(
             session.rollback()
             return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
     result = ImportResult(imported=outcome.imported, updated=outcome.updated, skipped=outcome.skipped,
-                          format=outcome.format, errors=[asdict(e) for e in outcome.errors])
+                          format=outcome.format, errors=[asdict(e) for e in outcome.errors],
+                          already_in_other_datasets=outcome.already_in_other_datasets)
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if outcome.aborted else status.HTTP_200_OK
     return JSONResponse(result.model_dump(), status_code=code)
 
@@ -75,17 +77,21 @@ def create_example(dataset_id: int, data: ExampleCreate, session: SessionDep) ->
     return ExamplePublic.of(service.create_example(session, dataset_id, data))
 
 
-@router.get("/datasets/{dataset_id}/examples", dependencies=[Reviewer], response_model=Page[ExamplePublic])
+@router.get("/datasets/{dataset_id}/examples", dependencies=[Reviewer], response_model=CursorPage[ExamplePublic])
 def list_examples(
     dataset_id: int, session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0,
+    cursor: CursorQuery = None, count: CountQuery = "capped",
+    order: Annotated[Literal["asc", "desc"], Query(description="by id: asc = oldest first, desc = newest first")]
+    = "asc",
     status: Literal["pending", "accepted", "rejected"] | None = None,
     label: Annotated[str | None, Query(max_length=500)] = None,
     check: Annotated[str | None, Query(max_length=50, description="only examples with an open finding of this check")] = None,
     q: Annotated[str | None, Query(max_length=500, description="text contained in the input or output")] = None,
-) -> Page[ExamplePublic]:
-    items, total = service.list_examples(session, dataset_id, status=status, label=label, check=check, q=q,
-                                         limit=limit, offset=offset)
-    return Page(items=[ExamplePublic.of(e) for e in items], total=total)
+) -> CursorPage[ExamplePublic]:
+    page = service.list_examples(session, dataset_id, status=status, label=label, check=check, q=q, limit=limit,
+                                 offset=offset, cursor=cursor, descending=order == "desc", count=CountMode(count))
+    return CursorPage(items=[ExamplePublic.of(e) for e in page.items], total=page.total,
+                      total_capped=page.total_capped, next_cursor=page.next_cursor)
 
 
 @router.get("/examples/{example_id}", dependencies=[Reviewer], response_model=ExamplePublic)

@@ -78,7 +78,7 @@ class FormatCheck:
     description = ("Empty input or output (either answer of a preference pair), leading/trailing whitespace, "
                    "control characters or broken Unicode, "
                    "output outside the label set, output that is not JSON or fails the output schema, more than "
-                   "`max_tokens` tokens (the embedding model's tokenizer), chat history in a wrong role order.")
+                   "`max_tokens` tokens (the dataset's target tokenizer, o200k_base unless set), chat history in a wrong role order.")
     task_types = ALL_TASK_TYPES
     needs_embeddings = False
     dataset_level = False
@@ -117,16 +117,22 @@ class FormatCheck:
 
     @staticmethod
     def _token_counts(ctx: AnalysisContext) -> list[int]:
+        from app.embeddings.target_tokenizer import count_cached
         from app.embeddings.tokenizer import count_tokens_cached, training_text
 
         # The same texts and cache as the export's token statistics, so an export after an analysis counts nothing.
         texts = [training_text(e.system, e.history, e.input, e.output) for e in ctx.examples]
-        counts = count_tokens_cached(texts, ctx.token_cache)
+
+        def count(texts: list[str]) -> list[int]:
+            if ctx.tokenizer is None:  # no target tokenizer given: the embedding model's
+                return count_tokens_cached(texts, ctx.token_cache)
+            return count_cached(ctx.tokenizer, texts, ctx.token_cache)
+
+        counts = count(texts)
         paired = [i for i, e in enumerate(ctx.examples) if e.rejected is not None]
         if paired:  # a preference pair is two training sequences: the longer one must fit
-            rejected_counts = count_tokens_cached([training_text(ctx.examples[i].system, ctx.examples[i].history,
-                                                                 ctx.examples[i].input, ctx.examples[i].rejected)
-                                                   for i in paired], ctx.token_cache)
+            rejected_counts = count([training_text(ctx.examples[i].system, ctx.examples[i].history,
+                                                   ctx.examples[i].input, ctx.examples[i].rejected) for i in paired])
             for i, n in zip(paired, rejected_counts, strict=True):
                 counts[i] = max(counts[i], n)
         return counts

@@ -3,7 +3,7 @@
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -48,6 +48,15 @@ class ExportFormat:
     make_encoder: "Callable[[ExportRows], Encoder] | None" = None
     # An SFT format on a preference dataset exports the chosen answers; a preference format needs one.
     task_types: frozenset[str] = ALL_TASK_TYPES
+    # Keys every line gets once some pair needs them (e.g. `tools`), null where a pair has none.
+    optional_keys: tuple[str, ...] = ()
+    # The trainers and loaders that read this format as it is written (the manifest and README name them).
+    read_by: tuple[str, ...] = ()
+    # What of these pairs the format cannot express (the manifest says it), e.g. per-message weights.
+    not_carried: "Callable[[ExportRows], list[str]] | None" = None
+    # The target's own rules checked on the written lines: (lines, example ids, token counts per split,
+    # tokenizer label) -> report with `passed` and `violations` (shown in the export answer).
+    check_export: "Callable[..., dict] | None" = None
     # It writes chosen and rejected: unpaired KTO examples are left out (and counted).
     needs_pairs: bool = False
 
@@ -121,6 +130,8 @@ class ExportRows:
     input_hashes: Sequence[str]
     rejecteds: Sequence[str | None]
     kto_labels: Sequence[bool | None]
+    # OpenAI `tools` (function definitions) of the few pairs whose conversation calls tools, by pair id.
+    tools: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence]) -> "ExportRows":
@@ -145,7 +156,7 @@ class ExportRows:
     def take(self, positions: Sequence[int]) -> "ExportRows":
         """The pairs at these positions, in this order."""
         get = picker(positions)
-        return ExportRows(*map(get, self.columns()))
+        return ExportRows(*map(get, self.columns()), tools=self.tools)
 
     def is_plain(self, i: int) -> bool:
         """Only an input and an output: no system prompt, no earlier turns, no weight, no preference fields."""
@@ -179,5 +190,36 @@ def prompt_messages(row: ExportRow) -> list[dict[str, str]]:
 
 
 def chat_messages(row: ExportRow) -> list[dict[str, str]]:
-    """chat_turns as OpenAI/TRL messages."""
+    """chat_turns as OpenAI/TRL messages (role and content only)."""
     return [{"role": role, "content": content} for role, content in chat_turns(row)]
+
+
+# What an earlier turn may carry besides role and content (kept by the importer, stored in `history`).
+MESSAGE_EXTRAS = ("weight", "tool_calls", "tool_call_id", "name")
+
+
+def conversation(row: ExportRow) -> list[dict[str, Any]]:
+    """The messages in order, each with role, content and what it carries of MESSAGE_EXTRAS: a weight
+    (0/1) on an assistant turn, tool calls on an assistant turn, the call's id on a tool turn. The final
+    answer carries the pair's weight where set."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": row.system}] if row.system else []
+    for message in row.history or []:
+        item = {"role": str(message.get("role", "user")), "content": str(message.get("content") or "")}
+        item.update((key, message[key]) for key in MESSAGE_EXTRAS if message.get(key) is not None)
+        messages.append(item)
+    messages.append({"role": "user", "content": row.input})
+    answer = {"role": "assistant", "content": row.output}
+    if row.weight is not None:
+        answer["weight"] = row.weight
+    messages.append(answer)
+    return messages
+
+
+def has_message_weights(rows: ExportRows) -> bool:
+    """Any pair with a weight, on its answer or on an earlier assistant turn."""
+    return (rows.weights.count(None) != len(rows.weights)
+            or any(m.get("weight") is not None for h in rows.histories if h for m in h))
+
+
+def has_tool_calls(rows: ExportRows) -> bool:
+    return any(m.get("tool_calls") or m.get("role") == "tool" for h in rows.histories if h for m in h)

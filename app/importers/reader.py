@@ -235,7 +235,7 @@ def _csv_records(file: IO[bytes], max_columns: int = DEFAULT_MAX_CSV_COLUMNS,
                         if not math.isfinite(value):
                             raise ValueError(value)
                     except ValueError:
-                        error = LineError(number, key, "'weight' must be a number >= 0")
+                        error = LineError(number, key, f"'weight' must be 0 or 1 (0: do not train on this answer), got {value!r}")
                         break
                 record[key] = value
             yield error or (number, record)
@@ -290,7 +290,7 @@ def to_pairs(number: int, record: Any, format: str, options: dict) -> list[Parse
             history=storable_json(history) if history is not None else None,
             label=storable(common["label"]) if common["label"] is not None else None,
             metadata=storable_json(metadata) if metadata is not None else None,
-            weight=common["weight"],
+            weight=common["weight"] if common["weight"] is not None else fields.get("weight"),
             rejected=storable(rejected) if rejected is not None else None,
             kto_label=fields.get("kto_label"),
         ))

@@ -24,6 +24,8 @@ class Example(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dataset_id", "external_id", name="uq_examples_dataset_external_id"),
         Index("ix_examples_dataset_status", "dataset_id", "status"),
+        # Covers the health report's counts by status and label (migration 0002_search_indexes).
+        Index("ix_examples_dataset_status_label", "dataset_id", "status", "label"),
         Index("ix_examples_dataset_label", "dataset_id", "label"),
         Index("ix_examples_dataset_input_hash", "dataset_id", "input_hash"),
     )

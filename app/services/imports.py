@@ -16,14 +16,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.importers import FORMATS, ImportSource, LineError
 from app.importers.reader import ImportStopped
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
+from app.services import references
 from app.progress import Progress
+from app.services import dataset_stats
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
 from app.services.import_validation import (
@@ -39,6 +41,10 @@ from app.services.import_validation import (
 from app.text import pair_hashes
 
 log = logging.getLogger("winnow.import")
+# SQLite's page cache while an import writes (default: 2 MiB). At a million rows the indexes (external
+# id, input hash, status, label) outgrow a small cache: each random insert then evicts a dirty page,
+# written to the WAL again and again. Given back when the import's transaction ends.
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024
 PENDING = ExampleStatus.pending.value
 
 
@@ -55,6 +61,8 @@ class ImportOutcome:
     format: str | None = None
     errors: list[LineError] = field(default_factory=list)
     aborted: bool = False
+    # New pairs whose input another dataset already holds: {"total": n, "by_dataset": {name: n}}.
+    already_in_other_datasets: dict | None = None
 
 
 def check_format(format: str) -> str:
@@ -139,6 +147,7 @@ class _Writer:
                  format: str | None = None) -> None:
         self.session, self.encoder, self.author = session, encoder, author
         self.dataset = get_dataset(session, dataset_id)
+        _widen_sqlite_cache(session)
         if format is not None and format != "auto":
             check_task_type(self.dataset, format)
         self.classification = self.dataset.task_type == TaskType.classification
@@ -173,6 +182,8 @@ class _Writer:
         self.dataset.updated_at = self.now
         self.session.add(self.dataset)
         self.session.flush()
+        if self.imported or self.updated:
+            dataset_stats.touch(self.session, self.dataset.id)
 
     def discard(self) -> None:
         # The whole transaction, not a savepoint: on SQLite 3.40 (Debian 12), ROLLBACK TO a savepoint
@@ -180,6 +191,27 @@ class _Writer:
         # recovered after an unclean exit (tests/services/test_import_pieces.py reproduces it).
         self.session.rollback()
         self.imported = self.updated = 0
+
+
+def _last_example_id(session: Session) -> int:
+    return session.scalar(select(func.max(Example.id))) or 0
+
+
+def _widen_sqlite_cache(session: Session) -> None:
+    """SQLITE_IMPORT_CACHE_KIB of page cache on this session's SQLite connection until its transaction ends."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    previous = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
+
+    def restore(_session: Session) -> None:
+        raw.execute(f"PRAGMA cache_size={previous}")
+        raw.execute("PRAGMA shrink_memory")  # the pooled connection keeps no 256 MiB of pages
+
+    for name in ("after_commit", "after_rollback"):
+        event.listen(session, name, restore, once=True)
 
 
 def run_import(
@@ -213,7 +245,9 @@ def run_import(
             dropped = merger.add(piece)
             if abort and merger.skipped:
                 continue  # nothing will be kept: only look for more errors
-            writer = writer or _Writer(session, dataset_id, encoder, author, source.format)
+            if writer is None:
+                last_id_before = _last_example_id(session)  # the first statement: the lock comes with the rows
+                writer = _Writer(session, dataset_id, encoder, author, source.format)
             for batch in spooled_batches(piece, dropped):
                 writer.write(batch)
                 if progress:
@@ -225,10 +259,13 @@ def run_import(
             writer.discard()
         outcome.aborted = True
         return outcome
-    # An empty file: still a 404 for no dataset.
-    writer = writer or _Writer(session, dataset_id, encoder, author, source.format)
+    if writer is None:  # an empty file: still a 404 for no dataset
+        last_id_before = _last_example_id(session)
+        writer = _Writer(session, dataset_id, encoder, author, source.format)
     writer.finish()
     outcome.imported, outcome.updated = writer.imported, writer.updated
+    if outcome.imported and session.scalar(select(func.count()).select_from(Dataset)) > 1:
+        outcome.already_in_other_datasets = references.count_across_datasets(session, dataset_id, last_id_before)
     log.info("import into dataset %s: %d new, %d updated, %d skipped in %.2f s (%d piece(s))", dataset_id,
              outcome.imported, outcome.updated, outcome.skipped, time.perf_counter() - started, pieces)
     return outcome

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.models import Example, Finding, FindingStatus, Job, JobKind
 from app.schemas.dataset import DatasetPublic
+from app.services.dataset_stats import example_stats
 from app.services.datasets import get_dataset, list_datasets, to_public
 
 
@@ -73,10 +74,8 @@ def dataset_card(session: Session, dataset_id: int) -> DatasetCard:
     return _cards(session, [to_public(session, get_dataset(session, dataset_id))])[0]
 
 
-def distinct_labels(session: Session, dataset_id: int, limit: int = 200) -> list[str]:
-    """Labels in use (for filters and label shortcuts), most frequent first."""
-    rows = session.execute(
-        select(Example.label, func.count().label("n")).where(Example.dataset_id == dataset_id, Example.label.is_not(None))
-        .group_by(Example.label).order_by(func.count().desc(), Example.label).limit(limit)
-    ).all()
-    return [label for label, _ in rows]
+def distinct_labels(session: Session, dataset_id: int, limit: int = 200, *, allow_stale: bool = False) -> list[str]:
+    """Labels in use (for filters and label shortcuts), most frequent first, from the dataset's cached
+    counts (app/services/dataset_stats.py); `allow_stale`: as last counted, if this process has counted."""
+    stats = example_stats(session, get_dataset(session, dataset_id), allow_stale=allow_stale)
+    return stats.labels_by_frequency()[:limit]

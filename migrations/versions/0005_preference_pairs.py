@@ -1,7 +1,7 @@
 """preference pairs: the rejected side and the KTO label on examples
 
 Revision ID: 0005
-Revises: 0008
+Revises: 0002_search_indexes
 Create Date: 2026-11-26 15:00:00
 
 Two nullable columns on `examples` rather than a table of their own: `output` already holds the
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0008"
+down_revision: str | None = "0002_search_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
