@@ -4,8 +4,8 @@
 `input.tools` and `input.parallel_tool_calls`, when given, are kept in the pair's metadata.
 """
 
-from app.importers.formats import FieldError, message_turns, type_name
-from app.importers.preference import answer_text, preference_format, preference_pair
+from app.importers.formats import FieldError, type_name
+from app.importers.preference import answer_text, preference_format, preference_pair, role_contents
 
 KEYS = {"input", "preferred_output", "non_preferred_output"}
 
@@ -21,7 +21,7 @@ def to_pairs(record: dict, options: dict) -> list[dict]:
     messages = conversation.get("messages")
     if not isinstance(messages, list):
         raise FieldError("input.messages", f"'input.messages' must be an array, got {type_name(messages)}")
-    turns = message_turns(messages, "input.messages")
+    turns = role_contents(messages, "input.messages")
     if not turns:
         raise FieldError("input.messages", "'input.messages' is empty")
     pair = preference_pair(turns, answer_text(record, "preferred_output"), answer_text(record, "non_preferred_output"),

@@ -11,6 +11,12 @@ from app.task_types import PREFERENCE_TASK_TYPES
 
 
 
+def role_contents(messages: list, key: str) -> list[tuple[str, str]]:
+    """(role, content) of each message. Tool calls and per-message weights are not kept on preference pairs:
+    the preference is between the two final answers."""
+    return [(role, content) for role, content, *_ in message_turns(messages, key)]
+
+
 def preference_pair(prompt_turns: list[tuple[str, str]], chosen: str, rejected: str | None, *,
                     key: str = "prompt", kto_label: bool | None = None, id_suffix: str | None = None) -> dict:
     """A pair from the prompt's turns (leading system turns, then user/assistant turns ending with the user's)."""
@@ -32,7 +38,7 @@ def prompt_turns(record: dict, key: str = "prompt") -> list[tuple[str, str]]:
     """A prompt given as a string (one user turn, with the record's optional `system`) or as messages."""
     value = record.get(key)
     if isinstance(value, list):
-        turns = message_turns(value, key)
+        turns = role_contents(value, key)
         if not turns:
             raise FieldError(key, f"'{key}' is empty")
     else:
@@ -47,7 +53,7 @@ def answer_text(record: dict, key: str) -> str:
     """An answer given as a string or as a list holding one assistant message (TRL's conversational form)."""
     value = record.get(key)
     if isinstance(value, list):
-        turns = message_turns(value, key)
+        turns = role_contents(value, key)
         if len(turns) != 1 or turns[0][0] != "assistant":
             raise FieldError(key, f"'{key}' must hold exactly one message, the assistant's answer")
         return turns[0][1]

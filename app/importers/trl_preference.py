@@ -7,9 +7,9 @@ Implicit: `{"chosen": [user, assistant], "rejected": [user, other assistant]}`; 
 is their shared beginning cut back to a whitespace (as `trl.extract_prompt` does).
 """
 
-from app.importers.formats import FieldError, message_turns, string_field
+from app.importers.formats import FieldError, string_field
 from app.importers.preference import (answer_text, preference_format, preference_pair, prompt_turns,
-                                      split_dialogues, split_strings)
+                                      role_contents, split_dialogues, split_strings)
 
 KEYS = {"prompt", "chosen", "rejected", "system"}
 
@@ -31,8 +31,8 @@ def to_pairs(record: dict, options: dict) -> list[dict]:
         for key, value in (("chosen", chosen), ("rejected", rejected)):
             if not isinstance(value, list):
                 raise FieldError(key, f"'{key}' must be a list of messages, as the other side is")
-        prompt, chosen_text, rejected_text = split_dialogues(message_turns(chosen, "chosen"),
-                                                             message_turns(rejected, "rejected"))
+        prompt, chosen_text, rejected_text = split_dialogues(role_contents(chosen, "chosen"),
+                                                             role_contents(rejected, "rejected"))
         turns = list(prompt)
         system = string_field(record, "system", required=False)
         if system and (not turns or turns[0][0] != "system"):
