@@ -56,4 +56,5 @@ def build_report(session: Session, dataset_id: int) -> DatasetReport:
         last_analysis=JobPublic.model_validate(job) if job else None,
         contamination=references.contamination_rates(session, dataset_id, dataset.settings),
         readiness=Readiness(ready=not reasons, reasons=reasons),
+        length_bias=((job.result or {}).get("notes") or {}).get("length_bias") if job else None,
     )

@@ -137,7 +137,7 @@ def example_view(session: Session, example_id: int) -> ExampleView:
                        list(reversed(list_revisions(session, example_id))), findings)
 
 
-EDIT_FIELDS = ("system", "input", "output", "label")
+EDIT_FIELDS = ("system", "input", "output", "label", "rejected")  # rejected: preference pairs only
 
 
 def save_edit(session: Session, example_id: int, version: int, values: dict[str, str | None], author: str) -> Example:
@@ -150,6 +150,8 @@ def save_edit(session: Session, example_id: int, version: int, values: dict[str,
         value = values[name].replace("\r\n", "\n")
         if name in ("system", "label") and not value.strip():
             value = None
+        if name == "rejected" and example.rejected is None:
+            continue  # not a pair (an unpaired KTO example or an SFT pair): there is no second side to edit
         if value != getattr(example, name):
             changes[name] = value
     try:

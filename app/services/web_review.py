@@ -18,6 +18,7 @@ from app.services.datasets import get_dataset
 from app.services.examples import get_example, update_example
 from app.services.findings import get_finding, page_findings, update_finding
 from app.services.paging import CountMode
+from app.services.preference import swap_sides
 from app.services.web_overview import distinct_labels
 
 MAX_LABEL_KEYS = 9
@@ -29,6 +30,7 @@ class Action(StrEnum):
     reject = "reject"
     dismiss = "dismiss"
     label = "label"
+    swap = "swap"  # preference pairs: chosen and rejected trade places
 
 
 @dataclass
@@ -115,6 +117,10 @@ def review_queue(session: Session, dataset_id: int, check: str, *, offset: int =
 def _verdict(session: Session, finding: Finding, action: Action, label: str | None, author: str) -> None:
     if action is Action.dismiss:
         update_finding(session, finding.id, FindingStatus.dismissed)
+        return
+    if action is Action.swap:
+        swap_sides(session, finding.example_id, author)
+        update_finding(session, finding.id, FindingStatus.resolved)
         return
     example = get_example(session, finding.example_id)
     if action is Action.label:
