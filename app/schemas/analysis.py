@@ -66,3 +66,7 @@ class DatasetReport(BaseModel):
     small_classes: list[str]
     last_analysis: JobPublic | None
     readiness: Readiness
+    # Per reference set named in settings.contamination: open contamination findings and their share.
+    contamination: list[dict[str, Any]] = []
+    # Preference datasets: the length_bias check's figures from the last analysis (see app/checks/length_bias.py).
+    length_bias: dict[str, Any] | None = None

@@ -12,14 +12,14 @@ from sqlmodel import Session
 
 from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow, FindingDraft
 from app.checks.registry import effective_settings, enabled_checks, neighbours_needed
-from app.config import get_settings
+from app.config import Settings
 from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
-from app.embeddings.tokenizer import token_cache_path
+from app.embeddings.target_tokenizer import cache_path, for_dataset
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
+from app.services import embeddings_store, findings, jobs, references
 from app.progress import Progress
-from app.services import embeddings_store, findings, jobs
 from app.services.datasets import get_dataset
 
 
@@ -50,7 +50,7 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     dataset = get_dataset(session, dataset_id)
     rows = session.execute(
         select(Example.id, Example.input, Example.output, Example.label, Example.system, Example.history,
-               Example.status, Example.input_hash, Example.version)
+               Example.status, Example.input_hash, Example.version, Example.rejected, Example.kto_label)
         .where(Example.dataset_id == dataset_id).order_by(Example.id)
     ).all()
     return AnalysisContext(
@@ -74,6 +74,20 @@ def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -
         if n is not None:
             aligned[row] = vectors[n]
     ctx.vectors = aligned
+
+
+def load_comparisons(ctx: AnalysisContext, dataset_id: int, embedder) -> None:
+    """What the checks compare this dataset against beyond itself: its reference sets (contamination) and,
+    when asked, the other datasets' inputs (exact_duplicate across_datasets)."""
+    wants_references = ctx.settings["contamination"]["enabled"] and ctx.settings["contamination"]["reference_datasets"]
+    wants_across = ctx.settings["exact_duplicate"]["enabled"] and ctx.settings["exact_duplicate"]["across_datasets"]
+    if not (wants_references or wants_across):
+        return
+    with session_scope() as session:
+        if wants_references:
+            ctx.references = references.load_references(session, ctx.settings, embedder, checkpoint=session.commit)
+        if wants_across:
+            ctx.across_datasets = references.across_datasets(session, dataset_id)
 
 
 def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> None:
@@ -100,7 +114,7 @@ def run_checks(ctx: AnalysisContext, report: Progress | None = None,
     return drafts, timings
 
 
-def run_analysis(job_id: int, report: Progress | None = None, batch_size: int = 256) -> dict:
+def run_analysis(job_id: int, settings: Settings, report: Progress | None = None, batch_size: int = 256) -> dict:
     """The analysis job body; returns the job result."""
     started = time.perf_counter()
     with session_scope() as session:
@@ -129,14 +143,18 @@ def run_analysis(job_id: int, report: Progress | None = None, batch_size: int = 
     embed_seconds = time.perf_counter() - started
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
+        dataset_settings = get_dataset(session, dataset_id).settings
         if needs_vectors:
             identities = embeddings_store.vector_identities(session, embedder.name, [e.id for e in ctx.examples])
             ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
     if needs_vectors:
         attach_vectors(ctx, ids, vectors)
+    load_comparisons(ctx, dataset_id, embedder if needs_vectors else None)
     ctx.embedding_model = embedder.name
-    ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
-    ctx.token_cache = token_cache_path(get_settings().data_dir)
+    ctx.cache_dir = neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id)
+    # Token counts (the format check's limit) with the dataset's target tokenizer, in its own cache.
+    ctx.tokenizer = for_dataset(dataset_settings, settings)
+    ctx.token_cache = cache_path(settings.data_dir, ctx.tokenizer)
     ctx.neighbours_k = neighbours_needed(ctx.settings)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
