@@ -119,6 +119,7 @@
     else if (key === "r") act("reject");
     else if (key === "d") act("dismiss");
     else if (key === "e") edit();
+    else if (key === "s" && currentItem() && currentItem().querySelector("[data-swap]")) act("swap");
     else if (key === "x") toggleSelected();
     else if (/^[1-9]$/.test(key)) {
       var item = currentItem();

@@ -50,7 +50,7 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     dataset = get_dataset(session, dataset_id)
     rows = session.execute(
         select(Example.id, Example.input, Example.output, Example.label, Example.system, Example.history,
-               Example.status, Example.input_hash, Example.version)
+               Example.status, Example.input_hash, Example.version, Example.rejected, Example.kto_label)
         .where(Example.dataset_id == dataset_id).order_by(Example.id)
     ).all()
     return AnalysisContext(

@@ -28,6 +28,7 @@ from app.exports.leakage import NearSearch, VectorsChanged, check_leakage
 from app.exports.splits import SPLIT_NAMES, assign_splits, connected_groups, split_counts
 from app.models import Dataset, Export, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
+from app.services import jobs
 from app.services.common import get_or_not_found
 from app.services.datasets import get_dataset
 from app.embeddings.target_tokenizer import (
@@ -46,13 +47,6 @@ from app.services.export_selection import (
 )
 
 MAX_RESPLITS = 5
-
-
-def latest_analysis_job(session: Session, dataset_id: int) -> Job | None:
-    return session.scalars(
-        select(Job).where(Job.dataset_id == dataset_id, Job.kind == JobKind.analyze,
-                          Job.status == JobStatus.succeeded).order_by(Job.finished_at.desc(), Job.id.desc())
-    ).first()
 
 
 def _split(selection: Selection, params: ExportParams) -> None:
@@ -94,6 +88,7 @@ def _split_and_check(selection: Selection, params: ExportParams, near: NearSearc
 def preview_split_counts(session: Session, dataset_id: int, params: ExportParams) -> SplitPreview:
     """Counts per split and label for these parameters, without writing files or checking embeddings."""
     dataset = get_dataset(session, dataset_id)
+    check_format_fits(dataset, params.format)
     with cyclic_gc_paused():
         selection = select_pairs(session, dataset, params)
         apply_budget(session, dataset, selection, params, compare=True)
@@ -112,6 +107,14 @@ def _token_section(selection: Selection, params: ExportParams, settings: Setting
     return {"tokenizer": tokenizer.label, "tokenizer_name": tokenizer.name,
             "splits": stats, "epochs": params.epochs,
             "estimated_training_tokens": stats["train"]["total"] * params.epochs}, counts
+
+
+def check_format_fits(dataset: Dataset, format: str) -> None:
+    """A preference format needs a preference dataset (an SFT format may export a preference set's chosen answers)."""
+    task_types = FORMATS[format].task_types
+    if task_types is not None and dataset.task_type not in task_types:
+        raise InvalidInput(f"format {format} exports preference pairs, but dataset '{dataset.name}' is a "
+                           f"{dataset.task_type} dataset", field="format")
 
 
 def export_folder(settings: Settings, export: Export) -> Path:
@@ -135,6 +138,7 @@ def create_export(session: Session, dataset_id: int, params: ExportParams, setti
 
 def _create_export(session: Session, dataset_id: int, params: ExportParams, settings: Settings) -> Export:
     dataset = get_dataset(session, dataset_id)
+    check_format_fits(dataset, params.format)
     selection = select_pairs(session, dataset, params)
     apply_budget(session, dataset, selection, params)
     if not selection.rows:
@@ -145,7 +149,7 @@ def _create_export(session: Session, dataset_id: int, params: ExportParams, sett
     except TokenizerUnavailable as exc:
         raise InvalidInput(str(exc), field="settings.tokenizer") from None
     _split_without_leakage(session, dataset, selection, params, settings)
-    analysis = latest_analysis_job(session, dataset_id)
+    analysis = jobs.latest_job(session, dataset_id, JobKind.analyze, status=JobStatus.succeeded)
     end_read_transaction(session)
 
     staging = settings.data_dir / "exports" / f".staging-{uuid.uuid4().hex}"

@@ -1,38 +1,29 @@
 """The dataset's health report: counts, imbalance, clean examples, readiness verdict."""
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.checks.registry import BLOCKING_CHECKS, DATASET_LEVEL_CHECKS, effective_settings
-from app.models import Example, ExampleStatus, Finding, FindingStatus, JobKind
+from app.checks.registry import BLOCKING_CHECKS, effective_settings
+from app.models import Finding, FindingStatus, JobKind
 from app.schemas.analysis import DatasetReport, JobPublic, Readiness
 from app.services import references
+from app.services.dataset_stats import example_stats
 from app.services.datasets import get_dataset
 from app.services.jobs import latest_job
 
 MIN_CLEAN_EXAMPLES = 500
 
 
-def unclean_example_ids():
-    """Examples with an open finding of a check about the example itself (not class_imbalance)."""
-    return select(Finding.example_id).where(Finding.status == FindingStatus.open,
-                                            Finding.check.not_in(DATASET_LEVEL_CHECKS))
-
-
 def build_report(session: Session, dataset_id: int) -> DatasetReport:
     dataset = get_dataset(session, dataset_id)
     settings = effective_settings(dataset.settings)
-    in_dataset = Example.dataset_id == dataset_id
-    by_status = dict(session.execute(select(Example.status, func.count()).where(in_dataset)
-                                     .group_by(Example.status)).all())
-    total = sum(by_status.values())
-    usable = and_(in_dataset, Example.status != ExampleStatus.rejected)
-    labels = {label: n for label, n in session.execute(
-        select(Example.label, func.count()).where(usable, Example.label.is_not(None)).group_by(Example.label)).all()}
-    clean = and_(usable, Example.id.not_in(unclean_example_ids().where(Finding.dataset_id == dataset_id)))
-    clean_total = session.scalar(select(func.count()).select_from(Example).where(clean)) or 0
-    clean_labels = {label: n for label, n in session.execute(
-        select(Example.label, func.count()).where(clean, Example.label.is_not(None)).group_by(Example.label)).all()}
+    # Counted once per change of the dataset (a million rows take seconds), then from the cache.
+    stats = example_stats(session, dataset)
+    by_status = stats.by_status()
+    total = stats.total()
+    labels = stats.labels()
+    clean_total = stats.clean_total()
+    clean_labels = stats.labels(clean_only=True)
     by_check: dict[str, dict[str, int]] = {}
     by_finding_status: dict[str, int] = {}
     for check, status, n in session.execute(
@@ -65,4 +56,5 @@ def build_report(session: Session, dataset_id: int) -> DatasetReport:
         last_analysis=JobPublic.model_validate(job) if job else None,
         contamination=references.contamination_rates(session, dataset_id, dataset.settings),
         readiness=Readiness(ready=not reasons, reasons=reasons),
+        length_bias=((job.result or {}).get("notes") or {}).get("length_bias") if job else None,
     )

@@ -16,7 +16,9 @@ from app.models import Dataset, Example, Finding, FindingStatus
 from app.schemas.example import ExampleUpdate
 from app.services.datasets import get_dataset
 from app.services.examples import get_example, update_example
-from app.services.findings import get_finding, list_findings, update_finding
+from app.services.findings import get_finding, page_findings, update_finding
+from app.services.paging import CountMode
+from app.services.preference import swap_sides
 from app.services.web_overview import distinct_labels
 
 MAX_LABEL_KEYS = 9
@@ -28,6 +30,7 @@ class Action(StrEnum):
     reject = "reject"
     dismiss = "dismiss"
     label = "label"
+    swap = "swap"  # preference pairs: chosen and rejected trade places
 
 
 @dataclass
@@ -83,17 +86,24 @@ def label_options(dataset: Dataset, finding: Finding, known: list[str]) -> list[
 def review_queue(session: Session, dataset_id: int, check: str, *, offset: int = 0, limit: int = 10,
                  current_id: int | None = None) -> Queue:
     dataset = get_dataset(session, dataset_id)
-    findings, total = list_findings(session, dataset_id, check=check, status=FindingStatus.open, limit=limit,
-                                    offset=offset)
+    # The findings lists' paging (app/services/paging.py, score then id, an index range). A queue is a
+    # worklist that shrinks as it is reviewed, so its pages are by position: the count is exact (one
+    # check's open findings, counted on the index), the offset small.
+    page = page_findings(session, dataset_id, check=check, status=FindingStatus.open, limit=limit, offset=offset,
+                         count=CountMode.exact)
+    findings, total = page.items, page.total
     if not findings and offset and total:  # the page emptied under us: show the last page that has items
         offset = max(0, (total - 1) // limit * limit)
-        findings, total = list_findings(session, dataset_id, check=check, status=FindingStatus.open,
-                                        limit=limit, offset=offset)
+        page = page_findings(session, dataset_id, check=check, status=FindingStatus.open, limit=limit,
+                             offset=offset, count=CountMode.exact)
+        findings, total = page.items, page.total
     wanted = {f.example_id for f in findings}
     if check in CLUSTER_CHECKS:
         wanted |= {i for f in findings for i in cluster_ids(f)[:MAX_CLUSTER_SHOWN]}
     examples = _examples_by_id(session, wanted)
-    known = [] if dataset.label_set else distinct_labels(session, dataset_id, limit=MAX_LABEL_KEYS)
+    # Label keys are ordered by the last counts this process made: a verdict changes the dataset, and
+    # counting a million examples again before showing the next item would take seconds.
+    known = [] if dataset.label_set else distinct_labels(session, dataset_id, limit=MAX_LABEL_KEYS, allow_stale=True)
     items = []
     for finding in findings:
         cluster = []
@@ -107,6 +117,10 @@ def review_queue(session: Session, dataset_id: int, check: str, *, offset: int =
 def _verdict(session: Session, finding: Finding, action: Action, label: str | None, author: str) -> None:
     if action is Action.dismiss:
         update_finding(session, finding.id, FindingStatus.dismissed)
+        return
+    if action is Action.swap:
+        swap_sides(session, finding.example_id, author)
+        update_finding(session, finding.id, FindingStatus.resolved)
         return
     example = get_example(session, finding.example_id)
     if action is Action.label:

@@ -8,6 +8,7 @@ from app.auth import Admin, Reviewer
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.exports import FORMATS
+from app.task_types import TaskType
 from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, KNOWN_CHECKS, ExportParams
 from app.services import exports, training_view
 from app.services.datasets import get_dataset
@@ -17,6 +18,7 @@ from app.web.templating import render, render_htmx
 
 router = APIRouter(route_class=HTMLRoute)
 SPLITS = ("train", "validation", "test")
+PREFERENCE_DEFAULT_FORMAT = "trl_preference"
 DEFAULT_VALUES = {"format": "openai_chat", "seed": "42", "dedupe": "keep_one", "epochs": "3", "max_examples": "",
                   "selection": "diverse",
                   "include_status": ["accepted", "pending"], "exclude_checks": list(DEFAULT_EXCLUDED_CHECKS),
@@ -62,13 +64,18 @@ def export_training_view(dataset_id: int, request: Request, session: SessionDep,
 
 
 def _context(session, dataset_id: int, values: dict, **extra) -> dict:
-    return {"dataset": get_dataset(session, dataset_id), "values": values, "formats": list(FORMATS),
-            "checks": KNOWN_CHECKS, "splits": SPLITS, **extra}
+    dataset = get_dataset(session, dataset_id)
+    formats = [name for name, declared in FORMATS.items() if dataset.task_type in declared.task_types]
+    return {"dataset": dataset, "values": values, "formats": formats, "checks": KNOWN_CHECKS, "splits": SPLITS,
+            **extra}
 
 
 @router.get("/datasets/{dataset_id}/export", dependencies=[Admin])
 def export_form(dataset_id: int, request: Request, session: SessionDep) -> Response:
-    return render(request, "datasets/export.html", _context(session, dataset_id, dict(DEFAULT_VALUES)))
+    values = dict(DEFAULT_VALUES)
+    if get_dataset(session, dataset_id).task_type == TaskType.preference:
+        values["format"] = PREFERENCE_DEFAULT_FORMAT
+    return render(request, "datasets/export.html", _context(session, dataset_id, values))
 
 
 @router.get("/datasets/{dataset_id}/export/preview", dependencies=[Admin])
