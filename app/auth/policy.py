@@ -16,7 +16,8 @@ ADMIN_AREAS = ("users", "export", "exports")
 # Writes on a path with one of these segments need an admin even where a reviewer could write otherwise.
 ADMIN_ACTIONS = ("import", "upload", "analyze", "analyse", "cancel", "settings")
 # Segments under which a reviewer may write.
-REVIEWER_WRITABLE = ("examples", "findings", "review", "reviews", "queue", "queues", "revisions", "bulk", "tokens")
+REVIEWER_WRITABLE = ("examples", "findings", "review", "reviews", "queue", "queues", "revisions", "bulk", "tokens",
+                     "clusters")
 # Paths every signed-in user may write on, whatever the rules above say (their own tokens, logout).
 SELF_SERVICE_PREFIXES = ("/api/v1/tokens", "/api/v1/me", "/logout")
 
