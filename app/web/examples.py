@@ -5,10 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
-from app.services import web_examples, web_overview
+from app.services import revisions, similar, web_examples, web_overview
 from app.services.datasets import get_dataset
+from app.services.examples import update_example
+from app.schemas.example import ExampleUpdate
+from app.web.diffing import diff_segments
 from app.web.forms import FormDep
 from app.web.identity import author_of
 from app.web.routing import HTMLRoute
@@ -35,15 +38,51 @@ def browse(
     return render_htmx(request, "examples/list.html", context, block="results")
 
 
-@router.get("/examples/{example_id}")
-def show(example_id: int, request: Request, session: SessionDep, back: TextQuery = None) -> Response:
+def _page(request: Request, session: SessionDep, settings, example_id: int, **context) -> dict:
     view = web_examples.example_view(session, example_id)
-    return render(request, "examples/show.html", {"view": view, "dataset": view.dataset, "example": view.example,
-                                                  "values": None, "conflict": None, "back": _local(back)})
+    return {"view": view, "dataset": view.dataset, "example": view.example, "values": None, "conflict": None,
+            "diff": diff_segments, "similar": similar.similar_examples(session, example_id, settings.data_dir),
+            **context}
+
+
+@router.get("/examples/{example_id}")
+def show(example_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+         back: TextQuery = None) -> Response:
+    return render(request, "examples/show.html", _page(request, session, settings, example_id, back=_local(back)))
+
+
+@router.post("/examples/{example_id}/status")
+def set_status(example_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+               form: FormDep) -> Response:
+    """Accepted, rejected or pending again: a wrong `r` in a queue is taken back here."""
+    status = str(form.get("status") or "")
+    if status not in ("accepted", "rejected", "pending"):
+        raise InvalidInput("the status must be accepted, rejected or pending", field="status")
+    update_example(session, example_id, ExampleUpdate(version=_version(form), status=status),
+                   author=author_of(request))
+    context = _page(request, session, settings, example_id, notice=f"Status set to {status}.",
+                    back=_local(str(form.get("back") or "")))
+    return render_htmx(request, "examples/show.html", context, block="example_main")
+
+
+@router.post("/examples/{example_id}/revisions/{revision_id}/revert")
+def revert(example_id: int, revision_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+           form: FormDep) -> Response:
+    revisions.revert_revision(session, example_id, revision_id, _version(form), author=author_of(request))
+    context = _page(request, session, settings, example_id, notice="Change reverted (a new revision records it).",
+                    back=_local(str(form.get("back") or "")))
+    return render_htmx(request, "examples/show.html", context, block="example_main")
+
+
+def _version(form) -> int:
+    try:
+        return int(str(form.get("version", "")))
+    except ValueError as exc:
+        raise InvalidInput("the example's version is missing: reload the page", field="version") from exc
 
 
 @router.post("/examples/{example_id}/edit")
-def save(example_id: int, request: Request, session: SessionDep, form: FormDep) -> Response:
+def save(example_id: int, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep) -> Response:
     values = {name: (str(form[name]) if name in form else None) for name in web_examples.EDIT_FIELDS}
     try:
         version = int(str(form.get("version", "")))
@@ -55,9 +94,8 @@ def save(example_id: int, request: Request, session: SessionDep, form: FormDep) 
         saved = True
     except Conflict as exc:
         conflict = exc.message
-    view = web_examples.example_view(session, example_id)
-    context = {"view": view, "dataset": view.dataset, "example": view.example, "saved": saved,
-               "conflict": conflict, "values": values if conflict else None, "back": _local(str(form.get("back") or ""))}
+    context = _page(request, session, settings, example_id, saved=saved, conflict=conflict,
+                    values=values if conflict else None, back=_local(str(form.get("back") or "")))
     return render_htmx(request, "examples/show.html", context, block="example_main",
                        status_code=409 if conflict else 200)
 
