@@ -47,9 +47,15 @@ class JobPublic(BaseModel):
     heartbeat_at: datetime | None
 
 
+class ReadinessReason(BaseModel):
+    message: str
+    check: str | None = None  # the review queue that settles it, if one does
+
+
 class Readiness(BaseModel):
     ready: bool
     reasons: list[str]
+    items: list[ReadinessReason] = []  # the same reasons, each with the check whose queue settles it
 
 
 class DatasetReport(BaseModel):

@@ -19,7 +19,7 @@ from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
-from app.services import embeddings_store, findings, jobs
+from app.services import embeddings_store, findings, jobs, projection
 from app.services.datasets import get_dataset
 
 # (done, total, message)
@@ -147,6 +147,7 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
         save_neighbour_graph(ctx, identities)
+    projection.save_health_arrays(ctx, get_settings().data_dir)  # the health page's map and length histograms
     if report:
         report(embed_total + steps, embed_total + steps, "saving findings")
     with session_scope() as session:

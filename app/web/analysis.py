@@ -3,10 +3,11 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import SessionDep
-from app.services import analysis, jobs, report
+from app.deps import SessionDep, SettingsDep
+from app.services import analysis, health as health_service, jobs, report
 from app.services.datasets import get_dataset
-from app.web.charts import class_distribution
+from app.web.charts import class_distribution, embedding_map, histogram, score_histogram
+from app.web.review_queue import check_title
 from app.web.routing import HTMLRoute
 from app.web.templating import is_htmx, render
 
@@ -27,8 +28,17 @@ def job_progress(job_id: int, request: Request, session: SessionDep) -> Response
 
 
 @router.get("/datasets/{dataset_id}/health")
-def health(dataset_id: int, request: Request, session: SessionDep) -> Response:
+def health(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     health_report = report.build_report(session, dataset_id)
+    details = health_service.health_details(session, dataset_id, settings.data_dir)
     chart = class_distribution(health_report.labels, health_report.clean_labels, health_report.small_classes)
-    return render(request, "datasets/health.html", {"dataset": get_dataset(session, dataset_id),
-                                                    "report": health_report, "chart": chart})
+    context = {
+        "dataset": get_dataset(session, dataset_id), "report": health_report, "chart": chart, "details": details,
+        "check_title": check_title,
+        "score_charts": {c.name: score_histogram(c.score_bins, c.threshold) for c in details.checks if c.total},
+        "cluster_chart": histogram(details.cluster_sizes),
+        "input_chart": histogram(details.input_tokens) if details.input_tokens else None,
+        "output_chart": histogram(details.output_tokens) if details.output_tokens else None,
+        "map": embedding_map(details.map) if details.map else None,
+    }
+    return render(request, "datasets/health.html", context)
