@@ -10,6 +10,7 @@ BAR_AREA = 170
 VALUE_WIDTH = 50
 MAX_BARS = 120
 ROWS_PER_COLUMN = 16  # beyond this many labels the chart wraps into columns instead of growing tall
+MAP_MARGIN = 8  # px around the map's drawing area, so that edge points are whole
 PALETTE_SIZE = 10     # the most frequent labels get a colour each on the map, the rest share one
 
 
@@ -118,17 +119,18 @@ class MapChart:
 def embedding_map(data, width: int = 720, height: int = 420) -> MapChart:
     """Dots for the sampled examples (coloured by label, ringed when flagged) over density cells for all."""
     columns, rows = data.grid
-    cell_w, cell_h = width / columns, height / rows
+    inner_w, inner_h = width - 2 * MAP_MARGIN, height - 2 * MAP_MARGIN
+    cell_w, cell_h = inner_w / columns, inner_h / rows
     peak = max((n for _, _, n in data.density), default=1)
-    cells = [MapCell(c * cell_w, height - (r + 1) * cell_h, 0.08 + 0.5 * math.log1p(n) / math.log1p(peak), n)
-             for c, r, n in data.density]
+    cells = [MapCell(MAP_MARGIN + c * cell_w, MAP_MARGIN + inner_h - (r + 1) * cell_h,
+                     0.08 + 0.5 * math.log1p(n) / math.log1p(peak), n) for c, r, n in data.density]
     frequency: dict[str, int] = {}
     for point in data.points:
         if point.label:
             frequency[point.label] = frequency.get(point.label, 0) + 1
     top = [label for label, _ in sorted(frequency.items(), key=lambda kv: (-kv[1], kv[0]))[:PALETTE_SIZE]]
     colour = {label: i for i, label in enumerate(top)}
-    dots = [MapDot(p.example_id, 4 + p.x * (width - 8), 4 + (1 - p.y) * (height - 8),
+    dots = [MapDot(p.example_id, MAP_MARGIN + p.x * inner_w, MAP_MARGIN + (1 - p.y) * inner_h,
                    colour.get(p.label, PALETTE_SIZE), p.flagged, p.label) for p in data.points]
     legend = [(i, label) for label, i in colour.items()]
     return MapChart(dots, cells, legend, width, height, cell_w, cell_h, data.total, data.explained, len(dots))
