@@ -153,6 +153,14 @@
     if (handled) event.preventDefault();
   });
 
+  // A result that arrives below the fold (an export's outcome) is scrolled into view.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "export-outcome" && target.firstElementChild) {
+      target.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
+  });
+
   // After the queue is swapped in, keep the cursor on the item the server marked current.
   document.addEventListener("htmx:afterSettle", function () {
     var item = document.querySelector("[data-queue-item].current") || items()[0];

@@ -105,9 +105,6 @@ def _token_histogram(lengths: np.ndarray) -> list[tuple[str, int]]:
 
 
 def _map(session: Session, dataset_id: int, ids: np.ndarray, coordinates: np.ndarray, explained: float) -> EmbeddingMap:
-    live = np.fromiter(session.scalars(select(Example.id).where(Example.dataset_id == dataset_id)), dtype=np.int64)
-    keep = np.isin(ids, live)  # examples deleted since the analysis are not drawn
-    ids, coordinates = ids[keep], coordinates[keep]
     if not len(ids):
         return EmbeddingMap([], [], 0, explained)
     low, high = coordinates.min(axis=0), coordinates.max(axis=0)
@@ -128,10 +125,11 @@ def _map(session: Session, dataset_id: int, ids: np.ndarray, coordinates: np.nda
     if len(others) > MAP_SAMPLE - len(chosen):
         others = rng.choice(others, MAP_SAMPLE - len(chosen), replace=False)
     chosen = np.sort(np.concatenate([chosen, others]))
+    # Only the drawn examples are read: one deleted since the analysis has no row and is left out.
     labels = dict(session.execute(select(Example.id, Example.label).where(
-        Example.id.in_(ids[chosen].tolist()))).all()) if len(chosen) else {}
+        Example.dataset_id == dataset_id, Example.id.in_(ids[chosen].tolist()))).all()) if len(chosen) else {}
     points = [MapPoint(int(ids[i]), float(unit[i, 0]), float(unit[i, 1]), labels.get(int(ids[i])), bool(flagged[i]))
-              for i in chosen]
+              for i in chosen if int(ids[i]) in labels]
     return EmbeddingMap(points, density, len(ids), explained)
 
 

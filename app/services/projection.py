@@ -20,6 +20,7 @@ from app.embeddings.tokenizer import count_tokens_cached, token_cache_path
 
 HEALTH_FILE = "health_map.npz"
 FORMAT = 1
+FIT_SAMPLE = 20_000  # PCA is fitted on this many rows at most, then every row is projected (one matmul)
 
 
 @dataclass
@@ -32,11 +33,16 @@ class HealthArrays:
 
 
 def project(vectors: np.ndarray) -> tuple[np.ndarray, float]:
-    """Two principal components of the vectors (randomised SVD: linear in the number of rows)."""
+    """Two principal components of the vectors: fitted on a fixed random sample (a map does not need more
+    precision than that), then applied to every row."""
     if len(vectors) < 3 or vectors.shape[1] < 2:
         return np.zeros((len(vectors), 2), dtype=np.float32), 0.0
-    pca = PCA(n_components=2, svd_solver="randomized", random_state=0)
-    coordinates = pca.fit_transform(np.asarray(vectors, dtype=np.float32))
+    vectors = np.asarray(vectors, dtype=np.float32)
+    sample = vectors
+    if len(vectors) > FIT_SAMPLE:
+        sample = vectors[np.random.default_rng(0).choice(len(vectors), FIT_SAMPLE, replace=False)]
+    pca = PCA(n_components=2, svd_solver="randomized", random_state=0).fit(sample)
+    coordinates = pca.transform(vectors)
     return coordinates.astype(np.float32), float(pca.explained_variance_ratio_.sum())
 
 

@@ -148,17 +148,29 @@ def apply_to_findings(session: Session, dataset_id: int, finding_ids: list[int],
 
 # ---- the queue ----------------------------------------------------------------------------------
 
-def open_findings(session: Session, dataset_id: int, check: str, q: str | None, limit: int,
-                  offset: int) -> tuple[list[Finding], int]:
-    """One page of a check's open findings, highest score first; `q` keeps those whose example's input,
-    output or label contains it."""
-    query = select(Finding).where(Finding.dataset_id == dataset_id, Finding.check == check,
-                                  Finding.status == FindingStatus.open)
+def _open_query(dataset_id: int, check: str, q: str | None, columns=(Finding,)):
+    query = select(*columns).where(Finding.dataset_id == dataset_id, Finding.check == check,
+                                   Finding.status == FindingStatus.open)
     if q:
         pattern = f"%{q}%"
         query = query.where(Finding.example_id.in_(select(Example.id).where(
             Example.dataset_id == dataset_id, or_(Example.input.ilike(pattern), Example.output.ilike(pattern),
                                                   Example.label.ilike(pattern)))))
+    return query
+
+
+def open_finding_ids(session: Session, dataset_id: int, check: str, q: str | None, limit: int,
+                     offset: int) -> list[int]:
+    """The ids of one page of the queue (what `open_findings` would list), without counting or loading rows."""
+    query = _open_query(dataset_id, check, q, (Finding.id,))
+    return list(session.scalars(query.order_by(Finding.score.desc(), Finding.id).limit(limit).offset(offset)))
+
+
+def open_findings(session: Session, dataset_id: int, check: str, q: str | None, limit: int,
+                  offset: int) -> tuple[list[Finding], int]:
+    """One page of a check's open findings, highest score first; `q` keeps those whose example's input,
+    output or label contains it."""
+    query = _open_query(dataset_id, check, q)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     findings = list(session.scalars(query.order_by(Finding.score.desc(), Finding.id).limit(limit).offset(offset)))
     return findings, total

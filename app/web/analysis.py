@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import SessionDep, SettingsDep
-from app.services import analysis, health as health_service, jobs, report
+from app.services import analysis, health as health_service, jobs, report, web_overview
 from app.services.datasets import get_dataset
 from app.web.charts import class_distribution, embedding_map, histogram, score_histogram
 from app.web.review_queue import check_title
@@ -24,7 +24,11 @@ def analyze(dataset_id: int, request: Request, session: SessionDep) -> Response:
 
 @router.get("/jobs/{job_id}/progress")
 def job_progress(job_id: int, request: Request, session: SessionDep) -> Response:
-    return render(request, "jobs/_progress.html", {"job": jobs.get_job(session, job_id)})
+    job = jobs.get_job(session, job_id)
+    # When an analysis has just ended, the dataset page's queue card is refreshed in the same answer.
+    card = (web_overview.dataset_card(session, job.dataset_id)
+            if job.kind == "analyze" and job.status == "succeeded" and job.dataset_id else None)
+    return render(request, "jobs/_progress.html", {"job": job, "queues_card": card, "check_title": check_title})
 
 
 @router.get("/datasets/{dataset_id}/health")

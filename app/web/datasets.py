@@ -16,6 +16,7 @@ from app.services.import_validation import Parallelism
 from app.services.imports import OnError, check_format, run_import
 from app.uploads import spool_request_body
 from app.web.forms import FormDep, FormErrors, build, domain_field_errors, parse_json_object, split_labels
+from app.web.review_queue import check_title
 from app.web.routing import HTMLRoute
 from app.web.templating import is_htmx, render, render_htmx
 
@@ -60,7 +61,8 @@ def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Resp
 @router.get("/datasets/{dataset_id}")
 def show_dataset(dataset_id: int, request: Request, session: SessionDep) -> Response:
     card = web_overview.dataset_card(session, dataset_id)
-    return render(request, "datasets/show.html", {"card": card, "dataset": card.dataset, "formats": IMPORT_FORMATS})
+    return render(request, "datasets/show.html", {"card": card, "dataset": card.dataset, "formats": IMPORT_FORMATS,
+                                                  "check_title": check_title})
 
 
 @router.post("/datasets/{dataset_id}/upload")

@@ -64,8 +64,8 @@ def act(dataset_id: int, check: str, request: Request, session: SessionDep, form
     """One keyboard verdict; answers the queue with the item after the judged one as current."""
     finding_id = _int(form.get("finding_id"), "finding_id", "the item")
     position = _position(form)
-    before = review_queue.review_queue(session, dataset_id, check, **position)
-    ids = [item.finding.id for item in before.items]
+    ids = review.open_finding_ids(session, dataset_id, check, position["q"], review_queue.PAGE_SIZE,
+                                  position["offset"])
     change = review.apply_verdict(session, finding_id, str(form.get("action", "")), form.get("label"),
                                   author_of(request), dataset_id=dataset_id)
     # The judged item leaves the open queue; the one after it takes its place.

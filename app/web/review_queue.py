@@ -185,7 +185,8 @@ def review_queue(session: Session, dataset_id: int, check: str, *, offset: int =
             clusters[cluster_id] = cluster_of(session, dataset_id, str(cluster_id))
     wanted = {f.example_id for f in findings} | {i for c in clusters.values() for i in c.member_ids}
     examples = examples_by_id(session, wanted)
-    known = distinct_labels(session, dataset_id, limit=MAX_LABEL_OPTIONS)
+    # A label set names every label; without one, the labels in use (a grouped read of an index).
+    known = [] if dataset.label_set else distinct_labels(session, dataset_id, limit=MAX_LABEL_OPTIONS)
     items = []
     for finding in findings:
         cluster = clusters.get((finding.details or {}).get("cluster_id"))
