@@ -46,7 +46,11 @@ def test_similar_examples_come_from_the_analysis_neighbours(page_client, seed_pa
     from app.config import get_settings
     from app.embeddings import neighbour_graph
 
+    import shutil
+
     ds, ids = seed_pairs(3)
+    cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, ds["id"])
+    shutil.rmtree(cache_dir, ignore_errors=True)  # an earlier test's dataset may have had this id
     before = page_client.get(f"/examples/{ids[0]}")
     assert "Run an analysis of the dataset to see the examples most like this one" in before.text
     graph = neighbour_graph.NeighbourGraph(
@@ -54,7 +58,7 @@ def test_similar_examples_come_from_the_analysis_neighbours(page_client, seed_pa
         similarities=np.array([[0.9, 0.5], [0.8, -np.inf], [0.9, -np.inf]], dtype=np.float32),
         embedding_ids=np.array([1, 2, 3]), text_hashes=neighbour_graph.as_hashes(["a", "b", "c"]),
         unit_length=np.ones(3, dtype=bool))
-    neighbour_graph.save(neighbour_graph.analysis_cache_dir(get_settings().data_dir, ds["id"]), graph)
+    neighbour_graph.save(cache_dir, graph)
     page = page_client.get(f"/examples/{ids[0]}")
     section = page.text[page.text.index('id="similar"'):page.text.index('id="revisions"')]
     assert re.findall(r'<td class="num">([\d.]+)</td><td><a href="/examples/(\d+)"', section) == [
