@@ -63,7 +63,7 @@ def import_file(
                 outcome = run_import(session, target.id, source, on_error=on_error,
                                      batch_size=settings.import_batch_size,
                                      parallelism=Parallelism.from_settings(settings),
-                                     progress=lambda n: bar.update(n - bar.n))
+                                     progress=lambda n, *_: bar.update(n - bar.n))
             if outcome.aborted:
                 session.rollback()
     for error in outcome.errors[:20]:
@@ -94,7 +94,7 @@ def analyze(dataset: Annotated[str, typer.Option(help="dataset name")]) -> None:
         typer.echo(exc.message, err=True)
         raise typer.Exit(1) from exc
     with tqdm(desc="analysing", unit=" texts") as bar:
-        def report(done, total, message):
+        def report(done=None, total=None, message=None):
             if total is not None and total != bar.total:
                 bar.reset(total=total)
             if done is not None:

@@ -12,9 +12,10 @@ from app import api, auth, security, web
 from app.api import errors
 from app.config import Settings, get_settings
 from app.db import get_engine
-from app.services.import_workers import start_workers, stop_workers
+from app.services.import_validation import warm_up_worker
 from app.uploads import BodyLimitMiddleware
 from app.web import login
+from app.workers import start_workers, stop_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("winnow")
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job_runner = JobRunner()  # marks jobs left running by a dead process as failed, then polls
         job_runner.start()
         # Started with the server (once per process), so the first large import does not wait for them.
-        await asyncio.to_thread(start_workers, settings.import_workers)
+        await asyncio.to_thread(start_workers, settings.import_workers, warm_up_worker)
         yield
         job_runner.stop(wait=False)
         await asyncio.to_thread(stop_workers)

@@ -213,7 +213,7 @@ def save_analysis_graph(dataset_id: int, model: str, with_duplicate_findings: bo
     as after a full analysis (random vectors have no near-duplicates)."""
     from app.checks.exact_duplicate import ExactDuplicateCheck
     from app.checks.near_duplicate import NearDuplicateCheck
-    from app.checks.registry import effective_settings
+    from app.checks.registry import effective_settings, neighbours_needed
     from app.config import get_settings
     from app.db import session_scope
     from app.embeddings import neighbour_graph
@@ -229,7 +229,7 @@ def save_analysis_graph(dataset_id: int, model: str, with_duplicate_findings: bo
     ctx.embedding_model = model
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
     settings = effective_settings(None)
-    ctx.neighbours_k = max(int(settings["near_duplicate"]["k"]), int(settings["outlier"]["k"]))
+    ctx.neighbours_k = neighbours_needed(settings)
     if with_duplicate_findings:
         drafts = ExactDuplicateCheck().run(ctx) + NearDuplicateCheck().run(ctx)
         with session_scope() as session:

@@ -1,18 +1,33 @@
-"""What every check sees (`AnalysisContext`) and what it declares (`Check`).
+"""What every check sees (`AnalysisContext`), returns (`FindingDraft`) and declares (`Check`).
 
 A check is a pure function of the context: it reads examples, vectors and neighbours and returns
 `FindingDraft`s with a score in [0, 1] and `details.message` in plain words. Shared, expensive
 intermediate results (neighbours, duplicate clusters) are computed once, on demand, here.
+
+This module is the analysis's inner ring: it knows nothing of the database, the services or the
+configuration (tests/test_layers.py keeps it so).
 """
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
+from app.checks.clusters import NearCluster, NearDuplicateSettings, exact_clusters, near_clusters
+from app.checks.settings import CheckSettings
+from app.task_types import TaskType
 
-from app.services.findings import FindingDraft
+
+@dataclass
+class FindingDraft:
+    """What a check returns: one flag of one example."""
+
+    example_id: int
+    check: str
+    score: float
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -31,9 +46,14 @@ class ExampleRow:
 @dataclass
 class DatasetInfo:
     id: int
-    task_type: str = "generation"
+    task_type: str = TaskType.generation
     label_set: list[str] | None = None
     output_schema: dict[str, Any] | None = None
+
+    @property
+    def answer_is_label(self) -> bool:
+        """Classification: the label is the answer, and outputs have no meaningful length or wording."""
+        return self.task_type == TaskType.classification
 
 
 @dataclass
@@ -49,10 +69,13 @@ class AnalysisContext:
     neighbours_k: int = 10
     # Where a check may keep results between runs of this dataset (None: keep nothing).
     cache_dir: Path | None = None
+    # The token-count cache shared with the exports (None: count without a cache).
+    token_cache: Path | None = None
     embedding_model: str = ""
 
-    def settings_of(self, check: str) -> dict[str, Any]:
-        return self.settings.get(check, {})
+    def settings_of(self, check: "Check") -> Any:
+        """The check's effective settings, as its own typed model."""
+        return check.settings_model.model_validate(self.settings.get(check.name, {}))
 
     @cached_property
     def ids(self) -> np.ndarray:
@@ -69,31 +92,37 @@ class AnalysisContext:
 
     @cached_property
     def exact_clusters(self) -> list[list[int]]:
-        from app.checks.clusters import exact_clusters
-
-        return exact_clusters(self)
+        return exact_clusters(self.examples)
 
     @cached_property
-    def near_clusters(self) -> list["NearCluster"]:
-        from app.checks.clusters import near_clusters
-
-        return near_clusters(self)
-
-
-@dataclass
-class NearCluster:
-    rows: list[int]
-    # Per row: best similarity to another member (the edge that put it in the cluster).
-    similarity: dict[int, float]
+    def near_clusters(self) -> list[NearCluster]:
+        if len(self.examples) < 2 or self.vectors is None:
+            return []
+        settings = NearDuplicateSettings.model_validate(self.settings.get("near_duplicate", {}))
+        return near_clusters(self.examples, self.neighbours, settings.threshold, settings.k)
 
 
 class Check(Protocol):
-    name: str
-    description: str
-    needs_embeddings: bool
-    needs_labels: bool
-    # Absolute thresholds; a dataset overrides them in `settings[<check name>]`.
-    defaults: dict[str, Any]
+    """What a check declares about itself; the registry derives every list of checks from these."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    # Task types whose datasets the check runs on.
+    task_types: ClassVar[Set[str]]
+    needs_embeddings: ClassVar[bool]
+    # Findings are about the dataset (e.g. a label), not about the example they are attached to: they do not
+    # make an example unclean.
+    dataset_level: ClassVar[bool]
+    # Findings carry `details.cluster_id` and are reviewed as clusters; where a finding also carries
+    # `details.duplicate_of`, exports keep one pair per cluster and keep a cluster inside one split.
+    forms_clusters: ClassVar[bool]
+    # An open finding makes the readiness verdict "not ready".
+    blocks_readiness: ClassVar[bool]
+    # Exports leave out examples with an open finding of this check unless told otherwise.
+    excluded_from_export: ClassVar[bool]
+    # The typed settings (a CheckSettings subclass, every field with a range); a dataset overrides its
+    # defaults in `settings[<check name>]`.
+    settings_model: ClassVar[type[CheckSettings]]
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]: ...
 

@@ -6,30 +6,41 @@ finding so reviewers see what to add more of; these findings do not make an exam
 """
 
 from collections import Counter
+from typing import Annotated
 
-from app.checks.base import AnalysisContext, clip01
-from app.services.findings import FindingDraft
+from pydantic import Field
+
+from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, clip01
+from app.task_types import ALL_TASK_TYPES
+
+
+class ClassImbalanceSettings(CheckSettings):
+    min_count: Annotated[int, Field(ge=0, le=100_000_000, description="fewer examples: the label is too small")] = 10
+    share_factor: Annotated[float, Field(gt=0, le=1_000_000, description="share under 1/(share_factor x labels)")] = 5
 
 
 class ClassImbalanceCheck:
     name = "class_imbalance"
     description = ("Labels with fewer than `min_count` examples or a share under 1/(`share_factor` x number of "
                    "labels).")
+    task_types = ALL_TASK_TYPES
     needs_embeddings = False
-    needs_labels = True
-    defaults = {"min_count": 10, "share_factor": 5}
     # The flag is about the label, not the pair: it does not count against an example being clean.
     dataset_level = True
+    forms_clusters = False
+    blocks_readiness = False
+    excluded_from_export = False
+    settings_model = ClassImbalanceSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
-        settings = {**self.defaults, **ctx.settings_of(self.name)}
+        settings: ClassImbalanceSettings = ctx.settings_of(self)
         rows = [i for i, e in enumerate(ctx.examples) if e.label and e.status != "rejected"]
         counts = Counter(ctx.examples[i].label for i in rows)
         if len(counts) < 2:
             return []
         total = sum(counts.values())
-        min_share = 1.0 / (float(settings["share_factor"]) * len(counts))
-        min_count = int(settings["min_count"])
+        min_share = 1.0 / (float(settings.share_factor) * len(counts))
+        min_count = settings.min_count
         needed = max(min_count, int(min_share * total) + 1)
         small = {label: n for label, n in counts.items() if n < min_count or n / total < min_share}
         ctx.notes["small_classes"] = sorted(small)

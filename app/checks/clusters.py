@@ -1,35 +1,49 @@
 """Duplicate clusters shared by exact_duplicate, near_duplicate and conflicting_output."""
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from app.checks.base import AnalysisContext, NearCluster
-
-NEAR_DEFAULTS = {"threshold": 0.92, "k": 10}
+from app.checks.settings import CheckSettings
 
 
-def exact_clusters(ctx: AnalysisContext) -> list[list[int]]:
+class NearDuplicateSettings(CheckSettings):
+    """The near_duplicate check's settings; conflicting_output's near groups use the same clusters."""
+
+    threshold: Annotated[float, Field(gt=0, le=1, description="cosine similarity of near-duplicate inputs")] = 0.92
+    k: Annotated[int, Field(ge=1, le=200, description="neighbours looked at per example")] = 10
+
+
+@dataclass
+class NearCluster:
+    rows: list[int]
+    # Per row: best similarity to another member (the edge that put it in the cluster).
+    similarity: dict[int, float]
+
+
+def exact_clusters(examples: Sequence[Any]) -> list[list[int]]:
     """Rows grouped by normalised input (NFKC, casefold, collapsed whitespace); groups of 2+ only."""
     groups: dict[str, list[int]] = defaultdict(list)
-    for row, example in enumerate(ctx.examples):
+    for row, example in enumerate(examples):
         groups[example.input_hash].append(row)
     clusters = [rows for rows in groups.values() if len(rows) > 1]
-    return sorted(clusters, key=lambda rows: ctx.examples[rows[0]].id)
+    return sorted(clusters, key=lambda rows: examples[rows[0]].id)
 
 
-def near_clusters(ctx: AnalysisContext) -> list[NearCluster]:
+def near_clusters(examples: Sequence[Any], neighbours: tuple[np.ndarray, np.ndarray], threshold: float,
+                  k: int) -> list[NearCluster]:
     """Connected components of the graph 'j is among i's k nearest and cosine >= threshold'."""
-    settings = {**NEAR_DEFAULTS, **ctx.settings_of("near_duplicate")}
-    n = len(ctx.examples)
-    if n < 2 or ctx.vectors is None:
-        return []
-    sims, idx = ctx.neighbours
-    k = min(int(settings["k"]), idx.shape[1])
+    n = len(examples)
+    sims, idx = neighbours
+    k = min(k, idx.shape[1])
     sims, idx = sims[:, :k], idx[:, :k]
-    mask = (idx >= 0) & (sims >= float(settings["threshold"]))
+    mask = (idx >= 0) & (sims >= threshold)
     sources = np.repeat(np.arange(n), k)[mask.ravel()]
     targets = idx.ravel()[mask.ravel()]
     if len(sources) == 0:
@@ -44,4 +58,4 @@ def near_clusters(ctx: AnalysisContext) -> list[NearCluster]:
         members[int(labels[row])].append(int(row))
     clusters = [NearCluster(rows=sorted(rows), similarity={r: float(min(1.0, best[r])) for r in rows})
                 for rows in members.values() if len(rows) > 1]
-    return sorted(clusters, key=lambda c: ctx.examples[c.rows[0]].id)
+    return sorted(clusters, key=lambda c: examples[c.rows[0]].id)

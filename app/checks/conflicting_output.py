@@ -1,9 +1,12 @@
 """conflicting_output: the same or nearly the same input with a different output or label."""
 
 from difflib import SequenceMatcher
+from typing import Annotated
 
-from app.checks.base import AnalysisContext, ExampleRow, clip01, representative
-from app.services.findings import FindingDraft
+from pydantic import Field, StrictBool
+
+from app.checks.base import AnalysisContext, CheckSettings, ExampleRow, FindingDraft, clip01, representative
+from app.task_types import ALL_TASK_TYPES
 from app.text import normalise
 
 MAX_COMPARED_CHARS = 2000
@@ -19,20 +22,29 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class ConflictingOutputSettings(CheckSettings):
+    include_near: StrictBool = True
+    min_output_difference: Annotated[float, Field(ge=0, le=1, description="how different outputs must be")] = 0.5
+
+
 class ConflictingOutputCheck:
     name = "conflicting_output"
     description = ("Pairs in one exact or near-duplicate group whose outputs (labels, for classification) disagree. "
                    "For free-text outputs, `min_output_difference` (0-1) is how different they must be.")
+    task_types = ALL_TASK_TYPES
     needs_embeddings = True
-    needs_labels = False
-    defaults = {"include_near": True, "min_output_difference": 0.5}
+    dataset_level = False
+    forms_clusters = True
+    blocks_readiness = True
+    excluded_from_export = True
+    settings_model = ConflictingOutputSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
-        settings = {**self.defaults, **ctx.settings_of(self.name)}
+        settings: ConflictingOutputSettings = ctx.settings_of(self)
         # Classification: the label is the answer. Generation: the output is, even if pairs carry a label.
-        use_labels = ctx.dataset.task_type == "classification"
+        use_labels = ctx.dataset.answer_is_label
         groups = [(f"exact:{ctx.examples[representative(ctx, rows)].id}", rows, None) for rows in ctx.exact_clusters]
-        if settings["include_near"] and ctx.vectors is not None:
+        if settings.include_near and ctx.vectors is not None:
             groups += [(f"near:{ctx.examples[representative(ctx, c.rows)].id}", c.rows, c.similarity)
                        for c in ctx.near_clusters]
         flagged: dict[int, FindingDraft] = {}
@@ -54,7 +66,7 @@ class ConflictingOutputCheck:
                     ratio = SequenceMatcher(None, answers[row][:MAX_COMPARED_CHARS],
                                             answers[rep][:MAX_COMPARED_CHARS]).ratio()
                     difference = 1.0 - ratio
-                    if difference < float(settings["min_output_difference"]):
+                    if difference < settings.min_output_difference:
                         continue
                 input_similarity = 1.0 if similarity is None else similarity.get(row, 1.0)
                 score = clip01(input_similarity * difference)

@@ -1,15 +1,23 @@
 """exact_duplicate: inputs identical after NFKC, casefolding and collapsing whitespace."""
 
-from app.checks.base import AnalysisContext, member_ids, representative
-from app.services.findings import FindingDraft
+from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, member_ids, representative
+from app.task_types import ALL_TASK_TYPES
+
+
+class ExactDuplicateSettings(CheckSettings):
+    pass
 
 
 class ExactDuplicateCheck:
     name = "exact_duplicate"
     description = "Pairs whose input is identical to another's after normalisation (case, Unicode form, spaces)."
+    task_types = ALL_TASK_TYPES
     needs_embeddings = False
-    needs_labels = False
-    defaults: dict = {}
+    dataset_level = False
+    forms_clusters = True
+    blocks_readiness = True
+    excluded_from_export = False  # exports dedupe clusters instead (keep_one)
+    settings_model = ExactDuplicateSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
         drafts = []

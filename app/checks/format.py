@@ -5,10 +5,12 @@ One finding per example, listing every rule it breaks; the score is that of the 
 
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from app.checks.base import AnalysisContext, ExampleRow
-from app.services.findings import FindingDraft
+from pydantic import Field, StrictBool
+
+from app.checks.base import AnalysisContext, CheckSettings, ExampleRow, FindingDraft
+from app.task_types import ALL_TASK_TYPES
 from app.text import REPLACEMENT_CHAR
 
 # How sure each rule is that the pair is broken (the finding's score is the highest).
@@ -53,25 +55,34 @@ def role_order_problem(history: list[dict[str, Any]] | None, has_system: bool) -
     return None
 
 
+class FormatSettings(CheckSettings):
+    max_tokens: Annotated[int, Field(ge=1, le=100_000_000, description="most tokens a pair may have")] = 4096
+    check_whitespace: StrictBool = True
+
+
 class FormatCheck:
     name = "format"
     description = ("Empty input or output, leading/trailing whitespace, control characters or broken Unicode, "
                    "output outside the label set, output that is not JSON or fails the output schema, more than "
                    "`max_tokens` tokens (the embedding model's tokenizer), chat history in a wrong role order.")
+    task_types = ALL_TASK_TYPES
     needs_embeddings = False
-    needs_labels = False
-    defaults = {"max_tokens": 4096, "check_whitespace": True}
+    dataset_level = False
+    forms_clusters = False
+    blocks_readiness = False
+    excluded_from_export = True
+    settings_model = FormatSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
-        settings = {**self.defaults, **ctx.settings_of(self.name)}
+        settings: FormatSettings = ctx.settings_of(self)
         validator = self._schema_validator(ctx.dataset.output_schema)
         token_counts = self._token_counts(ctx)
         drafts = []
         for example, tokens in zip(ctx.examples, token_counts, strict=True):
             problems = self._problems(ctx, example, validator, settings)
-            if tokens > int(settings["max_tokens"]):
+            if tokens > settings.max_tokens:
                 problems.append(("too_many_tokens",
-                                 f"the pair has {tokens} tokens, more than the limit of {settings['max_tokens']}"))
+                                 f"the pair has {tokens} tokens, more than the limit of {settings.max_tokens}"))
             if problems:
                 rules = [rule for rule, _ in problems]
                 message = "; ".join(text for _, text in problems)
@@ -90,20 +101,19 @@ class FormatCheck:
 
     @staticmethod
     def _token_counts(ctx: AnalysisContext) -> list[int]:
-        from app.config import get_settings
-        from app.embeddings.tokenizer import count_tokens_cached, token_cache_path, training_text
+        from app.embeddings.tokenizer import count_tokens_cached, training_text
 
         # The same texts and cache as the export's token statistics, so an export after an analysis counts nothing.
         texts = [training_text(e.system, e.history, e.input, e.output) for e in ctx.examples]
-        cache = token_cache_path(get_settings().data_dir) if ctx.cache_dir is not None else None
-        return count_tokens_cached(texts, cache)
+        return count_tokens_cached(texts, ctx.token_cache)
 
-    def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator, settings) -> list[tuple[str, str]]:
+    def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator,
+                  settings: FormatSettings) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         for field, text in (("input", e.input), ("output", e.output)):
             if not text.strip():
                 problems.append((f"empty_{field}", f"the {field} is empty"))
-            elif settings["check_whitespace"] and text != text.strip():
+            elif settings.check_whitespace and text != text.strip():
                 problems.append(("surrounding_whitespace", f"the {field} starts or ends with whitespace"))
         texts = {"input": e.input, "output": e.output, "system prompt": e.system or ""}
         texts.update({f"history turn {i + 1}": str(m.get("content", "")) for i, m in enumerate(e.history or [])})

@@ -17,11 +17,13 @@ of the fold that held it out, so it stays out-of-sample; otherwise everything is
 import pickle
 from collections import Counter
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
-from app.checks.base import AnalysisContext, clip01
-from app.services.findings import FindingDraft
+from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, clip01
+from app.task_types import ALL_TASK_TYPES
 from app.text import sha256_hex
 
 CACHE_VERSION = 1
@@ -76,21 +78,32 @@ def fingerprint(text: str, label: str) -> str:
     return sha256_hex(text, label)
 
 
+class LabelIssueSettings(CheckSettings):
+    folds: Annotated[int, Field(ge=2, le=50, description="cross-validation folds (K)")] = 5
+    features: Literal["embedding+tfidf", "embedding"] = "embedding+tfidf"
+    C: Annotated[float, Field(gt=0, le=1_000_000, description="inverse regularisation of the classifier")] = 4.0
+    reuse_max_changed: Annotated[float, Field(ge=0, le=1, description="share of changed pairs that still reuses "
+                                                                     "the last run's models")] = 0.05
+
+
 class LabelIssueCheck:
     name = "label_issue"
     description = ("Pairs whose label is probably wrong: cleanlab on out-of-sample probabilities of K-fold "
                    "cross-validated logistic regression over the input (embedding + TF-IDF word n-grams).")
+    task_types = ALL_TASK_TYPES
     needs_embeddings = True
-    needs_labels = True
-    defaults = {"folds": 5, "features": "embedding+tfidf", "C": 4.0, "reuse_max_changed": 0.05}
-    choices = {"features": ("embedding+tfidf", "embedding")}
+    dataset_level = False
+    forms_clusters = False
+    blocks_readiness = False
+    excluded_from_export = True
+    settings_model = LabelIssueSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
 
-        settings = {**self.defaults, **ctx.settings_of(self.name)}
-        folds = int(settings["folds"])
+        settings: LabelIssueSettings = ctx.settings_of(self)
+        folds = settings.folds
         rows = [i for i, e in enumerate(ctx.examples) if e.label is not None and e.label.strip()
                 and e.status != "rejected"]
         counts = Counter(ctx.examples[i].label for i in rows)
@@ -122,16 +135,16 @@ class LabelIssueCheck:
             }))
         return drafts
 
-    def _probabilities(self, ctx, rows, classes, labels, settings) -> np.ndarray:
+    def _probabilities(self, ctx, rows, classes, labels, settings: LabelIssueSettings) -> np.ndarray:
         texts = [ctx.examples[i].input for i in rows]
         prints = [fingerprint(t, ctx.examples[i].label) for t, i in zip(texts, rows, strict=True)]
         key = {"version": CACHE_VERSION, "model": ctx.embedding_model, "classes": classes,
-               **{k: settings[k] for k in ("folds", "features", "C")}}
+               **settings.model_dump(include={"folds", "features", "C"})}
         cache = self._load(ctx.cache_dir)
         if cache is not None and cache["key"] == key:
             known = dict(zip(cache["fingerprints"], range(len(cache["fingerprints"])), strict=True))
             changed = [n for n, fp in enumerate(prints) if fp not in known]
-            if len(changed) <= float(settings["reuse_max_changed"]) * len(rows):
+            if len(changed) <= settings.reuse_max_changed * len(rows):
                 ctx.notes["label_issue_reused"] = len(rows) - len(changed)
                 probabilities = np.zeros((len(rows), len(classes)))
                 for n, fp in enumerate(prints):
@@ -148,9 +161,9 @@ class LabelIssueCheck:
                         probabilities[[changed[k] for k in picked]] = cache["models"][fold].predict_proba(
                             features[picked])
                 return probabilities
-        vectorizer = fit_vectorizer(texts) if settings["features"] != "embedding" else None
+        vectorizer = fit_vectorizer(texts) if settings.features != "embedding" else None
         features = features_with(vectorizer, texts, ctx.vectors[rows])
-        probabilities, models, fold_of = cross_validated(features, labels, int(settings["folds"]), float(settings["C"]))
+        probabilities, models, fold_of = cross_validated(features, labels, settings.folds, settings.C)
         self._save(ctx.cache_dir, {
             "key": key, "fingerprints": prints, "probabilities": probabilities, "vectorizer": vectorizer,
             "models": models, "fold_by_id": {ctx.examples[i].id: int(f) for i, f in zip(rows, fold_of, strict=True)},

@@ -4,18 +4,22 @@ Neighbours come from the faiss index (k per example, never an n x n matrix); edg
 `threshold` are joined into clusters (connected components = union-find).
 """
 
-from app.checks.base import AnalysisContext, clip01, member_ids, representative
-from app.checks.clusters import NEAR_DEFAULTS
-from app.services.findings import FindingDraft
+from app.checks.base import AnalysisContext, FindingDraft, clip01, member_ids, representative
+from app.checks.clusters import NearDuplicateSettings
+from app.task_types import ALL_TASK_TYPES
 
 
 class NearDuplicateCheck:
     name = "near_duplicate"
     description = ("Pairs whose input says nearly the same as another's (cosine similarity of input embeddings "
                    "at or above `threshold` among the `k` nearest neighbours).")
+    task_types = ALL_TASK_TYPES
     needs_embeddings = True
-    needs_labels = False
-    defaults = dict(NEAR_DEFAULTS)
+    dataset_level = False
+    forms_clusters = True
+    blocks_readiness = True
+    excluded_from_export = False  # exports dedupe clusters instead (keep_one)
+    settings_model = NearDuplicateSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
         drafts = []

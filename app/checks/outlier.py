@@ -6,11 +6,20 @@ Input: mean cosine distance to the k nearest neighbours; flagged above Q3 + `iqr
 """
 
 import math
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, StrictBool
 
-from app.checks.base import AnalysisContext, clip01
-from app.services.findings import FindingDraft
+from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, clip01
+from app.task_types import ALL_TASK_TYPES
+
+
+class OutlierSettings(CheckSettings):
+    k: Annotated[int, Field(ge=1, le=200, description="neighbours whose mean distance is measured")] = 10
+    iqr_factor: Annotated[float, Field(ge=0, le=100, description="fence at Q3 + iqr_factor x IQR")] = 3.0
+    min_examples: Annotated[int, Field(ge=0, le=100_000_000, description="fewer pairs: no outliers")] = 20
+    output_length: StrictBool = True
 
 
 def fences(values: np.ndarray, factor: float) -> tuple[float, float, float]:
@@ -28,21 +37,25 @@ class OutlierCheck:
     name = "outlier"
     description = ("Inputs whose mean distance to their `k` nearest neighbours is above Q3 + `iqr_factor` x IQR, "
                    "and free-text outputs whose length is outside the same kind of fence.")
+    task_types = ALL_TASK_TYPES
     needs_embeddings = True
-    needs_labels = False
-    defaults = {"k": 10, "iqr_factor": 3.0, "min_examples": 20, "output_length": True}
+    dataset_level = False
+    forms_clusters = False
+    blocks_readiness = False
+    excluded_from_export = False
+    settings_model = OutlierSettings
 
     def run(self, ctx: AnalysisContext) -> list[FindingDraft]:
-        settings = {**self.defaults, **ctx.settings_of(self.name)}
+        settings: OutlierSettings = ctx.settings_of(self)
         n = len(ctx.examples)
-        if n < int(settings["min_examples"]):
+        if n < settings.min_examples:
             return []
-        factor = float(settings["iqr_factor"])
+        factor = settings.iqr_factor
         found: dict[int, tuple[float, list[str], dict]] = {}
 
         if ctx.vectors is not None:
             sims, idx = ctx.neighbours
-            k = min(int(settings["k"]), idx.shape[1])
+            k = min(settings.k, idx.shape[1])
             valid = idx[:, :k] >= 0
             distance = np.where(valid, 1.0 - sims[:, :k], 0.0).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
             _, median, upper = fences(distance, factor)
@@ -52,11 +65,11 @@ class OutlierCheck:
                                     f"{k} nearest, typical {median:.2f})"],
                                    {"kind": ["input_distance"], "mean_neighbour_distance": round(float(distance[row]), 4)})
 
-        free_text = ctx.dataset.task_type != "classification" and settings["output_length"]
+        free_text = not ctx.dataset.answer_is_label and settings.output_length
         if free_text:
             lengths = np.array([len(e.output) for e in ctx.examples], dtype=float)
             nonempty = lengths > 0
-            if nonempty.sum() >= int(settings["min_examples"]):
+            if nonempty.sum() >= settings.min_examples:
                 logs = np.log1p(lengths)
                 lower, median, upper = fences(logs[nonempty], factor)
                 for row in np.flatnonzero(nonempty & ((logs > upper) | (logs < lower))):

@@ -1,8 +1,4 @@
-"""Export formats (one module each) and split logic.
-
-Every format module declares NAME, DESCRIPTION, KEYS and `to_record(row) -> dict`; a format whose
-line shape depends on the whole export (e.g. whether any pair has a system prompt) also declares
-`make_encoder(rows) -> (row -> dict)`, so one file never mixes column types.
+"""Export formats (one module each, declaring `FORMAT`; see app/exports/registry.py) and split logic.
 
 Contract the writer relies on (`app.exports.files.encode_lines`): for a plain pair (no system prompt,
 history or weight) the record depends on the input and the output only as strings placed verbatim.
@@ -11,32 +7,7 @@ The writer encodes such pairs from a line template read off the encoder's record
 tests/exports/test_formats.py checks that both ways give the same bytes for every format.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from types import ModuleType
+from app.exports.base import Encoder, ExportFormat, ExportRow, ExportRows
+from app.exports.registry import DEFAULT_FORMAT, FORMATS
 
-from app.exports import alpaca, openai_chat, sharegpt, trl_messages, trl_prompt_completion
-from app.exports.base import ExportRow, ExportRows
-
-Encoder = Callable[[ExportRow], dict]
-
-
-@dataclass(frozen=True)
-class ExportFormat:
-    name: str
-    description: str
-    keys: tuple[str, ...]
-    module: ModuleType
-
-    def encoder(self, rows: ExportRows) -> Encoder:
-        make = getattr(self.module, "make_encoder", None)
-        return make(rows) if make else self.module.to_record
-
-
-FORMATS: dict[str, ExportFormat] = {
-    m.NAME: ExportFormat(m.NAME, m.DESCRIPTION, m.KEYS, m)
-    for m in (openai_chat, trl_messages, trl_prompt_completion, alpaca, sharegpt)
-}
-DEFAULT_FORMAT = "openai_chat"
-
-__all__ = ["DEFAULT_FORMAT", "FORMATS", "ExportFormat", "ExportRow", "ExportRows"]
+__all__ = ["DEFAULT_FORMAT", "FORMATS", "Encoder", "ExportFormat", "ExportRow", "ExportRows"]

@@ -6,11 +6,7 @@ optional `system` column and earlier turns into its `history` column ([[user, as
 but only when the export has any, so that plain pairs carry exactly the three Alpaca keys.
 """
 
-from app.exports.base import ExportRow, ExportRows
-
-NAME = "alpaca"
-DESCRIPTION = "Alpaca (instruction/input/output; system and history columns only when present)"
-KEYS = ("instruction", "input", "output")
+from app.exports.base import ExportFormat, ExportRow, ExportRows
 
 
 def _history_pairs(history: list[dict]) -> list[list[str]]:
@@ -37,3 +33,9 @@ def make_encoder(rows: ExportRows):
     with_system = any(rows.systems)
     with_history = any(rows.histories)
     return lambda row: to_record(row, with_system, with_history)
+
+
+FORMAT = ExportFormat(
+    name="alpaca", description="Alpaca (instruction/input/output; system and history columns only when present)",
+    keys=("instruction", "input", "output"), to_record=to_record, make_encoder=make_encoder,
+)

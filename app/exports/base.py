@@ -9,6 +9,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from app.task_types import ALL_TASK_TYPES
+
 
 class ExportRow(NamedTuple):
     """One pair, as a format's `to_record` sees it."""
@@ -22,6 +24,29 @@ class ExportRow(NamedTuple):
     weight: float | None
     status: str
     input_hash: str
+
+
+Encoder = Callable[[ExportRow], dict]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """What an export format module declares, as its module-level `FORMAT`; app/exports/registry.py finds it.
+
+    `to_record(row) -> dict` makes one line; a format whose line shape depends on the whole export
+    (e.g. whether any pair has a system prompt) gives `make_encoder(rows) -> (row -> dict)` instead, so one
+    file never mixes column types."""
+
+    name: str
+    description: str
+    # The top-level keys of a plain pair's line (tests check a trainer's loader sees exactly these).
+    keys: tuple[str, ...]
+    to_record: Encoder
+    make_encoder: "Callable[[ExportRows], Encoder] | None" = None
+    task_types: frozenset[str] = ALL_TASK_TYPES
+
+    def encoder(self, rows: "ExportRows") -> Encoder:
+        return self.make_encoder(rows) if self.make_encoder else self.to_record
 
 
 def picker(positions: Sequence[int]) -> Callable[[Sequence], tuple]:

@@ -4,11 +4,7 @@ OpenAI puts `weight` on assistant messages (0 = do not train on this turn), so a
 where set, goes on its final assistant message. OpenAI itself accepts only 0 and 1 there.
 """
 
-from app.exports.base import ExportRow, chat_messages
-
-NAME = "openai_chat"
-DESCRIPTION = "OpenAI chat fine-tuning (messages: system/user/assistant; weight on the answer where set)"
-KEYS = ("messages",)
+from app.exports.base import ExportFormat, ExportRow, chat_messages
 
 
 def to_record(row: ExportRow) -> dict:
@@ -16,3 +12,10 @@ def to_record(row: ExportRow) -> dict:
     if row.weight is not None:
         messages[-1]["weight"] = row.weight
     return {"messages": messages}
+
+
+FORMAT = ExportFormat(
+    name="openai_chat",
+    description="OpenAI chat fine-tuning (messages: system/user/assistant; weight on the answer where set)",
+    keys=("messages",), to_record=to_record,
+)

@@ -1,10 +1,7 @@
 """ShareGPT: `{"conversations": [{"from": "system"|"human"|"gpt", "value": ...}, ...]}`."""
 
-from app.exports.base import ExportRow, chat_turns
+from app.exports.base import ExportFormat, ExportRow, chat_turns
 
-NAME = "sharegpt"
-DESCRIPTION = "ShareGPT (conversations with from system/human/gpt and value)"
-KEYS = ("conversations",)
 # Tool turns use LLaMA-Factory's name for them.
 SPEAKER = {"system": "system", "user": "human", "assistant": "gpt", "tool": "observation"}
 
@@ -12,3 +9,7 @@ SPEAKER = {"system": "system", "user": "human", "assistant": "gpt", "tool": "obs
 def to_record(row: ExportRow) -> dict:
     return {"conversations": [{"from": SPEAKER.get(role, role), "value": content}
                               for role, content in chat_turns(row)]}
+
+
+FORMAT = ExportFormat(name="sharegpt", description="ShareGPT (conversations with from system/human/gpt and value)",
+                      keys=("conversations",), to_record=to_record)

@@ -5,11 +5,7 @@ conversational prompt-completion form (lists of messages) for every line, so tha
 dropped and every line of the file has the same column types (`datasets` needs one schema).
 """
 
-from app.exports.base import ExportRow, ExportRows, chat_turns
-
-NAME = "trl_prompt_completion"
-DESCRIPTION = "TRL prompt/completion (strings; message lists when system prompts or history exist)"
-KEYS = ("prompt", "completion")
+from app.exports.base import ExportFormat, ExportRow, ExportRows, chat_turns
 
 
 def needs_conversational(rows: ExportRows) -> bool:
@@ -26,3 +22,10 @@ def to_record(row: ExportRow, conversational: bool = False) -> dict:
 def make_encoder(rows: ExportRows):
     conversational = needs_conversational(rows)
     return lambda row: to_record(row, conversational)
+
+
+FORMAT = ExportFormat(
+    name="trl_prompt_completion",
+    description="TRL prompt/completion (strings; message lists when system prompts or history exist)",
+    keys=("prompt", "completion"), to_record=to_record, make_encoder=make_encoder,
+)

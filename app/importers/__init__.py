@@ -3,7 +3,7 @@
 Nothing here touches the database: `app/services/imports.py` writes what these yield.
 """
 
-from app.importers.formats import FORMATS, detect_format
+from app.importers.registry import FORMATS, detect_format
 from app.importers.reader import FileKind, ImportSource, LineError, ParsedPair, iter_pairs, open_source
 
 __all__ = ["FORMATS", "FileKind", "ImportSource", "LineError", "ParsedPair", "detect_format", "iter_pairs", "open_source"]

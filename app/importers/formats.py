@@ -1,13 +1,36 @@
-"""One mapping per input format, from a decoded record (a dict) to the fields of a pair.
+"""What every import format shares: its declaration (`ImportFormat`), the field readers its mapping uses,
+and the optional keys common to all formats (`map_common`).
 
-Each mapper raises `FieldError` naming the field that is missing or wrongly typed.
+A format is one module of app/importers/ that declares a module-level `FORMAT`; app/importers/registry.py
+finds it. Each mapping raises `FieldError` naming the field that is missing or wrongly typed.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Set
+from dataclasses import dataclass
 from typing import Any
 
+from app.task_types import ALL_TASK_TYPES
+
 COMMON_KEYS = {"id", "label", "metadata", "weight"}
+
+
+@dataclass(frozen=True)
+class ImportFormat:
+    name: str
+    description: str
+    # Top-level keys the mapping reads; other keys (and `metadata`) are kept as the pair's metadata.
+    keys: frozenset[str]
+    # A decoded record (a dict) -> {"system", "input", "output", "history"}.
+    to_pair: Callable[[dict], dict]
+    # With format=auto: does a record with these top-level keys look like this format?
+    recognises: Callable[[Set[str]], bool]
+    # When several formats recognise a record (an Alpaca record has `input` and `output` too), the most
+    # specific (highest) wins.
+    specificity: int
+    # How the keys that make a record this format read in an error message, e.g. "prompt/completion".
+    shape: str
+    task_types: frozenset[str] = ALL_TASK_TYPES
 
 
 class FieldError(ValueError):
@@ -17,12 +40,12 @@ class FieldError(ValueError):
         self.message = message
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string",
             list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
-def _string(record: dict, key: str, *, required: bool = True, field: str | None = None) -> str | None:
+def string_field(record: dict, key: str, *, required: bool = True, field: str | None = None) -> str | None:
     if key not in record:
         if required:
             raise FieldError(field or key, f"missing field '{key}'")
@@ -31,75 +54,16 @@ def _string(record: dict, key: str, *, required: bool = True, field: str | None 
     if value is None and not required:
         return None
     if not isinstance(value, str):
-        raise FieldError(field or key, f"'{key}' must be a string, got {_type_name(value)}")
+        raise FieldError(field or key, f"'{key}' must be a string, got {type_name(value)}")
     return value
 
 
-def _pair(system: str | None, input_text: str, output: str, history: list[dict] | None = None) -> dict:
+def pair(system: str | None, input_text: str, output: str, history: list[dict] | None = None) -> dict:
     # An empty system prompt is none (exports write "" where a column needs a value for every line).
     return {"system": system or None, "input": input_text, "output": output, "history": history or None}
 
 
-def map_input_output(record: dict) -> dict:
-    return _pair(_string(record, "system", required=False), _string(record, "input"), _string(record, "output"))
-
-
-def map_prompt_completion(record: dict) -> dict:
-    if isinstance(record.get("prompt"), list):
-        return _map_conversational_prompt_completion(record)
-    return _pair(_string(record, "system", required=False), _string(record, "prompt"), _string(record, "completion"))
-
-
-def _map_conversational_prompt_completion(record: dict) -> dict:
-    """TRL's conversational prompt-completion: `prompt` the messages up to the user's turn, `completion`
-    the assistant's answer as a one-message list."""
-    if not isinstance(record.get("completion"), list):
-        raise FieldError("completion", "'completion' must be an array of messages, as 'prompt' is, "
-                                       f"got {_type_name(record.get('completion'))}")
-    prompt = _message_turns(record["prompt"], "prompt")
-    completion = _message_turns(record["completion"], "completion")
-    if len(completion) != 1 or completion[0][0] != "assistant":
-        raise FieldError("completion", "'completion' must hold exactly one message, the assistant's answer")
-    if not prompt:
-        raise FieldError("prompt", "'prompt' is empty")
-    if prompt[-1][0] != "user":
-        raise FieldError(f"prompt[{len(prompt) - 1}]", "the last message of the prompt must be the user's")
-    system = _string(record, "system", required=False)
-    if system:
-        prompt.insert(0, ("system", system))
-    return _turns_to_pair(prompt + completion, "prompt")
-
-
-def map_alpaca(record: dict) -> dict:
-    instruction = _string(record, "instruction")
-    extra = _string(record, "input", required=False) or ""
-    # Alpaca's optional `input` is context for the instruction: one prompt holds both.
-    prompt = f"{instruction}\n\n{extra}" if extra.strip() else instruction
-    return _pair(_string(record, "system", required=False), prompt, _string(record, "output"),
-                 _alpaca_history(record.get("history")))
-
-
-def _alpaca_history(history: Any) -> list[dict] | None:
-    """LLaMA-Factory's optional `history` column: earlier [instruction, response] pairs, oldest first."""
-    if history is None:
-        return None
-    if not isinstance(history, list):
-        raise FieldError("history", f"'history' must be an array of [instruction, response] pairs, "
-                                    f"got {_type_name(history)}")
-    messages = []
-    for i, turn in enumerate(history):
-        if not (isinstance(turn, list) and len(turn) == 2 and all(isinstance(t, str) for t in turn)):
-            raise FieldError(f"history[{i}]", "each history entry must be an [instruction, response] pair of strings")
-        messages += [{"role": "user", "content": turn[0]}, {"role": "assistant", "content": turn[1]}]
-    return messages
-
-
-_SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant",
-                   "assistant": "assistant", "chatgpt": "assistant", "bing": "assistant", "bard": "assistant",
-                   "tool": "tool", "function_call": "tool", "observation": "tool", "function": "tool"}
-
-
-def _turns_to_pair(turns: list[tuple[str, str]], key: str) -> dict:
+def turns_to_pair(turns: list[tuple[str, str]], key: str) -> dict:
     """Leading system turns give `system`; the last turn is the output, the one before the input."""
     if not turns:
         raise FieldError(key, f"'{key}' is empty")
@@ -115,30 +79,23 @@ def _turns_to_pair(turns: list[tuple[str, str]], key: str) -> dict:
         raise FieldError(f"{key}[{len(turns) - 2}]", "the turn before the answer must be the user's")
     system = "\n\n".join(content for _, content in turns[:leading]) if leading else None
     history = [{"role": role, "content": content} for role, content in turns[leading:-2]]
-    return _pair(system, input_text, output_text, history)
+    return pair(system, input_text, output_text, history)
 
 
-def _message_turns(messages: list, key: str) -> list[tuple[str, str]]:
+def message_turns(messages: list, key: str) -> list[tuple[str, str]]:
     """(role, content) of each `{"role", "content"}` message; OpenAI content parts keep their text parts."""
     turns = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
-            raise FieldError(f"{key}[{i}]", f"each message must be an object, got {_type_name(message)}")
-        role = _string(message, "role", field=f"{key}[{i}].role")
+            raise FieldError(f"{key}[{i}]", f"each message must be an object, got {type_name(message)}")
+        role = string_field(message, "role", field=f"{key}[{i}].role")
         content = message.get("content")
         if isinstance(content, list):
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
         if not isinstance(content, str):
-            raise FieldError(f"{key}[{i}].content", f"'content' must be a string, got {_type_name(content)}")
+            raise FieldError(f"{key}[{i}].content", f"'content' must be a string, got {type_name(content)}")
         turns.append((role, content))
     return turns
-
-
-def map_messages(record: dict) -> dict:
-    messages = record.get("messages")
-    if not isinstance(messages, list):
-        raise FieldError("messages", f"'messages' must be an array, got {_type_name(messages)}")
-    return _turns_to_pair(_message_turns(messages, "messages"), "messages")
 
 
 def _answer_weight(record: dict) -> float | None:
@@ -150,49 +107,6 @@ def _answer_weight(record: dict) -> float | None:
     if not isinstance(answer, dict) or answer.get("role") != "assistant":
         return None
     return _weight(answer.get("weight"), f"messages[{len(messages) - 1}].weight")
-
-
-def map_sharegpt(record: dict) -> dict:
-    conversations = record.get("conversations")
-    if not isinstance(conversations, list):
-        raise FieldError("conversations", f"'conversations' must be an array, got {_type_name(conversations)}")
-    turns = []
-    for i, turn in enumerate(conversations):
-        if not isinstance(turn, dict):
-            raise FieldError(f"conversations[{i}]", f"each turn must be an object, got {_type_name(turn)}")
-        speaker = _string(turn, "from", field=f"conversations[{i}].from")
-        value = _string(turn, "value", field=f"conversations[{i}].value")
-        role = _SHAREGPT_ROLES.get(speaker.lower())
-        if role is None:
-            raise FieldError(f"conversations[{i}].from", f"unknown speaker '{speaker}'")
-        turns.append((role, value))
-    if "system" in record and isinstance(record["system"], str) and record["system"]:
-        turns.insert(0, ("system", record["system"]))
-    return _turns_to_pair(turns, "conversations")
-
-
-FORMATS: dict[str, tuple[Callable[[dict], dict], set[str]]] = {
-    "prompt_completion": (map_prompt_completion, {"prompt", "completion", "system"}),
-    "messages": (map_messages, {"messages"}),
-    "alpaca": (map_alpaca, {"instruction", "input", "output", "system", "history"}),
-    "sharegpt": (map_sharegpt, {"conversations", "system"}),
-    "input_output": (map_input_output, {"input", "output", "system"}),
-}
-
-
-def detect_format(keys: set[str]) -> str | None:
-    """The format a record's keys say it is in, or None."""
-    if "messages" in keys:
-        return "messages"
-    if "conversations" in keys:
-        return "sharegpt"
-    if "instruction" in keys:
-        return "alpaca"
-    if "prompt" in keys and "completion" in keys:
-        return "prompt_completion"
-    if "input" in keys and "output" in keys:
-        return "input_output"
-    return None
 
 
 def _weight(value: Any, field: str) -> float | None:
@@ -209,7 +123,7 @@ def map_common(record: dict, format_keys: set[str]) -> dict:
     external_id = record.get("id")
     if external_id is not None:
         if isinstance(external_id, bool) or not isinstance(external_id, (str, int)):
-            raise FieldError("id", f"'id' must be a string or an integer, got {_type_name(external_id)}")
+            raise FieldError("id", f"'id' must be a string or an integer, got {type_name(external_id)}")
         external_id = str(external_id)
         if not external_id.strip():
             raise FieldError("id", "'id' must not be blank")
@@ -218,13 +132,13 @@ def map_common(record: dict, format_keys: set[str]) -> dict:
     label = record.get("label")
     if label is not None:
         if isinstance(label, bool) or not isinstance(label, (str, int, float)):
-            raise FieldError("label", f"'label' must be a string or a number, got {_type_name(label)}")
+            raise FieldError("label", f"'label' must be a string or a number, got {type_name(label)}")
         label = str(label)
         if len(label) > 500:
             raise FieldError("label", "'label' is longer than 500 characters")
     metadata = record.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
-        raise FieldError("metadata", f"'metadata' must be an object, got {_type_name(metadata)}")
+        raise FieldError("metadata", f"'metadata' must be an object, got {type_name(metadata)}")
     weight = _weight(record.get("weight"), "weight")
     if weight is None and "messages" in format_keys:
         weight = _answer_weight(record)

@@ -14,7 +14,8 @@ from typing import IO, Any
 
 import orjson
 
-from app.importers.formats import FORMATS, FieldError, detect_format, map_common
+from app.importers.formats import FieldError, map_common
+from app.importers.registry import FORMATS, UNKNOWN_FORMAT, detect_format
 from app.text import storable, storable_json
 
 BOM = b"\xef\xbb\xbf"
@@ -185,9 +186,9 @@ def _records(source: ImportSource) -> Iterator[tuple[int, Any] | LineError]:
 def to_pair(number: int, record: Any, format: str) -> ParsedPair:
     if not isinstance(record, dict):
         raise FieldError(None, "each record must be a JSON object")
-    mapper, format_keys = FORMATS[format]
-    fields = mapper(record)
-    common = map_common(record, format_keys)
+    declared = FORMATS[format]
+    fields = declared.to_pair(record)
+    common = map_common(record, declared.keys)
     history, metadata = fields["history"], common["metadata"]
     return ParsedPair(
         line=number,
@@ -232,8 +233,7 @@ def _pairs(records: Iterator[tuple[int, Any] | LineError], source: ImportSource)
         if source.format == "auto":
             detected = detect_format(set(record)) if isinstance(record, dict) else None
             if detected is None:
-                yield LineError(number, None, "unknown format: expected prompt/completion, messages, "
-                                              "instruction/output (alpaca), conversations (sharegpt) or input/output")
+                yield LineError(number, None, UNKNOWN_FORMAT)
                 continue
             source.format = detected
         try:

@@ -1,12 +1,14 @@
 """Job kinds -> job functions. A job function takes (job_id, report) and returns the job result.
 
-`report(done, total, message)` writes progress in a short transaction of its own. Other parts
-register their kinds with `register("export")(fn)`.
+`report(done, total, message)` writes progress in a short transaction of its own. A job module
+registers its kind with `@register("<kind>")`; app/jobs/runner.py imports the job modules.
 """
 
 from collections.abc import Callable
 
-JobFunction = Callable[..., dict | None]
+from app.progress import Progress
+
+JobFunction = Callable[[int, Progress], dict | None]
 JOB_FUNCTIONS: dict[str, JobFunction] = {}
 
 
@@ -16,12 +18,3 @@ def register(kind: str) -> Callable[[JobFunction], JobFunction]:
         return fn
 
     return decorate
-
-
-def _analyze(job_id: int, report) -> dict:
-    from app.services.analysis import run_analysis
-
-    return run_analysis(job_id, report)
-
-
-register("analyze")(_analyze)

@@ -21,8 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from app.db import session_scope
+from app.jobs import analysis  # noqa: F401 (registers its job kind)
 from app.jobs.registry import JOB_FUNCTIONS
 from app.models import JobStatus, utcnow
+from app.progress import Progress
 from app.services import jobs as job_service
 
 log = logging.getLogger("winnow.jobs")
@@ -33,6 +35,9 @@ def wake_runners() -> None:
     """Tell the runners of this process that a job was queued (they also poll)."""
     for runner in list(_runners):
         runner.wake()
+
+
+job_service.on_job_queued(wake_runners)
 
 
 def process_owner() -> str:
@@ -146,7 +151,7 @@ class JobRunner:
                     continue
                 self._executor.submit(self._run, job_id)
 
-    def run_in_foreground(self, job_id: int, report=None) -> None:
+    def run_in_foreground(self, job_id: int, report: Progress | None = None) -> None:
         """Run one job created as running by `self.owner` in this thread, heartbeating meanwhile (the CLI)."""
         _runners.add(self)
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="winnow-job-heartbeat", daemon=True)
@@ -183,7 +188,7 @@ class JobRunner:
             self._wake.set()
 
 
-def run_claimed_job(job_id: int, report=None) -> None:
+def run_claimed_job(job_id: int, report: Progress | None = None) -> None:
     """Run a job already marked running; record success or failure. Never raises."""
     reporter = ProgressReporter(job_id)
 

@@ -1,16 +1,11 @@
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from app.models.common import JSON_TYPE, TIMESTAMP, utcnow
-
-
-class TaskType(StrEnum):
-    generation = "generation"
-    classification = "classification"
+from app.task_types import TaskType
 
 
 class Dataset(SQLModel, table=True):

@@ -3,13 +3,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.checks.registry import CHECK_NAMES, EXCLUDED_FROM_EXPORT
 from app.exports import DEFAULT_FORMAT, FORMATS
 from app.exports.splits import SPLIT_NAMES
 
 # The analysis engine's checks; an unknown name is a typo, refused with 422.
-KNOWN_CHECKS = ("format", "exact_duplicate", "near_duplicate", "conflicting_output", "label_issue",
-                "class_imbalance", "outlier")
-DEFAULT_EXCLUDED_CHECKS = ["format", "conflicting_output", "label_issue"]
+KNOWN_CHECKS = CHECK_NAMES
+DEFAULT_EXCLUDED_CHECKS = list(EXCLUDED_FROM_EXPORT)
 StatusLiteral = Literal["pending", "accepted", "rejected"]
 
 

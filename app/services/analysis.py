@@ -6,30 +6,22 @@ no transaction open, and replaces the findings in ONE short transaction at the e
 """
 
 import time
-from collections.abc import Callable
-
 import numpy as np
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
-from app.checks.registry import effective_settings, enabled_checks
+from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow, FindingDraft
+from app.checks.registry import effective_settings, enabled_checks, neighbours_needed
 from app.config import get_settings
 from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
+from app.embeddings.tokenizer import token_cache_path
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
+from app.progress import Progress
 from app.services import embeddings_store, findings, jobs, projection
 from app.services.datasets import get_dataset
 
-# (done, total, message)
-Reporter = Callable[[int | None, int | None, str | None], None]
-
-
-def _notify_runner_after_commit(session: Session) -> None:
-    from app.jobs.runner import wake_runners
-
-    event.listen(session, "after_commit", lambda _s: wake_runners(), once=True)
 
 
 def start_analysis(session: Session, dataset_id: int, run_by: str | None = None) -> Job:
@@ -50,7 +42,7 @@ def start_analysis(session: Session, dataset_id: int, run_by: str | None = None)
     job = jobs.create_job(session, JobKind.analyze, dataset_id, params={"embedding_model": get_embedder().name},
                           run_by=run_by)
     if run_by is None:
-        _notify_runner_after_commit(session)
+        jobs.announce_after_commit(session)
     return job
 
 
@@ -93,12 +85,12 @@ def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.
                                                               *identities))
 
 
-def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
-               done_before: int = 0) -> tuple[list[findings.FindingDraft], dict]:
+def run_checks(ctx: AnalysisContext, report: Progress | None = None,
+               done_before: int = 0) -> tuple[list[FindingDraft], dict]:
     """Run every enabled check; progress counts one step per check after `done_before` steps."""
-    drafts: list[findings.FindingDraft] = []
+    drafts: list[FindingDraft] = []
     timings: dict[str, float] = {}
-    checks = enabled_checks(ctx.settings)
+    checks = enabled_checks(ctx.settings, ctx.dataset.task_type)
     for step, check in enumerate(checks):
         if report:
             report(done_before + step, done_before + len(checks), f"running check {check.name}")
@@ -108,7 +100,7 @@ def run_checks(ctx: AnalysisContext, report: Reporter | None = None,
     return drafts, timings
 
 
-def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 256) -> dict:
+def run_analysis(job_id: int, report: Progress | None = None, batch_size: int = 256) -> dict:
     """The analysis job body; returns the job result."""
     started = time.perf_counter()
     with session_scope() as session:
@@ -117,12 +109,13 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         model = job.params.get("embedding_model")
     embedder = get_embedder(model)
     with session_scope() as session:
-        checks = enabled_checks(effective_settings(get_dataset(session, dataset_id).settings))
+        dataset = get_dataset(session, dataset_id)
+        checks = enabled_checks(effective_settings(dataset.settings), dataset.task_type)
     steps = len(checks)
     needs_vectors = any(check.needs_embeddings for check in checks)
     embed_total, embedded = 0, 0
 
-    def embedding_progress(done: int, total: int) -> None:
+    def embedding_progress(done: int | None = None, total: int | None = None, message: str | None = None) -> None:
         # Progress counts texts to embed, then one step per check.
         nonlocal embed_total
         embed_total = total
@@ -143,7 +136,8 @@ def run_analysis(job_id: int, report: Reporter | None = None, batch_size: int = 
         attach_vectors(ctx, ids, vectors)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
-    ctx.neighbours_k = max(int(ctx.settings["near_duplicate"]["k"]), int(ctx.settings["outlier"]["k"]))
+    ctx.token_cache = token_cache_path(get_settings().data_dir)
+    ctx.neighbours_k = neighbours_needed(ctx.settings)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
         save_neighbour_graph(ctx, identities)

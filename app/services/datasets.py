@@ -5,6 +5,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.checks.registry import effective_settings
 from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Dataset, Example, Export, utcnow
@@ -43,6 +44,7 @@ def _name_taken(session: Session, name: str, except_id: int | None = None) -> bo
 
 def create_dataset(session: Session, data: DatasetCreate) -> Dataset:
     _validate_schema(data.output_schema)
+    effective_settings(data.settings)  # each check's typed settings: a bad value is a 422 naming it
     if _name_taken(session, data.name):
         raise Conflict(f"a dataset named '{data.name}' already exists", field="name")
     dataset = Dataset(**data.model_dump())
@@ -63,6 +65,7 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
         _validate_schema(changes["output_schema"])
     if "settings" in changes and changes["settings"] is not None:
         changes["settings"] = {**dataset.settings, **changes["settings"]}
+        effective_settings(changes["settings"])
     for key, value in changes.items():
         if key in ("name", "task_type", "settings", "description") and value is None:
             continue

@@ -18,9 +18,9 @@ from app.embeddings.base import Embedder
 from app.embeddings.neighbour_graph import NO_VECTOR
 from app.exports.base import positions_of
 from app.models import Embedding, Example
+from app.progress import Progress
 from app.text import sha256_hex
 
-Progress = Callable[[int, int], None]  # (done, total)
 
 
 def embedding_text(input_text: str) -> str:

@@ -16,7 +16,8 @@ import orjson
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.checks.clusters import NEAR_DEFAULTS
+from app.checks.clusters import NearDuplicateSettings
+from app.checks.registry import CLUSTER_CHECKS
 from app.config import Settings
 from app.db import driver_param, fetch_all_raw
 from app.embeddings import neighbour_graph
@@ -29,8 +30,7 @@ from app.models import Dataset, Finding, FindingStatus
 from app.schemas.export import ExportParams
 from app.services.embeddings_store import aligned_identities, row_positions, vector_identities
 
-DUPLICATE_CHECKS = ("exact_duplicate", "near_duplicate")
-DEFAULT_NEAR_DUPLICATE_THRESHOLD = float(NEAR_DEFAULTS["threshold"])  # the near_duplicate check's own default
+DEFAULT_NEAR_DUPLICATE_THRESHOLD = NearDuplicateSettings().threshold  # the near_duplicate check's own default
 
 
 @dataclass
@@ -80,19 +80,21 @@ def open_findings(session: Session, dataset_id: int, checks: list[str]) -> dict[
 # every details JSON through SQLAlchemy cost ~0.09 s for the 15,000 duplicate findings of 50,000 pairs.
 _EDGES_SQL = {
     "sqlite": "SELECT example_id, json_extract(details, '$.duplicate_of') FROM findings "
-              "WHERE dataset_id = ? AND \"check\" IN (?, ?) AND status != ? "
+              "WHERE dataset_id = ? AND \"check\" IN ({checks}) AND status != ? "
               "AND json_type(details, '$.duplicate_of') = 'integer'",
     "postgresql": "SELECT example_id, CAST(details ->> 'duplicate_of' AS BIGINT) FROM findings "
-                  "WHERE dataset_id = %s AND \"check\" IN (%s, %s) AND status != %s "
+                  "WHERE dataset_id = %s AND \"check\" IN ({checks}) AND status != %s "
                   "AND json_typeof(details -> 'duplicate_of') = 'number' "
                   "AND (details ->> 'duplicate_of') ~ '^-?[0-9]+$'",
 }
 
 
 def duplicate_edges(session: Session, dataset_id: int) -> list[tuple[int, int]]:
-    """(example id, the id it duplicates) of every exact or near-duplicate finding not dismissed."""
-    return fetch_all_raw(session, _EDGES_SQL[session.connection().dialect.name],
-                      (dataset_id, *DUPLICATE_CHECKS, FindingStatus.dismissed.value))
+    """(example id, the id it duplicates) of every finding of a cluster-forming check (exact and near
+    duplicates; a conflicting_output finding names no `duplicate_of`) not dismissed."""
+    sql = _EDGES_SQL[session.connection().dialect.name]
+    sql = sql.format(checks=", ".join([driver_param(session)] * len(CLUSTER_CHECKS)))
+    return fetch_all_raw(session, sql, (dataset_id, *CLUSTER_CHECKS, FindingStatus.dismissed.value))
 
 
 def near_duplicate_threshold(dataset: Dataset) -> float:

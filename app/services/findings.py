@@ -1,11 +1,9 @@
 """Findings: list, dismiss/resolve, and the replacement of a dataset's open findings after a run."""
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
+from app.checks.base import FindingDraft
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus, utcnow
 from app.services.datasets import get_dataset
@@ -13,16 +11,6 @@ from app.services.common import get_or_404, paged
 
 # A person's verdict sticks while the example is unchanged: a re-run does not reopen these.
 STICKY_STATUSES = (FindingStatus.dismissed, FindingStatus.resolved)
-
-
-@dataclass
-class FindingDraft:
-    """What a check returns: one flag of one example."""
-
-    example_id: int
-    check: str
-    score: float
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def list_findings(

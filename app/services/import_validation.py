@@ -25,8 +25,8 @@ from app.config import Settings
 from app.importers import FileKind, ImportSource, LineError, ParsedPair, iter_pairs
 from app.importers.reader import detect_jsonl_format, iter_jsonl_chunk
 from app.models import Example
-from app.services.import_workers import run_in_workers
 from app.text import pair_hashes
+from app.workers import run_in_workers
 
 MAX_REPORTED_ERRORS = 1000
 
@@ -204,6 +204,12 @@ def spooled_batches(piece: PieceResult, dropped: set[int]) -> Iterator[list[tupl
             yield [fields for fields in batch if fields[0] not in dropped] if dropped else batch
 
 
+def warm_up_worker() -> None:
+    """What a validation worker does once it starts: import the models and SQLAlchemy now, not during the
+    first import."""
+    encoder_for("sqlite://")
+
+
 @dataclass(frozen=True)
 class Parallelism:
     """How a JSONL source is validated: by `workers` processes in pieces of about `piece_bytes`
@@ -245,7 +251,7 @@ def validate_source(source: ImportSource, folder: Path, *, abort: bool, batch_si
                                dialect_url=url)
                      for index, (data, first_line) in enumerate(itertools.chain([first], pieces)))
             source.format = format
-            yield from run_in_workers(validate_piece, tasks, parallelism.workers)
+            yield from run_in_workers(validate_piece, tasks, parallelism.workers, warm_up=warm_up_worker)
             return
         # No line of the first piece settles the format: one pass reports the lines before the one that does.
     yield validate_pairs(iter_pairs(source), str(folder / "piece-0"), abort=abort, batch_size=batch_size,

@@ -10,7 +10,6 @@ in the dataset update that example.
 import logging
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,6 +22,7 @@ from sqlmodel import Session
 from app.errors import InvalidInput
 from app.importers import FORMATS, ImportSource, LineError
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
+from app.progress import Progress
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
 from app.services.import_validation import (
@@ -38,7 +38,6 @@ from app.text import pair_hashes
 
 log = logging.getLogger("winnow.import")
 PENDING = ExampleStatus.pending.value
-ProgressCallback = Callable[[int], None]
 
 
 class OnError(StrEnum):
@@ -145,7 +144,7 @@ class _Writer:
 
 def run_import(
     session: Session, dataset_id: int, source: ImportSource, *, on_error: OnError = OnError.abort,
-    batch_size: int = 2000, author: str = "import", progress: ProgressCallback | None = None,
+    batch_size: int = 2000, author: str = "import", progress: Progress | None = None,
     parallelism: Parallelism | None = None,
 ) -> ImportOutcome:
     """Validate all of `source` and write its good rows; with `on_error=abort`, write nothing if a line is bad.

@@ -1,13 +1,29 @@
 """Jobs: the rows that say what runs, how far it got, and how it ended."""
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlmodel import Session
 
 from app.models import Job, JobStatus, utcnow
 from app.models.job import ACTIVE_JOB_STATUSES
 from app.services.common import get_or_404
+
+
+# Told after the commit that queued a job; the job runners (app/jobs/runner.py) listen, so that a queued job
+# starts at once rather than at their next poll. Services know no runner.
+_queued_listeners: list[Callable[[], None]] = []
+
+
+def on_job_queued(listener: Callable[[], None]) -> None:
+    if listener not in _queued_listeners:
+        _queued_listeners.append(listener)
+
+
+def announce_after_commit(session: Session) -> None:
+    """Tell the listeners once this session's transaction, which queued a job, has committed."""
+    event.listen(session, "after_commit", lambda _session: [listener() for listener in _queued_listeners], once=True)
 
 
 def get_job(session: Session, job_id: int) -> Job:

@@ -5,14 +5,13 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.checks.registry import DATASET_LEVEL_CHECKS, effective_settings
+from app.checks.registry import BLOCKING_CHECKS, DATASET_LEVEL_CHECKS, effective_settings
 from app.models import Example, ExampleStatus, Finding, FindingStatus, JobKind
 from app.schemas.analysis import DatasetReport, JobPublic, Readiness, ReadinessReason
 from app.services.datasets import get_dataset
 from app.services.jobs import latest_job
 
 MIN_CLEAN_EXAMPLES = 500
-BLOCKING_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output")
 # Label noise blocks an export above this share of the examples: a few suspicious labels are normal.
 MAX_LABEL_ISSUE_SHARE = 0.02
 

@@ -13,20 +13,13 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
-from app.checks.registry import CHECKS
+from app.checks.registry import CLUSTER_CHECKS
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Example, Finding, FindingStatus
 from app.schemas.example import ExampleUpdate
 from app.services.examples import get_example, update_example
 from app.services.findings import get_finding, update_finding
 
-# Checks whose findings carry details.cluster_id and are reviewed as clusters. Read from the check's
-# own declaration (`forms_clusters`) where it has one; the fallback names the three that do today.
-_FALLBACK_CLUSTER_CHECKS = ("exact_duplicate", "near_duplicate", "conflicting_output")
-CLUSTER_CHECKS: tuple[str, ...] = tuple(
-    name for name, check in CHECKS.items()
-    if getattr(check, "forms_clusters", name in _FALLBACK_CLUSTER_CHECKS)
-)
 # Fields a verdict may change on an example, and so the fields an undo restores.
 VERDICT_FIELDS = ("status", "label", "output")
 

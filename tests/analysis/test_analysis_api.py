@@ -90,9 +90,9 @@ def test_errors_are_4xx_with_a_reason(client, make_dataset):
     assert client.get("/api/v1/datasets/999/findings").status_code == 404
     assert client.patch("/api/v1/findings/999", json={"status": "dismissed"}).status_code == 404
     assert client.patch("/api/v1/findings/1", json={"status": "gone"}).status_code == 422
-    ds = make_dataset(settings={"near_duplicate": {"treshold": 0.5}})
-    bad = client.post(f"/api/v1/datasets/{ds['id']}/analyze")
+    bad = client.post("/api/v1/datasets", json={"name": "typo", "settings": {"near_duplicate": {"treshold": 0.5}}})
     assert bad.status_code == 422 and "treshold" in bad.json()["detail"]
+    ds = make_dataset()
     assert client.get(f"/api/v1/datasets/{ds['id']}/findings", params={"status": "nope"}).status_code == 422
 
 
@@ -138,14 +138,48 @@ def test_a_failing_job_is_recorded_as_failed(client, make_dataset):
     assert finished["done"] == 1 and finished["total"] == 2 and "ValueError" in finished["error"]
 
 
-def test_settings_are_validated_when_the_analysis_starts(client, make_dataset):
-    for settings, words in (({"outlier": {"k": "ten"}}, "settings.outlier.k must be a non-negative number"),
-                            ({"format": {"enabled": "no"}}, "true or false"),
-                            ({"label_issue": {"features": "tfidf"}}, "must be one of"),
-                            ({"near_duplicate": 0.9}, "must be an object")):
-        ds = make_dataset(f"bad-{len(words)}", settings=settings)
-        response = client.post(f"/api/v1/datasets/{ds['id']}/analyze")
-        assert response.status_code == 422 and words in response.json()["detail"], response.text
+BAD_SETTINGS = [
+    ({"outlier": {"k": "ten"}}, "settings.outlier.k", "must be a whole number from 1 to 200"),
+    ({"format": {"enabled": "no"}}, "settings.format.enabled", "true or false"),
+    ({"label_issue": {"features": "tfidf"}}, "settings.label_issue.features", "must be one of"),
+    ({"near_duplicate": 0.9}, "settings.near_duplicate", "must be an object"),
+    # Each of these was once accepted, and the job failed afterwards (one tried to allocate 447 GiB).
+    ({"near_duplicate": {"k": 1e9}}, "settings.near_duplicate.k", "from 1 to 200"),
+    ({"near_duplicate": {"k": 1_000_000_000}}, "settings.near_duplicate.k", "from 1 to 200"),
+    ({"label_issue": {"folds": 1}}, "settings.label_issue.folds", "from 2"),
+    ({"label_issue": {"folds": 0}}, "settings.label_issue.folds", "from 2"),
+    ({"label_issue": {"C": 0}}, "settings.label_issue.C", "above 0"),
+    ({"class_imbalance": {"share_factor": 0}}, "settings.class_imbalance.share_factor", "above 0"),
+    ({"near_duplicate": {"threshold": 1.5}}, "settings.near_duplicate.threshold", "at most 1"),
+]
+
+
+def test_settings_are_validated_on_create_and_update(client, make_dataset):
+    ds = make_dataset()
+    for settings, field, words in BAD_SETTINGS:
+        created = client.post("/api/v1/datasets", json={"name": "bad", "settings": settings})
+        assert created.status_code == 422 and words in created.json()["detail"], (settings, created.text)
+        assert created.json()["field"] == field
+        patched = client.patch(f"/api/v1/datasets/{ds['id']}", json={"settings": settings})
+        assert patched.status_code == 422 and patched.json()["field"] == field, (settings, patched.text)
+    assert client.get(f"/api/v1/datasets/{ds['id']}").json()["settings"] == {}
+    # Infinity is no JSON, but Python's encoder writes it and some clients do too.
+    infinite = client.post("/api/v1/datasets", content=b'{"name": "inf", "settings": {"format": {"max_tokens": '
+                                                        b'Infinity}}}', headers={"Content-Type": "application/json"})
+    assert infinite.status_code == 422, infinite.text
+    good = client.patch(f"/api/v1/datasets/{ds['id']}", json={"settings": {"label_issue": {"folds": 3, "C": 0.5}}})
+    assert good.status_code == 200 and good.json()["settings"] == {"label_issue": {"folds": 3, "C": 0.5}}
+
+
+def test_settings_stored_before_validation_are_refused_when_the_analysis_starts(client, make_dataset):
+    from app.db import session_scope
+    from app.models import Dataset
+
+    ds = make_dataset()
+    with session_scope() as session:
+        session.get(Dataset, ds["id"]).settings = {"outlier": {"k": "ten"}}
+    response = client.post(f"/api/v1/datasets/{ds['id']}/analyze")
+    assert response.status_code == 422 and "settings.outlier.k" in response.json()["detail"], response.text
 
 
 def test_disabled_checks_do_not_run_and_nothing_is_embedded_without_need(client, make_dataset, import_jsonl):

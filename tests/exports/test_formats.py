@@ -151,3 +151,13 @@ def test_exported_files_import_back_as_the_same_pairs(name, session, dataset_wit
     assert sorted(map(repr, (key(p.system, p.input, p.output, p.history, p.weight) for p in pairs))) == sorted(
         repr(key(r.get("system"), r["input"], r["output"], r.get("history"), r.get("weight")))
         for r in ROWS_IN_DATABASE)
+
+
+def test_every_export_format_is_a_declared_object():
+    from app.exports import DEFAULT_FORMAT, ExportFormat
+    from app.task_types import ALL_TASK_TYPES
+
+    assert DEFAULT_FORMAT in FORMATS
+    for name, declared in FORMATS.items():
+        assert isinstance(declared, ExportFormat) and declared.name == name and declared.description
+        assert declared.keys and set(declared.task_types) <= ALL_TASK_TYPES

@@ -71,7 +71,7 @@ def test_an_export_after_the_format_check_counts_no_token_anew(session, dataset_
     monkeypatch.setattr(tokenizer, "count_tokens", counting)
     ctx = AnalysisContext(dataset=DatasetInfo(id=dataset.id, task_type="generation"),
                           examples=[ExampleRow(id=i, **row) for i, row in zip(ids, rows)],
-                          cache_dir=get_settings().data_dir / "analysis" / f"dataset-{dataset.id}")
+                          token_cache=tokenizer.token_cache_path(get_settings().data_dir))
     FormatCheck().run(ctx)
     assert len(asked) == len(rows)
     made = create_export(session, dataset.id, ExportParams(splits={"train": 1.0, "validation": 0.0, "test": 0.0}),

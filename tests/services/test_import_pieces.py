@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.importers import open_source
 from app.models import Dataset, Example, Revision
 from app.schemas.dataset import DatasetCreate
-from app.services import import_workers
+from app import workers as import_workers
 from app.services.datasets import create_dataset
 from app.services.import_validation import Parallelism
 from app.services.imports import OnError, run_import
@@ -156,7 +156,7 @@ def test_workers_leave_when_their_server_is_killed(tmp_path):
     script = tmp_path / "server.py"
     script.write_text(
         "import os, signal, sys\n"
-        "from app.services import import_workers\n"
+        "from app import workers as import_workers\n"
         "if __name__ == '__main__':\n"
         "    import_workers.start_workers(2)\n"
         "    print(' '.join(str(p) for p in import_workers.worker_pool(2)._processes), flush=True)\n"

@@ -1,8 +1,9 @@
-"""The processes that validate large imports side by side, for as long as the server runs.
+"""A pool of worker processes, kept for as long as the server runs (imports validate large files in it).
 
 Starting one (a fresh interpreter that imports the models) takes longer than validating 50,000
 rows, so they start with the server and stay. They are spawned, not forked: the server has
-threads, and a forked child can inherit a lock one of them held.
+threads, and a forked child can inherit a lock one of them held. Nothing here knows what the
+work is: `warm_up` (a module-level function) is what each worker runs once when it starts.
 """
 
 import multiprocessing
@@ -22,20 +23,20 @@ _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
+def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(os.getpid(),))
+                                        initializer=_start_worker, initargs=(os.getpid(), warm_up))
         return _pool
 
 
-def start_workers(workers: int) -> None:
+def start_workers(workers: int, warm_up: Callable[[], None] | None = None) -> None:
     """Spawn the workers now (the server does at start-up), so the first large import does not wait."""
     if workers < 2:
         return
-    pool = worker_pool(workers)
+    pool = worker_pool(workers, warm_up)
     for future in [pool.submit(os.getpid) for _ in range(workers)]:
         future.result()
 
@@ -49,11 +50,12 @@ def stop_workers() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_in_workers(function: Callable[[Task], Result], tasks: Iterable[Task], workers: int) -> Iterator[Result]:
+def run_in_workers(function: Callable[[Task], Result], tasks: Iterable[Task], workers: int,
+                   warm_up: Callable[[], None] | None = None) -> Iterator[Result]:
     """function(task) for every task, run by the workers, answered in the tasks' order as soon as each
     is done. At most two tasks per worker wait at once, so the tasks' data is never all in memory.
     If the pool breaks (a worker killed), the rest run here."""
-    pool: ProcessPoolExecutor | None = worker_pool(workers)
+    pool: ProcessPoolExecutor | None = worker_pool(workers, warm_up)
     pending: deque[tuple[Task, Future | None]] = deque()
     tasks = iter(tasks)
     try:
@@ -93,12 +95,11 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int, warm_up: Callable[[], None] | None) -> None:
     # The parent's pid comes from the parent: if it died while this worker started, getppid() is already another's.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
-    from app.services.import_validation import encoder_for
-
-    encoder_for("sqlite://")  # import the models and SQLAlchemy now, not during the first import
+    if warm_up is not None:
+        warm_up()
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -1,0 +1,1 @@
+"""The analysis checks: one module each (see base.Check); registry.py finds them."""
