@@ -126,8 +126,10 @@ def _map(session: Session, dataset_id: int, ids: np.ndarray, coordinates: np.nda
         others = rng.choice(others, MAP_SAMPLE - len(chosen), replace=False)
     chosen = np.sort(np.concatenate([chosen, others]))
     # Only the drawn examples are read: one deleted since the analysis has no row and is left out.
-    labels = dict(session.execute(select(Example.id, Example.label).where(
-        Example.dataset_id == dataset_id, Example.id.in_(ids[chosen].tolist()))).all()) if len(chosen) else {}
+    # By primary key alone (with a dataset_id condition SQLite walks the dataset's label index instead).
+    rows = session.execute(select(Example.id, Example.label, Example.dataset_id).where(
+        Example.id.in_(ids[chosen].tolist()))).all() if len(chosen) else []
+    labels = {example_id: label for example_id, label, owner in rows if owner == dataset_id}
     points = [MapPoint(int(ids[i]), float(unit[i, 0]), float(unit[i, 1]), labels.get(int(ids[i])), bool(flagged[i]))
               for i in chosen if int(ids[i]) in labels]
     return EmbeddingMap(points, density, len(ids), explained)
