@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import String, cast, func, or_, select, tuple_
 from sqlmodel import Session
 
 from app.errors import InvalidInput
@@ -39,6 +39,12 @@ class ExampleFilters:
     check: str | None = None
     finding_status: str | None = None
     sort: str = "oldest"
+    meta_key: str | None = None     # with meta_value: metadata[meta_key] equals it (as text); alone: the key is set
+    meta_value: str | None = None
+    min_score: float | None = None  # an open finding (of `check`, if given) scoring at least / at most this
+    max_score: float | None = None
+    min_length: int | None = None   # the input's length in characters
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -94,6 +100,22 @@ def _conditions(dataset_id: int, f: ExampleFilters) -> list:
     if f.q:
         pattern = f"%{f.q}%"
         conditions.append(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
+    if f.meta_key:
+        value = Example.meta[f.meta_key].as_string()
+        conditions.append(value.is_not(None) if f.meta_value is None else cast(value, String) == f.meta_value)
+    if f.min_score is not None or f.max_score is not None:
+        scored = select(Finding.example_id).where(Finding.dataset_id == dataset_id, Finding.status == "open")
+        if f.check:
+            scored = scored.where(Finding.check == f.check)
+        if f.min_score is not None:
+            scored = scored.where(Finding.score >= f.min_score)
+        if f.max_score is not None:
+            scored = scored.where(Finding.score <= f.max_score)
+        conditions.append(Example.id.in_(scored))
+    if f.min_length is not None:
+        conditions.append(func.length(Example.input) >= f.min_length)
+    if f.max_length is not None:
+        conditions.append(func.length(Example.input) <= f.max_length)
     return conditions
 
 

@@ -26,9 +26,15 @@ def browse(
     dataset_id: int, request: Request, session: SessionDep, q: TextQuery = None, status: TextQuery = None,
     label: TextQuery = None, check: TextQuery = None, finding_status: TextQuery = None, sort: str = "oldest",
     after: TextQuery = None, before: TextQuery = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    meta_key: TextQuery = None, meta_value: TextQuery = None, min_score: TextQuery = None,
+    max_score: TextQuery = None, min_length: TextQuery = None, max_length: TextQuery = None,
 ) -> Response:
-    filters = web_examples.ExampleFilters(q=q or None, status=status or None, label=label or None,
-                                          check=check or None, finding_status=finding_status or None, sort=sort)
+    filters = web_examples.ExampleFilters(
+        q=q or None, status=status or None, label=label or None, check=check or None,
+        finding_status=finding_status or None, sort=sort, meta_key=meta_key or None,
+        meta_value=meta_value if meta_key and meta_value else None,
+        min_score=_number(min_score, "min_score", float), max_score=_number(max_score, "max_score", float),
+        min_length=_number(min_length, "min_length", int), max_length=_number(max_length, "max_length", int))
     page = web_examples.browse_examples(session, dataset_id, filters, after=after or None, before=before or None,
                                         limit=limit)
     context = {"dataset": get_dataset(session, dataset_id), "page": page, "filters": filters, "limit": limit,
@@ -98,6 +104,20 @@ def save(example_id: int, request: Request, session: SessionDep, settings: Setti
                     values=values if conflict else None, back=_local(str(form.get("back") or "")))
     return render_htmx(request, "examples/show.html", context, block="example_main",
                        status_code=409 if conflict else 200)
+
+
+def _number(text: str | None, field: str, kind: type):
+    """An optional number from a filter box: empty is no filter, anything else must be a number >= 0."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = kind(text.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"{field.replace('_', ' ')} must be a {'whole ' if kind is int else ''}number "
+                           f"(got “{text}”)", field=field) from exc
+    if value < 0:
+        raise InvalidInput(f"{field.replace('_', ' ')} must not be negative", field=field)
+    return value
 
 
 def _local(url: str | None) -> str | None:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.web import csrf
+from app.web.highlight import highlight
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -45,6 +46,7 @@ def _describe(value: Any) -> str:
 env.filters["pretty_json"] = _pretty_json
 env.filters["describe"] = _describe
 env.filters["dt"] = _datetime
+env.filters["highlight"] = highlight
 
 
 def is_htmx(request: Request) -> bool:
