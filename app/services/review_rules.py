@@ -11,8 +11,12 @@ from sqlmodel import Session
 
 from app.errors import Conflict, InvalidInput
 from app.models import Example, Finding, FindingStatus, TaskType
+from app.schemas.example import ExampleUpdate
 from app.services.datasets import get_dataset
-from app.services.review import CLUSTER_CHECKS, Change, apply_to_findings, keep_one, open_findings, parse_verdict
+from app.services.examples import update_example
+from app.services.web_examples import _conditions as example_conditions
+from app.services.review import (CLUSTER_CHECKS, Change, ExampleChange, apply_to_findings, keep_one, open_findings,
+                                 parse_verdict)
 
 MAX_BULK = 20_000
 
@@ -51,6 +55,46 @@ def apply_to_selection(session: Session, dataset_id: int, selection: Selection, 
     if not ids:
         raise InvalidInput("no open finding matches this filter", field="filter")
     return apply_to_findings(session, dataset_id, ids, verdict, label, author)
+
+
+EXAMPLE_ACTIONS = {"accept": {"status": "accepted"}, "reject": {"status": "rejected"},
+                   "pending": {"status": "pending"}}
+
+
+def matching_example_ids(session: Session, dataset_id: int, filters) -> list[int]:
+    """Every example the example list's filters match (at most MAX_BULK), for a bulk action on them."""
+    # The list's own filter builder, so that the count confirmed is the count the list shows.
+    ids = list(session.scalars(select(Example.id).where(*example_conditions(dataset_id, filters))
+                               .order_by(Example.id).limit(MAX_BULK + 1)))
+    if len(ids) > MAX_BULK:
+        raise InvalidInput(f"more than {MAX_BULK:,} examples match; a bulk action takes at most {MAX_BULK:,} at a "
+                           "time — narrow the filter", field="filter")
+    return ids
+
+
+def apply_to_examples(session: Session, dataset_id: int, filters, action: str, label: str | None, author: str,
+                      expected: int | None = None) -> Change:
+    """Accept, reject, set back to pending or label every example matching the list's filters, all or nothing."""
+    if action not in (*EXAMPLE_ACTIONS, "label"):
+        raise InvalidInput("the action must be accept, reject, pending or label", field="action")
+    if action == "label" and not (label or "").strip():
+        raise InvalidInput("choose a label to apply", field="label")
+    changes = EXAMPLE_ACTIONS.get(action) or {"label": (label or "").strip()}
+    ids = matching_example_ids(session, dataset_id, filters)
+    _confirm(expected, len(ids), "examples")
+    if not ids:
+        raise InvalidInput("no example matches these filters", field="filter")
+    change = Change("")
+    for example in session.scalars(select(Example).where(Example.id.in_(ids))):
+        before = {name: getattr(example, name) for name in ("status", "label", "output")}
+        if all(before.get(k) == v for k, v in changes.items()):
+            continue
+        update_example(session, example.id, ExampleUpdate(version=example.version, **changes), author=author)
+        change.examples.append(ExampleChange(example.id, example.version,
+                                             {k: v for k, v in before.items() if getattr(example, k) != v}))
+    n = len(change.examples)
+    change.summary = f"{n:,} example{'s' if n != 1 else ''} {'labelled “' + changes['label'] + '”' if action == 'label' else ('set to ' + changes['status'])}"
+    return change
 
 
 @dataclass

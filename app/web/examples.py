@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
-from app.services import revisions, similar, web_examples, web_overview
+from app.services import review_rules, revisions, similar, web_examples, web_overview
 from app.services.datasets import get_dataset
 from app.services.examples import update_example
 from app.schemas.example import ExampleUpdate
@@ -29,18 +29,54 @@ def browse(
     meta_key: TextQuery = None, meta_value: TextQuery = None, min_score: TextQuery = None,
     max_score: TextQuery = None, min_length: TextQuery = None, max_length: TextQuery = None,
 ) -> Response:
-    filters = web_examples.ExampleFilters(
-        q=q or None, status=status or None, label=label or None, check=check or None,
-        finding_status=finding_status or None, sort=sort, meta_key=meta_key or None,
-        meta_value=meta_value if meta_key and meta_value else None,
-        min_score=_number(min_score, "min_score", float), max_score=_number(max_score, "max_score", float),
-        min_length=_number(min_length, "min_length", int), max_length=_number(max_length, "max_length", int))
+    filters = _filters(dict(q=q, status=status, label=label, check=check, finding_status=finding_status, sort=sort,
+                            meta_key=meta_key, meta_value=meta_value, min_score=min_score, max_score=max_score,
+                            min_length=min_length, max_length=max_length))
+    return _list_page(request, session, dataset_id, filters, after=after, before=before, limit=limit)
+
+
+FILTER_FIELDS = ("q", "status", "label", "check", "finding_status", "sort", "meta_key", "meta_value", "min_score",
+                 "max_score", "min_length", "max_length")
+
+
+def _filters(values: dict) -> web_examples.ExampleFilters:
+    v = {k: (str(values.get(k)) if values.get(k) is not None else "") for k in FILTER_FIELDS}
+    return web_examples.ExampleFilters(
+        q=v["q"] or None, status=v["status"] or None, label=v["label"] or None, check=v["check"] or None,
+        finding_status=v["finding_status"] or None, sort=v["sort"] or "oldest", meta_key=v["meta_key"] or None,
+        meta_value=v["meta_value"] if v["meta_key"] and v["meta_value"] else None,
+        min_score=_number(v["min_score"], "min_score", float), max_score=_number(v["max_score"], "max_score", float),
+        min_length=_number(v["min_length"], "min_length", int), max_length=_number(v["max_length"], "max_length", int))
+
+
+@router.post("/datasets/{dataset_id}/examples/bulk")
+def bulk(dataset_id: int, request: Request, session: SessionDep, form: FormDep) -> Response:
+    """Every example matching the list's filters: accepted, rejected, pending again or labelled, after a
+    confirmation that states the count."""
+    filters = _filters({k: form.get(k) for k in FILTER_FIELDS})
+    action, label = str(form.get("bulk_action") or ""), str(form.get("bulk_label") or "").strip() or None
+    if not form.get("expected"):
+        count = len(review_rules.matching_example_ids(session, dataset_id, filters))
+        verb = f"label “{label}”" if action == "label" else {"accept": "accept", "reject": "reject",
+                                                              "pending": "set back to pending"}.get(action, action)
+        confirm = {"question": f"{verb.capitalize()}: all {count:,} matching example{'s' if count != 1 else ''}?",
+                   "count": count, "action": action, "label": label or "", "verb": verb}
+        return _list_page(request, session, dataset_id, filters, bulk_confirm=confirm)
+    change = review_rules.apply_to_examples(session, dataset_id, filters, action, label, author_of(request),
+                                            expected=_number(str(form.get("expected")), "expected", int))
+    return _list_page(request, session, dataset_id, filters, bulk_notice=change.summary)
+
+
+def _list_page(request: Request, session, dataset_id: int, filters, *, after=None, before=None, limit: int = 50,
+               **extra) -> Response:
     page = web_examples.browse_examples(session, dataset_id, filters, after=after or None, before=before or None,
                                         limit=limit)
     context = {"dataset": get_dataset(session, dataset_id), "page": page, "filters": filters, "limit": limit,
                "labels": web_overview.distinct_labels(session, dataset_id),
                "checks": web_examples.checks_in_use(session, dataset_id),
-               "sorts": list(web_examples.SORTS), "finding_statuses": web_examples.FINDING_STATUSES}
+               "sorts": list(web_examples.SORTS), "finding_statuses": web_examples.FINDING_STATUSES,
+               "filter_values": {k: ("" if getattr(filters, k) is None else getattr(filters, k)) for k in FILTER_FIELDS},
+               **extra}
     return render_htmx(request, "examples/list.html", context, block="results")
 
 

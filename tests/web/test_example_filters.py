@@ -38,3 +38,22 @@ def test_highlight_window_and_escaping():
     assert str(highlight("a<b>c", None)) == "a&lt;b&gt;c"
     assert str(highlight("Cat cat", "cat")) == "<mark>Cat</mark> <mark>cat</mark>"
     assert str(highlight("x" * 500 + "cat", "cat", 100)).startswith("…")
+
+
+def test_all_matching_examples_with_a_stated_count(page_client, seed_pairs):
+    rows = [{"id": f"r{i}", "prompt": f"{'printer' if i < 3 else 'screen'} trouble {i}", "completion": "x"}
+            for i in range(5)]
+    ds, ids = seed_pairs(rows=rows)
+    url = f"/datasets/{ds['id']}/examples/bulk"
+    hx = {"HX-Request": "true"}
+    asked = page_client.post(url, data={"q": "printer", "bulk_action": "reject"}, headers=hx)
+    assert asked.status_code == 200 and "Reject: all 3 matching examples?" in asked.text
+    stale = page_client.post(url, data={"q": "printer", "bulk_action": "reject", "expected": 4}, headers=hx)
+    assert stale.status_code == 409 and "3 examples match now, not the 4" in stale.text
+    done = page_client.post(url, data={"q": "printer", "bulk_action": "reject", "expected": 3}, headers=hx)
+    assert done.status_code == 200 and "3 examples set to rejected" in done.text
+    statuses = [page_client.get(f"/api/v1/examples/{i}").json()["status"] for i in ids]
+    assert statuses == ["rejected"] * 3 + ["pending"] * 2
+    labelled = page_client.post(url, data={"q": "screen", "bulk_action": "label", "bulk_label": "display",
+                                           "expected": 2}, headers=hx)
+    assert "2 examples labelled “display”" in labelled.text
