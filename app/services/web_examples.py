@@ -20,8 +20,13 @@ from app.services.datasets import get_dataset
 from app.services.examples import get_example, list_revisions, update_example
 from app.services.findings import list_findings
 
+# The highest score of the example's open findings (-1 without one): "score" shows the most suspicious first.
+OPEN_SCORE = func.coalesce(
+    select(func.max(Finding.score)).where(Finding.example_id == Example.id, Finding.status == "open")
+    .correlate(Example).scalar_subquery(), -1.0)
 # name -> (sort column, descending?); ties are broken by id in the same direction.
 SORTS: dict[str, tuple[Any, bool]] = {
+    "score": (OPEN_SCORE, True),
     "oldest": (Example.id, False),
     "newest": (Example.id, True),
     "label": (func.coalesce(Example.label, ""), False),
@@ -66,8 +71,10 @@ class ExamplePage:
         return self.total > COUNT_CAP
 
 
-def _encode(sort: str, example: Example) -> str:
+def _encode(sort: str, example: Example, score: float | None = None) -> str:
     value: Any = example.id
+    if sort == "score":
+        value = score
     if sort == "label":
         value = example.label or ""
     elif sort == "updated":
@@ -80,6 +87,8 @@ def _decode(sort: str, cursor: str) -> tuple[Any, int]:
         value, example_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if sort == "updated":
             value = datetime.fromisoformat(value)
+        elif sort == "score":
+            value = float(value)
         return value, int(example_id)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("the page cursor is not valid; go back to the first page", field="after") from exc
@@ -158,12 +167,14 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     rows = rows[:limit]
     if backwards:
         rows.reverse()
+    scores = dict(session.execute(select(Example.id, OPEN_SCORE).where(Example.id.in_([rows[0].id, rows[-1].id])))
+                  .all()) if rows and filters.sort == "score" else {}
     next_cursor = prev_cursor = None
     if rows:
         if more or backwards:
-            next_cursor = _encode(filters.sort, rows[-1])
+            next_cursor = _encode(filters.sort, rows[-1], scores.get(rows[-1].id))
         if (more and backwards) or (cursor and not backwards):
-            prev_cursor = _encode(filters.sort, rows[0])
+            prev_cursor = _encode(filters.sort, rows[0], scores.get(rows[0].id))
     return ExamplePage(rows, total, next_cursor, prev_cursor, _open_checks(session, [e.id for e in rows]))
 
 

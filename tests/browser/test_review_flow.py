@@ -134,5 +134,6 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     page.click("#export-button")
     expect(page.locator("#export-done")).to_contain_text("succeeded")
     expect(page.locator("#export-done a", has_text="train.jsonl")).to_be_visible()
+    expect(page.locator("#export-done")).to_be_in_viewport()  # the result is scrolled into view
     screenshot(page, "browser-export")
     assert page.problems == []

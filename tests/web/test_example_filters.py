@@ -1,6 +1,7 @@
 """Example list filters by metadata, finding score and input length; search matches highlighted."""
 
 import re
+from urllib.parse import unquote
 
 
 def _listed(page) -> list[int]:
@@ -57,3 +58,19 @@ def test_all_matching_examples_with_a_stated_count(page_client, seed_pairs):
     labelled = page_client.post(url, data={"q": "screen", "bulk_action": "label", "bulk_label": "display",
                                            "expected": 2}, headers=hx)
     assert "2 examples labelled “display”" in labelled.text
+
+
+def test_sort_by_score_pages_through_every_example(page_client, seed_pairs, add_findings):
+    ds, ids = seed_pairs(4)
+    add_findings(ds["id"], [{"example_id": ids[2], "check": "outlier", "score": 0.9, "details": {}},
+                            {"example_id": ids[0], "check": "outlier", "score": 0.4, "details": {}},
+                            {"example_id": ids[0], "check": "format", "score": 0.6, "details": {}}])
+    seen, url, params = [], f"/datasets/{ds['id']}/examples", {"sort": "score", "limit": 1}
+    for _ in range(5):
+        page = page_client.get(url, params=params)
+        seen += _listed(page)
+        after = re.search(r'id="next-page" href="[^"]*after=([^"&]+)', page.text)
+        if not after:
+            break
+        params = {"sort": "score", "limit": 1, "after": unquote(after.group(1))}
+    assert seen == [ids[2], ids[0], ids[3], ids[1]]  # highest open score first; none: newest id first
