@@ -17,7 +17,7 @@ from app.services.review import CLUSTER_CHECKS
 
 SCORE_BINS = 20
 MAP_SAMPLE = 1200     # points drawn (and clickable) on the map, at most
-MAP_GRID = (48, 32)   # density cells behind them: every example counts, however many there are
+MAP_GRID = (40, 26)   # density cells behind them: every example counts, however many there are
 TOKEN_EDGES = [0, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 CLUSTER_SIZE_BUCKETS = [(2, 2), (3, 3), (4, 5), (6, 10), (11, 20), (21, 50), (51, None)]
 
