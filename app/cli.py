@@ -51,7 +51,8 @@ def import_file(
         with opener(file, "rb") as raw:
             while chunk := raw.read(1 << 20):
                 spool.write(chunk)
-        source = open_source(spool, filename=name, format=format)
+        source = open_source(spool, filename=name, format=format, max_csv_columns=settings.import_max_csv_columns,
+                             max_line_length=settings.import_max_line_length)
         with session_scope() as session:
             try:
                 target = datasets.get_dataset_by_name(session, dataset)
@@ -102,7 +103,12 @@ def analyze(dataset: Annotated[str, typer.Option(help="dataset name")]) -> None:
             if message:
                 bar.set_postfix_str(message[:60])
 
-        runner.run_in_foreground(job.id, report)
+        try:
+            runner.run_in_foreground(job.id, report)
+        except KeyboardInterrupt:  # Ctrl-C: the job is recorded as cancelled, its findings untouched
+            bar.close()
+            typer.echo("analysis cancelled; the previous findings are unchanged", err=True)
+            raise typer.Exit(130) from None
     with session_scope() as session:
         finished = jobs.get_job(session, job.id)
     if finished.status != "succeeded":
@@ -125,7 +131,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
         typer.echo(f"WINNOW_AUTH=off is only allowed on 127.0.0.1, not on {host}", err=True)
         raise typer.Exit(2)
 
-    uvicorn.run("app.main:app", host=host, port=port, reload=reload)
+    # Forwarded headers (X-Forwarded-For/-Proto) rewrite the client's address, which the login throttle
+    # counts by: trust them only from the proxies named in WINNOW_TRUSTED_PROXIES (uvicorn would trust 127.0.0.1).
+    proxies = [p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()]
+    uvicorn.run("app.main:app", host=host, port=port, reload=reload, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)
 
 
 @cli.command("export")

@@ -2,12 +2,18 @@
 
 The request is the transaction: `get_session` commits when the handler returns and rolls back
 when it raises. Services only `flush()`. Jobs and the CLI use `session_scope()`.
+
+On SQLite a writing transaction begins IMMEDIATE (it takes the write lock up front and waits for it
+under busy_timeout); a read-only one (GET/HEAD requests, the authentication lookup) begins DEFERRED
+and never takes the write lock, so a slow page cannot block anyone's write (WAL readers do not block
+writers).
 """
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
+from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -26,7 +32,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn) -> None:
+READ_ONLY_OPTION = "winnow_read_only"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _sqlite_begin(conn) -> None:
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        # A reader: no write lock, ever. (Should it write after all, SQLite upgrades the transaction,
+        # which fails fast rather than waits when another writer got there first.)
+        conn.exec_driver_sql("BEGIN")
+        return
     # pysqlite opens transactions lazily and as DEFERRED; a deferred reader that later writes
     # can fail with "database is locked" without waiting. BEGIN IMMEDIATE takes the write lock
     # up front and honours busy_timeout.
@@ -40,7 +55,7 @@ def build_engine(url: str) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -53,10 +68,16 @@ def get_engine() -> Engine:
     return build_engine(settings.database_url)
 
 
+@lru_cache
+def _read_only(engine: Engine) -> Engine:
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """One transaction outside a request (jobs, CLI): commit on success, roll back on error."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+def session_scope(read_only: bool = False) -> Iterator[Session]:
+    """One transaction outside a request (jobs, CLI): commit on success, roll back on error.
+    `read_only`: on SQLite the transaction begins DEFERRED and takes no write lock."""
+    with Session(_read_only(get_engine()) if read_only else get_engine(), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -65,15 +86,16 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
-def get_session() -> Iterator[Session]:
-    with session_scope() as session:
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's transaction; read-only for GET/HEAD/OPTIONS (those never take SQLite's write lock)."""
+    with session_scope(read_only=request.method in READ_ONLY_METHODS) as session:
         yield session
 
 
 def end_read_transaction(session: Session) -> None:
     """Call before long work that needs no database (reading a large upload, writing an export's files).
-    The request's session has read (authentication at least), and on SQLite every transaction begins
-    IMMEDIATE, i.e. holds the write lock: end that read-only transaction, so that the long work does
+    The request's session may have read, and on SQLite a writing request's transaction begins
+    IMMEDIATE, i.e. holds the write lock: end that transaction, so that the long work does
     not block other writers for minutes. The session's next statement opens the next transaction."""
     if session.in_transaction():
         session.commit()

@@ -12,6 +12,7 @@ from app import api, auth, security, web
 from app.api import errors
 from app.config import Settings, get_settings
 from app.db import get_engine
+from app.maintenance import remove_abandoned_staging
 from app.services.import_validation import warm_up_worker
 from app.uploads import BodyLimitMiddleware
 from app.web import login
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             upgrade(settings.database_url)
         auth.on_startup()
+        await asyncio.to_thread(remove_abandoned_staging, settings.data_dir)
         from app.jobs.runner import JobRunner
 
         job_runner = JobRunner()  # marks jobs left running by a dead process as failed, then polls

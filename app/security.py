@@ -6,6 +6,9 @@ The interactive API docs (/docs, /redoc) load FastAPI's Swagger/ReDoc bundles fr
 one inline script; they get a relaxed policy of their own, and hold no data.
 """
 
+import unicodedata
+from urllib.parse import urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -63,3 +66,18 @@ class SecurityHeadersMiddleware:
 
 def install(app) -> None:
     app.add_middleware(SecurityHeadersMiddleware)
+
+
+def safe_local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: the one check for every redirect or link built
+    from user input (`?next=`, `?back=`). Browsers drop tabs and newlines from URLs and read a backslash as
+    a slash, so `/\\evil.example`, `/<tab>/evil.example` and `//evil.example` all lead off-site: any control
+    character, whitespace or backslash is refused, as is anything with a scheme or a host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

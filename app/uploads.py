@@ -1,6 +1,9 @@
 """Request bodies: size limits (413) and spooling uploads to disk instead of memory."""
 
+import asyncio
+import logging
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import InvalidInput, PayloadTooLarge
 
+log = logging.getLogger("winnow.uploads")
 SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+DISCONNECT_POLL_SECONDS = 0.5
 UPLOAD_PATH_SUFFIXES = ("/import", "/upload")
 
 
@@ -86,3 +91,24 @@ async def spool_request_body(request: Request, limit: int) -> AsyncIterator[Uplo
             spool.write(chunk)
         spool.seek(0)
         yield Upload(file=spool, filename=None, content_type=content_type)
+
+
+@asynccontextmanager
+async def stop_on_disconnect(request: Request) -> AsyncIterator[threading.Event]:
+    """An event set when the client goes away, for work in a thread to stop at (an import reads it as
+    `ImportSource.stop`): nobody is waiting for the answer, so the work would only waste the machine."""
+    stop = threading.Event()
+
+    async def watch() -> None:
+        while not stop.is_set():
+            if await request.is_disconnected():
+                log.warning("%s %s: the client disconnected; stopping the work", request.method, request.url.path)
+                stop.set()
+                return
+            await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield stop
+    finally:
+        watcher.cancel()

@@ -7,7 +7,7 @@ from app.api import analysis
 from app.api import review
 from app.auth import require_api_user
 
-# Every route under /api/v1 needs a signed-in user, and an admin for admin actions (app/auth/policy.py).
+# Every route under /api/v1 needs a signed-in user; each route declares its role (dependencies=[Admin] or [Reviewer]).
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_user)])
 router.include_router(datasets.router)
 router.include_router(examples.router)

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from app.auth import Admin, Reviewer
 from app.deps import LimitQuery, OffsetQuery, SessionDep
 from app.schemas.analysis import DatasetReport, FindingPublic, FindingStatusLiteral, FindingUpdate, JobPublic
 from app.schemas.common import Page
@@ -10,18 +11,26 @@ from app.services import analysis, findings, jobs, report
 router = APIRouter(tags=["analysis"])
 
 
-@router.post("/datasets/{dataset_id}/analyze", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+@router.post("/datasets/{dataset_id}/analyze", dependencies=[Admin], status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
              responses={409: {"description": "an analysis of this dataset is already queued or running"}})
 def analyze_dataset(dataset_id: int, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(analysis.start_analysis(session, dataset_id))
 
 
-@router.get("/jobs/{job_id}", response_model=JobPublic)
+@router.get("/jobs/{job_id}", dependencies=[Reviewer], response_model=JobPublic)
 def get_job(job_id: int, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.get_job(session, job_id))
 
 
-@router.get("/datasets/{dataset_id}/findings", response_model=Page[FindingPublic])
+@router.post("/jobs/{job_id}/cancel", dependencies=[Admin], status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+             responses={409: {"description": "the job has already ended"}})
+def cancel_job(job_id: int, session: SessionDep) -> JobPublic:
+    """A queued job is `cancelled` at once; a running one stops at its next progress report (poll
+    GET /jobs/{id} until its status is `cancelled`). Nothing of a cancelled job's results is applied."""
+    return JobPublic.model_validate(jobs.request_cancel(session, job_id))
+
+
+@router.get("/datasets/{dataset_id}/findings", dependencies=[Reviewer], response_model=Page[FindingPublic])
 def list_findings(
     dataset_id: int, session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0,
     check: Annotated[str | None, Query(max_length=50, description="only this check's findings")] = None,
@@ -32,11 +41,11 @@ def list_findings(
     return Page(items=[FindingPublic.model_validate(f) for f in items], total=total)
 
 
-@router.patch("/findings/{finding_id}", response_model=FindingPublic)
+@router.patch("/findings/{finding_id}", dependencies=[Reviewer], response_model=FindingPublic)
 def update_finding(finding_id: int, data: FindingUpdate, session: SessionDep) -> FindingPublic:
     return FindingPublic.model_validate(findings.update_finding(session, finding_id, data.status))
 
 
-@router.get("/datasets/{dataset_id}/report", response_model=DatasetReport)
+@router.get("/datasets/{dataset_id}/report", dependencies=[Reviewer], response_model=DatasetReport)
 def dataset_report(dataset_id: int, session: SessionDep) -> DatasetReport:
     return report.build_report(session, dataset_id)

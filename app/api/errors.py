@@ -1,11 +1,14 @@
 """Domain errors and request-validation errors as JSON, in one place."""
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError
+from app.json_limits import too_deep_message
 
 
 def _field_of(loc: tuple) -> str | None:
@@ -46,9 +49,24 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        cause = str(getattr(exc, "orig", exc))
+        if "0x00" in cause or "NUL" in cause:  # Postgres text cannot hold NUL (e.g. in a search)
+            return JSONResponse({"detail": "text in the request contains a NUL character (\\u0000), "
+                                           "which cannot be stored or searched for"}, status_code=422)
         # e.g. an id of 2**63 in a path: SQLite cannot bind it, Postgres refuses it ("out of range").
         return JSONResponse({"detail": "a number in the request is out of the range the database can store"},
                             status_code=422)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def invalid_unicode(request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        return JSONResponse({"detail": "text in the request contains a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                                       "which is not valid Unicode"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if isinstance(exc.__cause__, RecursionError):  # JSON too deep for the parser itself
+            return JSONResponse({"detail": f"the request body {too_deep_message()}"}, status_code=422)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:

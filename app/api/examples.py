@@ -5,16 +5,17 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import CurrentUserDep
+from app.auth import Admin, CurrentUserDep, Reviewer
 from app.db import end_read_transaction
 from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.importers import open_source
+from app.importers.reader import ImportStopped
 from app.schemas.common import ErrorBody, Page
 from app.schemas.example import ExampleCreate, ExamplePublic, ExampleUpdate, ImportResult, RevisionPublic
 from app.services import examples as service
 from app.services.import_validation import Parallelism
 from app.services.imports import OnError, run_import
-from app.uploads import spool_request_body
+from app.uploads import spool_request_body, stop_on_disconnect
 
 router = APIRouter(tags=["examples"])
 
@@ -35,7 +36,7 @@ IMPORT_RESPONSES = {422: {"model": ImportResult | ErrorBody,
                     413: {"description": "the body is larger than WINNOW_MAX_BODY_BYTES"}}
 
 
-@router.post("/datasets/{dataset_id}/import", response_model=ImportResult, openapi_extra=IMPORT_BODY_DOC,
+@router.post("/datasets/{dataset_id}/import", dependencies=[Admin], response_model=ImportResult, openapi_extra=IMPORT_BODY_DOC,
              responses=IMPORT_RESPONSES)
 async def import_examples(
     dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
@@ -44,24 +45,30 @@ async def import_examples(
     = OnError.abort,
 ) -> JSONResponse:
     end_read_transaction(session)  # so that SQLite's write lock is not held during upload and validation
-    async with spool_request_body(request, settings.max_body_bytes) as upload:
-        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
-        outcome = await run_in_threadpool(
-            run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size,
-            parallelism=Parallelism.from_settings(settings),
-        )
+    async with spool_request_body(request, settings.max_body_bytes) as upload, stop_on_disconnect(request) as gone:
+        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format,
+                             stop=gone, max_csv_columns=settings.import_max_csv_columns,
+                             max_line_length=settings.import_max_line_length)
+        try:
+            outcome = await run_in_threadpool(
+                run_import, session, dataset_id, source, on_error=on_error, batch_size=settings.import_batch_size,
+                parallelism=Parallelism.from_settings(settings),
+            )
+        except ImportStopped as exc:  # the client went away: nothing is kept, and nobody reads the answer
+            session.rollback()
+            return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
     result = ImportResult(imported=outcome.imported, updated=outcome.updated, skipped=outcome.skipped,
                           format=outcome.format, errors=[asdict(e) for e in outcome.errors])
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if outcome.aborted else status.HTTP_200_OK
     return JSONResponse(result.model_dump(), status_code=code)
 
 
-@router.post("/datasets/{dataset_id}/examples", status_code=status.HTTP_201_CREATED, response_model=ExamplePublic)
+@router.post("/datasets/{dataset_id}/examples", dependencies=[Admin], status_code=status.HTTP_201_CREATED, response_model=ExamplePublic)
 def create_example(dataset_id: int, data: ExampleCreate, session: SessionDep) -> ExamplePublic:
     return ExamplePublic.of(service.create_example(session, dataset_id, data))
 
 
-@router.get("/datasets/{dataset_id}/examples", response_model=Page[ExamplePublic])
+@router.get("/datasets/{dataset_id}/examples", dependencies=[Reviewer], response_model=Page[ExamplePublic])
 def list_examples(
     dataset_id: int, session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0,
     status: Literal["pending", "accepted", "rejected"] | None = None,
@@ -74,22 +81,22 @@ def list_examples(
     return Page(items=[ExamplePublic.of(e) for e in items], total=total)
 
 
-@router.get("/examples/{example_id}", response_model=ExamplePublic)
+@router.get("/examples/{example_id}", dependencies=[Reviewer], response_model=ExamplePublic)
 def get_example(example_id: int, session: SessionDep) -> ExamplePublic:
     return ExamplePublic.of(service.get_example(session, example_id))
 
 
-@router.patch("/examples/{example_id}", response_model=ExamplePublic, responses={409: {"description": "stale version"}})
+@router.patch("/examples/{example_id}", dependencies=[Reviewer], response_model=ExamplePublic, responses={409: {"description": "stale version"}})
 def update_example(example_id: int, data: ExampleUpdate, session: SessionDep, user: CurrentUserDep) -> ExamplePublic:
     return ExamplePublic.of(service.update_example(session, example_id, data, author=user.username))
 
 
-@router.delete("/examples/{example_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/examples/{example_id}", dependencies=[Admin], status_code=status.HTTP_204_NO_CONTENT)
 def delete_example(example_id: int, session: SessionDep) -> Response:
     service.delete_example(session, example_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/examples/{example_id}/revisions", response_model=list[RevisionPublic])
+@router.get("/examples/{example_id}/revisions", dependencies=[Reviewer], response_model=list[RevisionPublic])
 def list_revisions(example_id: int, session: SessionDep) -> list[RevisionPublic]:
     return [RevisionPublic.model_validate(r) for r in service.list_revisions(session, example_id)]

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
-from app.auth import CurrentUserDep
+from app.auth import CurrentUserDep, Reviewer
 from app.deps import SessionDep
 from app.schemas.review import BulkIn, ClusterLabelIn, KeepIn, ReviewOutcome, VerdictIn
 from app.services import review, review_rules
@@ -16,25 +16,27 @@ from app.services import review, review_rules
 router = APIRouter(tags=["review"])
 
 
-@router.post("/findings/{finding_id}/verdict", response_model=ReviewOutcome)
+@router.post("/findings/{finding_id}/verdict", dependencies=[Reviewer], response_model=ReviewOutcome)
 def verdict(finding_id: int, data: VerdictIn, session: SessionDep, user: CurrentUserDep) -> ReviewOutcome:
     return ReviewOutcome.of(review.apply_verdict(session, finding_id, data.verdict, data.label, user.username))
 
 
-@router.post("/datasets/{dataset_id}/clusters/{cluster_id}/keep", response_model=ReviewOutcome)
+@router.post("/datasets/{dataset_id}/clusters/{cluster_id}/keep", dependencies=[Reviewer],
+             response_model=ReviewOutcome)
 def keep(dataset_id: int, cluster_id: str, data: KeepIn, session: SessionDep, user: CurrentUserDep) -> ReviewOutcome:
     """Keep one member: every other member is rejected and the cluster's findings resolved, in one transaction."""
     return ReviewOutcome.of(review.keep_one(session, dataset_id, cluster_id, data.example_id, user.username))
 
 
-@router.post("/datasets/{dataset_id}/clusters/{cluster_id}/label", response_model=ReviewOutcome)
+@router.post("/datasets/{dataset_id}/clusters/{cluster_id}/label", dependencies=[Reviewer],
+             response_model=ReviewOutcome)
 def label_cluster(dataset_id: int, cluster_id: str, data: ClusterLabelIn, session: SessionDep,
                   user: CurrentUserDep) -> ReviewOutcome:
     """Every member gets this label and the cluster's findings are resolved."""
     return ReviewOutcome.of(review.label_cluster(session, dataset_id, cluster_id, data.label, user.username))
 
 
-@router.post("/datasets/{dataset_id}/review/bulk", response_model=ReviewOutcome,
+@router.post("/datasets/{dataset_id}/review/bulk", dependencies=[Reviewer], response_model=ReviewOutcome,
              responses={409: {"description": "`expected` differs from the number of findings matching now"}})
 def bulk(dataset_id: int, data: BulkIn, session: SessionDep, user: CurrentUserDep) -> ReviewOutcome:
     if data.filter is None:
@@ -51,7 +53,7 @@ def bulk(dataset_id: int, data: BulkIn, session: SessionDep, user: CurrentUserDe
     return ReviewOutcome.of(change)
 
 
-@router.post("/datasets/{dataset_id}/review/undo", response_model=ReviewOutcome,
+@router.post("/datasets/{dataset_id}/review/undo", dependencies=[Reviewer], response_model=ReviewOutcome,
              responses={409: {"description": "an example was edited after the action"}})
 def undo(dataset_id: int, session: SessionDep, user: CurrentUserDep,
          token: dict[str, Any] = Body(description="the `undo` object of a review answer")) -> ReviewOutcome:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth import AdminDep, CurrentUserDep, require_admin
+from app.auth import AdminDep, CurrentUserDep, Reviewer, require_admin
 from app.deps import LimitQuery, OffsetQuery, SessionDep
 from app.schemas.common import Page
 from app.schemas.user import NewToken, TokenCreate, TokenPublic, UserCreate, UserCreated, UserPublic, UserUpdate
@@ -12,23 +12,23 @@ router = APIRouter(tags=["users"])
 admin_router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(require_admin)])
 
 
-@router.get("/me", response_model=UserPublic)
+@router.get("/me", dependencies=[Reviewer], response_model=UserPublic)
 def who_am_i(user: CurrentUserDep) -> UserPublic:
     return UserPublic.of(user)
 
 
-@router.get("/tokens", response_model=list[TokenPublic])
+@router.get("/tokens", dependencies=[Reviewer], response_model=list[TokenPublic])
 def list_my_tokens(user: CurrentUserDep, session: SessionDep) -> list[TokenPublic]:
     return [TokenPublic.model_validate(t) for t in service.list_tokens(session, user.id)] if user.id else []
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=NewToken)
+@router.post("/tokens", dependencies=[Reviewer], status_code=status.HTTP_201_CREATED, response_model=NewToken)
 def create_my_token(data: TokenCreate, user: CurrentUserDep, session: SessionDep) -> NewToken:
     row, token = service.issue_token(session, user, data.name)
     return NewToken(**TokenPublic.model_validate(row).model_dump(), token=token)
 
 
-@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/tokens/{token_id}", dependencies=[Reviewer], status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(token_id: int, user: CurrentUserDep, session: SessionDep) -> Response:
     service.revoke_token(session, token_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,8 +1,11 @@
-"""Who is asking: a Bearer token (API) or the session cookie (browser), then the role policy.
+"""Who is asking: a Bearer token (API) or the session cookie (browser); the roles routes declare.
 
 `require_api_user` guards the /api/v1 router and `require_page_user` the HTML router, as router
-dependencies, so every route added under them is covered. `CurrentUserDep` gives a handler the
-user; `AdminDep` additionally requires the admin role.
+dependencies, so every route added under them needs a signed-in user. Which role a route needs is
+declared on the route itself, never inferred from its path: `dependencies=[Admin]` (admins only),
+`[Reviewer]` (any signed-in user: reviewers read, review and edit pairs) or `[Public]` (the sign-in
+pages). tests/security/test_route_protection.py fails on any route that declares none.
+`CurrentUserDep` gives a handler the user; `AdminDep` / `ReviewerDep` the user, role checked.
 """
 
 import ipaddress
@@ -11,10 +14,10 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from app.auth import policy, sessions
+from app.auth import sessions
 from app.auth.config import AuthSettings, get_auth_settings
 from app.db import session_scope
 from app.errors import Forbidden
@@ -22,6 +25,7 @@ from app.models import Role, User
 from app.services import users as users_service
 
 log = logging.getLogger("winnow.auth")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 AuthSettingsDep = Annotated[AuthSettings, Depends(get_auth_settings)]
 
 
@@ -82,12 +86,20 @@ def _user_from_cookie(request: Request, session: Session, settings: AuthSettings
 def optional_user(request: Request, settings: AuthSettingsDep) -> User | None:
     """The signed-in user, or None. A Bearer token that is wrong or revoked is an error, not None.
 
-    The lookup runs in a short transaction of its own, not in the request's: on SQLite every
-    transaction holds the write lock, and an import must not hold it while its upload is still
-    arriving or being validated.
+    The lookup runs in a short read-only transaction of its own, not in the request's: it never takes
+    SQLite's write lock, and an import must not hold a transaction while its upload is still arriving.
+    A token's last-used time, when due (at most every few minutes), is written in a second short one.
     """
-    with session_scope() as session:
-        return _identify(request, session, settings)
+    with session_scope(read_only=True) as session:
+        user = _identify(request, session, settings)
+    token_id = getattr(request.state, "token_to_stamp", None)
+    if token_id is not None:
+        try:
+            with session_scope() as session:
+                users_service.stamp_token_use(session, token_id)
+        except OperationalError:  # best effort: never fail a request over a last-used time
+            log.warning("could not record the use of API token %s", token_id, exc_info=True)
+    return user
 
 
 def _identify(request: Request, session: Session, settings: AuthSettings) -> User | None:
@@ -102,7 +114,8 @@ def _identify(request: Request, session: Session, settings: AuthSettings) -> Use
         return LOCAL_ADMIN
     token = _bearer(request)
     if token is not None:
-        user = users_service.user_for_token(session, token)
+        user, stamp = users_service.token_owner(session, token)
+        request.state.token_to_stamp = stamp
         if user is None:
             raise _unauthorized("the API token is unknown, revoked, or its user is disabled")
         return user
@@ -130,34 +143,35 @@ def require_admin(user: CurrentUserDep) -> User:
 AdminDep = Annotated[User, Depends(require_admin)]
 
 
-def _full_paths(app) -> dict[int, list[tuple[object, str]]]:
-    """id(route) -> [(path regex, full path template)]: an included route only knows its own prefix-less path."""
-    table: dict[int, list[tuple[object, str]]] = {}
-    for context in iter_route_contexts(app.routes):
-        regex = getattr(context, "path_regex", None)
-        if context.path and regex is not None:
-            table.setdefault(id(context.original_route), []).append((regex, context.path))
-    return table
+def require_reviewer(user: CurrentUserDep) -> User:
+    """Any signed-in user: reviewers (read, review, edit pairs) and admins."""
+    return user
 
 
-def _route_path(request: Request) -> str:
-    """The full path template of the route serving this request, e.g. /api/v1/datasets/{dataset_id}."""
-    route = request.scope.get("route")
-    cache = request.app.state.__dict__.setdefault("_winnow_route_paths", {})
-    if id(route) not in cache:
-        cache.clear()
-        cache.update(_full_paths(request.app))
-    path = request.scope.get("path", "")
-    for regex, template in cache.get(id(route), []):
-        if regex.match(path):
-            return template
-    # Not found (should not happen): the literal path still trips the admin areas and write rules.
-    return request.url.path
+ReviewerDep = Annotated[User, Depends(require_reviewer)]
 
 
-def _check_policy(request: Request, user: User) -> None:
-    if not policy.allowed(user, request.method, _route_path(request)):
-        raise Forbidden(f"{request.method} {_route_path(request)} needs the admin role", role=user.role)
+def public_route() -> None:
+    """Declares a route open to everyone (only the sign-in pages are)."""
+
+
+# What a route declares in `dependencies=[...]`.
+Admin = Depends(require_admin)
+Reviewer = Depends(require_reviewer)
+Public = Depends(public_route)
+ROLE_OF_DEPENDENCY = {require_admin: "admin", require_reviewer: "reviewer", public_route: "public"}
+
+
+def declared_roles(route) -> set[str]:
+    """The roles a route declares (router-level declarations included): {"admin"}, {"reviewer"}, {"public"} or set()."""
+    found: set[str] = set()
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if dependant.call in ROLE_OF_DEPENDENCY:
+            found.add(ROLE_OF_DEPENDENCY[dependant.call])
+        stack.extend(dependant.dependencies)
+    return found
 
 
 def _same_origin(request: Request) -> bool:
@@ -174,11 +188,10 @@ def _same_origin(request: Request) -> bool:
 
 
 def require_api_user(request: Request, user: CurrentUserDep) -> User:
-    """Router dependency of /api/v1: 401 without credentials, 403 when the role may not do this."""
-    if (getattr(request.state, "ambient_credentials", False) and request.method not in policy.SAFE_METHODS
+    """Router dependency of /api/v1: 401 without credentials (the route declares the role it needs)."""
+    if (getattr(request.state, "ambient_credentials", False) and request.method not in SAFE_METHODS
             and not _same_origin(request)):
         raise Forbidden("a cookie-authenticated API write must come from this site; scripts should use a token")
-    _check_policy(request, user)
     return user
 
 
@@ -187,7 +200,6 @@ def require_page_user(request: Request, user: OptionalUserDep) -> User:
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target if request.method == "GET" else "/")
-    _check_policy(request, user)
     request.state.user = user  # for templates: who is signed in
     return user
 

@@ -1,7 +1,8 @@
 """The browser session: a signed, timestamped cookie naming the user.
 
-The cookie carries the user id and a fingerprint of the password hash, so changing a password
-(or removing it) ends every session of that user. It is HttpOnly and SameSite=Lax, and Secure
+The cookie carries the user id, a fingerprint of the password hash and the user's session version,
+a counter kept in the database that logout, disabling and a password change bump: any of those ends
+every session of that user at once, on the server, whatever cookies are still around. It is HttpOnly and SameSite=Lax, and Secure
 when the request came over https or WINNOW_SECURE_COOKIES=true.
 """
 
@@ -26,7 +27,7 @@ def _fingerprint(user: User) -> str:
 
 
 def session_value(user: User) -> str:
-    return _serializer().dumps({"uid": user.id, "pw": _fingerprint(user)})
+    return _serializer().dumps({"uid": user.id, "pw": _fingerprint(user), "sv": user.session_version})
 
 
 def read_session(request: Request, settings: AuthSettings) -> dict | None:
@@ -41,16 +42,18 @@ def read_session(request: Request, settings: AuthSettings) -> dict | None:
 
 
 def session_matches(user: User, data: dict) -> bool:
-    return data.get("pw") == _fingerprint(user)
+    return data.get("pw") == _fingerprint(user) and data.get("sv") == user.session_version
 
 
 def is_secure(request: Request, settings: AuthSettings) -> bool:
     return settings.secure_cookies or request.url.scheme == "https"
 
 
-def set_session_cookie(request: Request, response: Response, user: User, settings: AuthSettings) -> None:
-    response.set_cookie(COOKIE_NAME, session_value(user), max_age=int(settings.session_hours * 3600),
+def set_session_cookie(request: Request, response: Response, user: User, settings: AuthSettings) -> str:
+    value = session_value(user)
+    response.set_cookie(COOKIE_NAME, value, max_age=int(settings.session_hours * 3600),
                         httponly=True, samesite="lax", secure=is_secure(request, settings), path="/")
+    return value
 
 
 def clear_session_cookie(request: Request, response: Response, settings: AuthSettings) -> None:

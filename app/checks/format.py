@@ -77,9 +77,10 @@ class FormatCheck:
         settings: FormatSettings = ctx.settings_of(self)
         validator = self._schema_validator(ctx.dataset.output_schema)
         token_counts = self._token_counts(ctx)
+        allowed_labels = frozenset(ctx.dataset.label_set or ())  # a set: labels x examples would be quadratic
         drafts = []
         for example, tokens in zip(ctx.examples, token_counts, strict=True):
-            problems = self._problems(ctx, example, validator, settings)
+            problems = self._problems(ctx, example, validator, settings, allowed_labels)
             if tokens > settings.max_tokens:
                 problems.append(("too_many_tokens",
                                  f"the pair has {tokens} tokens, more than the limit of {settings.max_tokens}"))
@@ -95,9 +96,10 @@ class FormatCheck:
     def _schema_validator(schema):
         if not schema:
             return None
-        import jsonschema
+        from app.output_schema import check_output_schema, output_validator
 
-        return jsonschema.validators.validator_for(schema)(schema)
+        check_output_schema(schema)  # one saved before these rules: the job fails with the reason
+        return output_validator(schema)
 
     @staticmethod
     def _token_counts(ctx: AnalysisContext) -> list[int]:
@@ -108,7 +110,7 @@ class FormatCheck:
         return count_tokens_cached(texts, ctx.token_cache)
 
     def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator,
-                  settings: FormatSettings) -> list[tuple[str, str]]:
+                  settings: FormatSettings, allowed_labels: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         for field, text in (("input", e.input), ("output", e.output)):
             if not text.strip():
@@ -124,10 +126,9 @@ class FormatCheck:
         control = [name for name, text in texts.items() if _has_control(text)]
         if control:
             problems.append(("control_characters", f"the {', '.join(control)} contains control characters"))
-        label_set = ctx.dataset.label_set
-        if label_set and e.output.strip():
+        if allowed_labels and e.output.strip():
             value = e.label if e.label is not None else e.output.strip()
-            if value not in label_set:
+            if value not in allowed_labels:
                 problems.append(("label_not_allowed", f"'{value[:100]}' is not one of the dataset's labels"))
         if validator is not None and e.output.strip():
             try:

@@ -7,6 +7,8 @@ line, so a large body is never held in memory (JSON arrays excepted: they are pa
 import csv
 import io
 import json
+import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +18,7 @@ import orjson
 
 from app.importers.formats import FieldError, map_common
 from app.importers.registry import FORMATS, UNKNOWN_FORMAT, detect_format
+from app.json_limits import depth_exceeds, too_deep_message
 from app.text import storable, storable_json
 
 BOM = b"\xef\xbb\xbf"
@@ -49,11 +52,25 @@ class ParsedPair:
     weight: float | None
 
 
+DEFAULT_MAX_CSV_COLUMNS = 256
+DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024
+# Records read between two looks at `ImportSource.stop`.
+STOP_CHECK_EVERY = 1000
+
+
+class ImportStopped(Exception):
+    """The client went away (or the import was stopped otherwise): nothing of it is kept."""
+
+
 @dataclass
 class ImportSource:
     file: IO[bytes]
     kind: FileKind
     format: str = "auto"
+    max_csv_columns: int = DEFAULT_MAX_CSV_COLUMNS
+    max_line_length: int = DEFAULT_MAX_LINE_LENGTH
+    # Set when the client has disconnected: reading stops with ImportStopped.
+    stop: threading.Event | None = None
 
 
 def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) -> FileKind:
@@ -71,8 +88,11 @@ def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) 
 
 
 def open_source(file: IO[bytes], *, filename: str | None = None, content_type: str | None = None,
-                format: str = "auto") -> ImportSource:
-    return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format)
+                format: str = "auto", stop: threading.Event | None = None,
+                max_csv_columns: int = DEFAULT_MAX_CSV_COLUMNS,
+                max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> ImportSource:
+    return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format,
+                        max_csv_columns=max_csv_columns, max_line_length=max_line_length, stop=stop)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -90,8 +110,26 @@ def _loads(raw: bytes) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
 
 
-def _jsonl_records(file: IO[bytes], first_line: int = 1) -> Iterator[tuple[int, Any] | LineError]:
-    for number, raw in enumerate(file, start=first_line):
+def _bounded_lines(file, limit: int) -> Iterator[Any | None]:
+    """The file's lines; None (after skipping the rest of it) for one longer than `limit`, so that a
+    single huge line is never held in memory."""
+    while line := file.readline(limit + 1):
+        newline = b"\n" if isinstance(line, bytes) else "\n"
+        if len(line) <= limit or line.endswith(newline):
+            yield line
+            continue
+        while (rest := file.readline(limit)) and not rest.endswith(newline):
+            pass
+        yield None
+
+
+def _jsonl_records(file: IO[bytes], first_line: int = 1,
+                   max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> Iterator[tuple[int, Any] | LineError]:
+    for number, raw in enumerate(_bounded_lines(file, max_line_length), start=first_line):
+        if raw is None:
+            yield LineError(number, None, f"the line is longer than {max_line_length} bytes "
+                                          "(WINNOW_IMPORT_MAX_LINE_LENGTH)")
+            continue
         if number == 1 and raw.startswith(BOM):
             raw = raw[len(BOM):]
         if not raw.strip():
@@ -123,13 +161,34 @@ def _json_array_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError
     yield from enumerate(data, start=1)
 
 
-def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
+class _LineTooLong(Exception):
+    pass
+
+
+def _csv_lines(text: IO[str], limit: int) -> Iterator[str]:
+    for line in _bounded_lines(text, limit):
+        if line is None:
+            raise _LineTooLong
+        yield line
+
+
+def _csv_records(file: IO[bytes], max_columns: int = DEFAULT_MAX_CSV_COLUMNS,
+                 max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> Iterator[tuple[int, Any] | LineError]:
     text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+    too_long = (f"a line is longer than {max_line_length} characters (WINNOW_IMPORT_MAX_LINE_LENGTH); "
+                "the rest of the file was not read")
     try:
-        reader = csv.DictReader(text)
+        reader = csv.DictReader(_csv_lines(text, max_line_length))
         try:
             if not reader.fieldnames:
                 return
+            if len(reader.fieldnames) > max_columns:
+                yield LineError(1, None, f"the header has {len(reader.fieldnames)} columns; at most {max_columns} "
+                                         "are allowed (WINNOW_IMPORT_MAX_CSV_COLUMNS)")
+                return
+        except _LineTooLong:
+            yield LineError(1, None, too_long)
+            return
         except UnicodeDecodeError as exc:  # the header line itself (found by tests/robustness/test_import_fuzz.py)
             yield LineError(1, None, f"not valid UTF-8 ({exc.reason}); the rest of the file was not read")
             return
@@ -140,6 +199,9 @@ def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
             try:
                 row = next(reader)
             except StopIteration:
+                return
+            except _LineTooLong:
+                yield LineError(reader.line_num + 1, None, too_long)
                 return
             except UnicodeDecodeError as exc:
                 yield LineError(reader.line_num + 1, None, f"not valid UTF-8 ({exc.reason}); the rest of the file was not read")
@@ -165,6 +227,8 @@ def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
                 elif key == "weight":
                     try:
                         value = float(value)
+                        if not math.isfinite(value):
+                            raise ValueError(value)
                     except ValueError:
                         error = LineError(number, key, "'weight' must be a number >= 0")
                         break
@@ -177,10 +241,19 @@ def _csv_records(file: IO[bytes]) -> Iterator[tuple[int, Any] | LineError]:
 def _records(source: ImportSource) -> Iterator[tuple[int, Any] | LineError]:
     source.file.seek(0)
     if source.kind is FileKind.csv:
-        return _csv_records(source.file)
-    if source.kind is FileKind.json:
-        return _json_array_records(source.file)
-    return _jsonl_records(source.file)
+        records = _csv_records(source.file, source.max_csv_columns, source.max_line_length)
+    elif source.kind is FileKind.json:
+        records = _json_array_records(source.file)
+    else:
+        records = _jsonl_records(source.file, max_line_length=source.max_line_length)
+    return _stoppable(records, source.stop) if source.stop is not None else records
+
+
+def _stoppable(records: Iterator, stop: threading.Event) -> Iterator:
+    for count, record in enumerate(records):
+        if count % STOP_CHECK_EVERY == 0 and stop.is_set():
+            raise ImportStopped("the client disconnected; the import was stopped and nothing was kept")
+        yield record
 
 
 def to_pair(number: int, record: Any, format: str) -> ParsedPair:
@@ -190,6 +263,9 @@ def to_pair(number: int, record: Any, format: str) -> ParsedPair:
     fields = declared.to_pair(record)
     common = map_common(record, declared.keys)
     history, metadata = fields["history"], common["metadata"]
+    for field, value in (("history", history), ("metadata", metadata)):
+        if value is not None and depth_exceeds(value):  # the API's limit (app/json_limits.py)
+            raise FieldError(field, f"the {field} {too_deep_message()}")
     return ParsedPair(
         line=number,
         external_id=storable(common["external_id"]) if common["external_id"] else None,

@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 import time
-import traceback
 import uuid
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -64,21 +63,25 @@ class ProgressReporter:
         self._pending: dict = {}
 
     def __call__(self, done: int | None = None, total: int | None = None, message: str | None = None) -> None:
+        """Raises JobCancelled once the job's cancellation was asked for (checked at each write)."""
         for key, value in (("done", done), ("total", total), ("message", message)):
             if value is not None:
                 self._pending[key] = value
         now = time.monotonic()
         final = done is not None and total is not None and done >= total
         if message is not None or final or now - self._last >= self.interval:
-            self.flush()
+            if self.flush():
+                raise job_service.JobCancelled()
 
-    def flush(self) -> None:
-        if not self._pending:
-            return
+    def flush(self) -> bool:
+        """Write the pending progress; whether the job's cancellation was asked for."""
         with session_scope() as session:
-            job_service.set_progress(session, self.job_id, **self._pending)
+            if self._pending:
+                job_service.set_progress(session, self.job_id, **self._pending)
+            cancel = job_service.cancel_requested(session, self.job_id)
         self._pending = {}
         self._last = time.monotonic()
+        return cancel
 
 
 class JobRunner:
@@ -204,8 +207,29 @@ def run_claimed_job(job_id: int, report: Progress | None = None) -> None:
         reporter.flush()
         with session_scope() as session:
             job_service.finish(session, job_id, JobStatus.succeeded, message="finished", result=result or {})
-    except Exception as exc:
-        log.exception("job %s failed", job_id)
+    except (job_service.JobCancelled, KeyboardInterrupt) as exc:
+        # A job writes its results in one transaction at the end: stopped before it, nothing is applied.
         with session_scope() as session:
-            job_service.finish(session, job_id, JobStatus.failed, message=f"failed: {exc}"[:500],
-                               error="".join(traceback.format_exception(exc))[-4000:])
+            job_service.finish(session, job_id, JobStatus.cancelled,
+                               message="cancelled (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else "cancelled")
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+    except Exception as exc:
+        # The traceback (server paths and all) goes to the server log; users get a sentence.
+        log.exception("job %s failed", job_id)
+        sentence = user_message(exc)
+        with session_scope() as session:
+            job_service.finish(session, job_id, JobStatus.failed, message=f"failed: {sentence}"[:500],
+                               error=sentence)
+
+
+def user_message(exc: Exception) -> str:
+    """What went wrong, as a sentence for users: a domain error's own message, else the kind of error."""
+    from app.errors import DomainError
+
+    if isinstance(exc, DomainError):
+        return exc.message[:1000]
+    if isinstance(exc, OSError):  # its text names server paths
+        return f"the job stopped on a file or system error ({type(exc).__name__}); the server log has the details"
+    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"the job stopped on an error ({type(exc).__name__}: {first_line}); the server log has the details"

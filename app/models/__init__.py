@@ -6,9 +6,9 @@ from app.models.example import Example, ExampleStatus, Revision
 from app.models.analysis import Embedding, Finding, FindingStatus
 from app.models.job import Job, JobKind, JobStatus
 from app.models.export import Export
-from app.models.user import ApiToken, Role, User
+from app.models.user import ApiToken, LoginCounter, Role, User
 
 __all__ = [
     "ApiToken", "Dataset", "Embedding", "Example", "ExampleStatus", "Export", "Finding", "FindingStatus",
-    "Job", "JobKind", "JobStatus", "Revision", "Role", "TaskType", "User", "utcnow",
+    "Job", "JobKind", "JobStatus", "LoginCounter", "Revision", "Role", "TaskType", "User", "utcnow",
 ]

@@ -47,3 +47,5 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_type=TIMESTAMP)
     finished_at: datetime | None = Field(default=None, sa_type=TIMESTAMP)
     heartbeat_at: datetime | None = Field(default=None, sa_type=TIMESTAMP)
+    # Set by POST /api/v1/jobs/{id}/cancel; the job stops at its next progress report.
+    cancel_requested_at: datetime | None = Field(default=None, sa_type=TIMESTAMP)

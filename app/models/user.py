@@ -21,6 +21,20 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.reviewer, max_length=20)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)
+    # Part of every session cookie: logout, disabling and a password change bump it, which ends the user's sessions.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class LoginCounter(SQLModel, table=True):
+    """Sign-in attempts per username or per address within the current window (the login throttle).
+    In the database so that every process and instance shares the counts."""
+
+    __tablename__ = "login_counters"
+
+    key: str = Field(primary_key=True, max_length=300)
+    # Seconds since the epoch (a plain number: compared the same way on both databases).
+    window_start: float = Field(index=True)
+    attempts: int = 0
 
 
 class ApiToken(SQLModel, table=True):

@@ -45,6 +45,7 @@ class JobPublic(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     heartbeat_at: datetime | None
+    cancel_requested_at: datetime | None = None
 
 
 class ReadinessReason(BaseModel):

@@ -3,7 +3,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.schemas.common import DefinitionText, JsonDefinition
+
 TaskTypeLiteral = Literal["generation", "classification"]
+MAX_LABELS = 10_000
+MAX_DESCRIPTION = 10_000
 
 
 def _check_labels(labels: list[str] | None) -> list[str] | None:
@@ -20,12 +24,12 @@ def _check_labels(labels: list[str] | None) -> list[str] | None:
 class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=10_000)
+    name: DefinitionText = Field(min_length=1, max_length=200)
+    description: DefinitionText = Field(default="", max_length=MAX_DESCRIPTION)
     task_type: TaskTypeLiteral = "generation"
-    label_set: list[str] | None = Field(default=None, max_length=10_000)
-    output_schema: dict[str, Any] | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
+    label_set: list[DefinitionText] | None = Field(default=None, max_length=MAX_LABELS)
+    output_schema: JsonDefinition | None = None
+    settings: JsonDefinition = Field(default_factory=dict)
 
     _labels = field_validator("label_set")(_check_labels)
 
@@ -41,12 +45,12 @@ class DatasetCreate(BaseModel):
 class DatasetUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
+    name: DefinitionText | None = Field(default=None, min_length=1, max_length=200)
+    description: DefinitionText | None = Field(default=None, max_length=MAX_DESCRIPTION)
     task_type: TaskTypeLiteral | None = None
-    label_set: list[str] | None = None
-    output_schema: dict[str, Any] | None = None
-    settings: dict[str, Any] | None = None
+    label_set: list[DefinitionText] | None = Field(default=None, max_length=MAX_LABELS)
+    output_schema: JsonDefinition | None = None
+    settings: JsonDefinition | None = None
 
     _labels = field_validator("label_set")(_check_labels)
 

@@ -1,7 +1,9 @@
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from app.schemas.common import FiniteFloat, JsonData, check_json_data
 
 StatusLiteral = Literal["pending", "accepted", "rejected"]
 
@@ -20,10 +22,10 @@ class ExampleCreate(BaseModel):
     system: str | None = None
     input: str
     output: str = ""
-    history: list[Message] | None = None
+    history: Annotated[list[Message] | None, BeforeValidator(check_json_data)] = None
     label: str | None = Field(default=None, max_length=500)
-    metadata: dict[str, Any] | None = None
-    weight: float | None = Field(default=None, ge=0)
+    metadata: JsonData | None = None
+    weight: FiniteFloat | None = Field(default=None, ge=0)
     status: StatusLiteral = "pending"
 
 
@@ -36,10 +38,10 @@ class ExampleUpdate(BaseModel):
     system: str | None = None
     input: str | None = None
     output: str | None = None
-    history: list[Message] | None = None
+    history: Annotated[list[Message] | None, BeforeValidator(check_json_data)] = None
     label: str | None = Field(default=None, max_length=500)
-    metadata: dict[str, Any] | None = None
-    weight: float | None = Field(default=None, ge=0)
+    metadata: JsonData | None = None
+    weight: FiniteFloat | None = Field(default=None, ge=0)
     status: StatusLiteral | None = None
 
 

@@ -9,19 +9,9 @@ from app.checks.registry import effective_settings
 from app.config import get_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Dataset, Example, Export, utcnow
+from app.output_schema import check_output_schema
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
 from app.services.common import get_or_404
-
-
-def _validate_schema(output_schema: dict | None) -> None:
-    if output_schema is None:
-        return
-    import jsonschema
-
-    try:
-        jsonschema.validators.validator_for(output_schema).check_schema(output_schema)
-    except jsonschema.SchemaError as exc:
-        raise InvalidInput(f"output_schema is not a valid JSON Schema: {exc.message}", field="output_schema") from exc
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset:
@@ -43,7 +33,7 @@ def _name_taken(session: Session, name: str, except_id: int | None = None) -> bo
 
 
 def create_dataset(session: Session, data: DatasetCreate) -> Dataset:
-    _validate_schema(data.output_schema)
+    check_output_schema(data.output_schema)
     effective_settings(data.settings)  # each check's typed settings: a bad value is a 422 naming it
     if _name_taken(session, data.name):
         raise Conflict(f"a dataset named '{data.name}' already exists", field="name")
@@ -62,7 +52,7 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
     if changes.get("name") is not None and _name_taken(session, changes["name"], except_id=dataset_id):
         raise Conflict(f"a dataset named '{changes['name']}' already exists", field="name")
     if "output_schema" in changes:
-        _validate_schema(changes["output_schema"])
+        check_output_schema(changes["output_schema"])
     if "settings" in changes and changes["settings"] is not None:
         changes["settings"] = {**dataset.settings, **changes["settings"]}
         effective_settings(changes["settings"])

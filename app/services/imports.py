@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.importers import FORMATS, ImportSource, LineError
+from app.importers.reader import ImportStopped
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
 from app.progress import Progress
 from app.services.datasets import get_dataset
@@ -167,6 +168,8 @@ def run_import(
             source, Path(folder), abort=abort, batch_size=batch_size, dialect=dialect,
             parallelism=parallelism or Parallelism())) as validated_pieces:
         for piece in validated_pieces:
+            if source.stop is not None and source.stop.is_set():
+                raise ImportStopped("the client disconnected; the import was stopped and nothing was kept")
             pieces += 1
             dropped = merger.add(piece)
             if abort and merger.skipped:

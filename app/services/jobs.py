@@ -6,9 +6,14 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlmodel import Session
 
+from app.errors import Conflict
 from app.models import Job, JobStatus, utcnow
 from app.models.job import ACTIVE_JOB_STATUSES
 from app.services.common import get_or_404
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job (at a progress report) once its cancellation was asked for."""
 
 
 # Told after the commit that queued a job; the job runners (app/jobs/runner.py) listen, so that a queued job
@@ -66,6 +71,31 @@ def set_progress(session: Session, job_id: int, *, done: int | None = None, tota
     if message is not None:
         values["message"] = message[:2000]
     session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def cancel_requested(session: Session, job_id: int) -> bool:
+    return session.scalar(select(Job.cancel_requested_at).where(Job.id == job_id)) is not None
+
+
+def request_cancel(session: Session, job_id: int) -> Job:
+    """A queued job is cancelled at once; a running one is asked to stop (it does at its next progress
+    report, between stages, and leaves nothing half-applied). 409 for a job that has already ended."""
+    job = get_job(session, job_id)
+    now = utcnow()
+    dequeued = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.queued)
+        .values(status=JobStatus.cancelled, cancel_requested_at=now, finished_at=now, message="cancelled before it started")
+    ).rowcount
+    if not dequeued:
+        stopping = session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.running, Job.cancel_requested_at.is_(None))
+            .values(cancel_requested_at=now, message="cancelling…")
+        ).rowcount
+        session.refresh(job)
+        if not stopping and job.status != JobStatus.running:
+            raise Conflict(f"job {job_id} has already ended ({job.status})", job_id=job_id, status=job.status)
+    session.refresh(job)
+    return job
 
 
 def claim_next(session: Session, kinds: list[str], owner: str, job_id: int | None = None) -> int | None:

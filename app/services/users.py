@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from app.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, needs_rehash, password_problem, verify_password
 from app.auth.tokens import hash_token, new_token
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import ApiToken, Role, User, utcnow
@@ -33,9 +33,8 @@ def _check_role(role: str) -> str:
 
 
 def _check_password(password: str) -> str:
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-                           field="password")
+    if (problem := password_problem(password)) is not None:
+        raise InvalidInput(problem, field="password")
     return password
 
 
@@ -82,15 +81,33 @@ def update_user(session: Session, user_id: int, *, role: str | None = None, pass
     if role is not None:
         user.role = _check_role(role)
     if is_active is not None:
+        if not is_active and user.is_active:
+            _revoke_all_tokens(session, user.id)  # enabling the user again does not bring them back
+            user.session_version += 1
         user.is_active = is_active
     if clear_password:
         user.password_hash = None
+        user.session_version += 1
     elif password is not None:
         user.password_hash = hash_password(_check_password(password))
+        user.session_version += 1
     session.flush()
     if _active_admins(session) == 0:
         raise Conflict("this would leave no active admin", field="role")
     return user
+
+
+def _revoke_all_tokens(session: Session, user_id: int) -> None:
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = utcnow()
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Sign the user out everywhere: every session cookie issued so far stops working."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_version += 1
+        session.flush()
 
 
 def delete_user(session: Session, user_id: int, acting_user: User) -> None:
@@ -144,20 +161,25 @@ def revoke_token(session: Session, token_id: int, acting_user: User) -> ApiToken
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user owning this unrevoked token, or None."""
+def token_owner(session: Session, token: str) -> tuple[User | None, int | None]:
+    """The active user owning this unrevoked token (or None), and the token's id when its last-used
+    time is due to be stamped (see `stamp_token_use`). Reads only."""
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
                                                  ApiToken.revoked_at.is_(None))).first()
     if row is None:
-        return None
+        return None, None
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
-        return None
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
+        return None, None
+    due = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
+    return user, row.id if due else None
+
+
+def stamp_token_use(session: Session, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is not None:
+        token.last_used_at = utcnow()
         session.flush()
-    return user
 
 
 def ensure_admin_token(session: Session, token: str) -> User:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.auth import Admin, Reviewer
 from app.deps import SessionDep, SettingsDep
 from app.services import analysis, health as health_service, jobs, report, web_overview
 from app.services.datasets import get_dataset
@@ -14,7 +15,7 @@ from app.web.templating import is_htmx, render
 router = APIRouter(route_class=HTMLRoute)
 
 
-@router.post("/datasets/{dataset_id}/analyze")
+@router.post("/datasets/{dataset_id}/analyze", dependencies=[Admin])
 def analyze(dataset_id: int, request: Request, session: SessionDep) -> Response:
     job = analysis.start_analysis(session, dataset_id)
     if not is_htmx(request):  # a plain form post: back to the dataset page, which shows the progress
@@ -22,7 +23,7 @@ def analyze(dataset_id: int, request: Request, session: SessionDep) -> Response:
     return render(request, "jobs/_progress.html", {"job": job}, status_code=202)
 
 
-@router.get("/jobs/{job_id}/progress")
+@router.get("/jobs/{job_id}/progress", dependencies=[Reviewer])
 def job_progress(job_id: int, request: Request, session: SessionDep) -> Response:
     job = jobs.get_job(session, job_id)
     # When an analysis has just ended, the dataset page's queue card is refreshed in the same answer.
@@ -31,7 +32,15 @@ def job_progress(job_id: int, request: Request, session: SessionDep) -> Response
     return render(request, "jobs/_progress.html", {"job": job, "queues_card": card, "check_title": check_title})
 
 
-@router.get("/datasets/{dataset_id}/health")
+@router.post("/jobs/{job_id}/cancel", dependencies=[Admin])
+def cancel_job(job_id: int, request: Request, session: SessionDep) -> Response:
+    job = jobs.request_cancel(session, job_id)
+    if not is_htmx(request) and job.dataset_id:
+        return RedirectResponse(f"/datasets/{job.dataset_id}", status_code=303)
+    return render(request, "jobs/_progress.html", {"job": job}, status_code=202)
+
+
+@router.get("/datasets/{dataset_id}/health", dependencies=[Reviewer])
 def health(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     health_report = report.build_report(session, dataset_id)
     details = health_service.health_details(session, dataset_id, settings.data_dir)

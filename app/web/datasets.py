@@ -6,15 +6,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import Admin, Reviewer
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.importers import FORMATS, open_source
+from app.importers.reader import ImportStopped
 from app.schemas.dataset import DatasetCreate
 from app.services import datasets as datasets_service
 from app.services import web_overview
 from app.services.import_validation import Parallelism
 from app.services.imports import OnError, check_format, run_import
-from app.uploads import spool_request_body
+from app.uploads import spool_request_body, stop_on_disconnect
 from app.web.forms import FormDep, FormErrors, build, domain_field_errors, parse_json_object, split_labels
 from app.web.review_queue import check_title
 from app.web.routing import HTMLRoute
@@ -24,18 +26,18 @@ router = APIRouter(route_class=HTMLRoute)
 IMPORT_FORMATS = ["auto", *FORMATS]
 
 
-@router.get("/")
+@router.get("/", dependencies=[Reviewer])
 def list_datasets(request: Request, session: SessionDep) -> Response:
     cards, total = web_overview.dataset_cards(session)
     return render(request, "datasets/list.html", {"cards": cards, "total": total})
 
 
-@router.get("/datasets/new")
+@router.get("/datasets/new", dependencies=[Reviewer])
 def new_dataset(request: Request) -> Response:
     return render(request, "datasets/new.html", {"values": {"task_type": "generation"}, "errors": {}})
 
 
-@router.post("/datasets")
+@router.post("/datasets", dependencies=[Admin])
 def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Response:
     values = {key: str(form.get(key, "")) for key in ("name", "description", "task_type", "label_set", "output_schema")}
     try:
@@ -58,27 +60,33 @@ def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Resp
                        status_code=422)
 
 
-@router.get("/datasets/{dataset_id}")
+@router.get("/datasets/{dataset_id}", dependencies=[Reviewer])
 def show_dataset(dataset_id: int, request: Request, session: SessionDep) -> Response:
     card = web_overview.dataset_card(session, dataset_id)
     return render(request, "datasets/show.html", {"card": card, "dataset": card.dataset, "formats": IMPORT_FORMATS,
                                                   "check_title": check_title})
 
 
-@router.post("/datasets/{dataset_id}/upload")
+@router.post("/datasets/{dataset_id}/upload", dependencies=[Admin])
 async def upload(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """A JSONL/CSV/JSON file from the upload form; answers the outcome with its per-line errors."""
-    async with spool_request_body(request, settings.max_body_bytes) as upload:
+    async with spool_request_body(request, settings.max_body_bytes) as upload, stop_on_disconnect(request) as gone:
         form = await request.form()  # already parsed (and cached) by spool_request_body
         format = check_format(str(form.get("format") or "auto"))
         try:
             on_error = OnError(str(form.get("on_error") or "abort"))
         except ValueError as exc:
             raise InvalidInput("on_error must be abort or skip", field="on_error") from exc
-        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format)
-        outcome = await run_in_threadpool(run_import, session, dataset_id, source, on_error=on_error,
-                                          batch_size=settings.import_batch_size,
-                                          parallelism=Parallelism.from_settings(settings))
+        source = open_source(upload.file, filename=upload.filename, content_type=upload.content_type, format=format,
+                             stop=gone, max_csv_columns=settings.import_max_csv_columns,
+                             max_line_length=settings.import_max_line_length)
+        try:
+            outcome = await run_in_threadpool(run_import, session, dataset_id, source, on_error=on_error,
+                                              batch_size=settings.import_batch_size,
+                                              parallelism=Parallelism.from_settings(settings))
+        except ImportStopped as exc:  # the browser went away: nothing is kept
+            session.rollback()
+            raise InvalidInput(str(exc)) from exc
     card = web_overview.dataset_card(session, dataset_id)
     context = {"outcome": outcome, "errors": [asdict(e) for e in outcome.errors], "filename": upload.filename,
                "dataset": card.dataset, "card": card}

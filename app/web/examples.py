@@ -5,12 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from app.auth import Reviewer
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.services import review_rules, revisions, similar, web_examples, web_overview
 from app.services.datasets import get_dataset
 from app.services.examples import update_example
 from app.schemas.example import ExampleUpdate
+from app.security import safe_local_path
 from app.web.diffing import diff_segments
 from app.web.forms import FormDep
 from app.web.identity import author_of
@@ -21,7 +23,7 @@ router = APIRouter(route_class=HTMLRoute)
 TextQuery = Annotated[str | None, Query(max_length=500)]
 
 
-@router.get("/datasets/{dataset_id}/examples")
+@router.get("/datasets/{dataset_id}/examples", dependencies=[Reviewer])
 def browse(
     dataset_id: int, request: Request, session: SessionDep, q: TextQuery = None, status: TextQuery = None,
     label: TextQuery = None, check: TextQuery = None, finding_status: TextQuery = None, sort: str = "oldest",
@@ -49,7 +51,7 @@ def _filters(values: dict) -> web_examples.ExampleFilters:
         min_length=_number(v["min_length"], "min_length", int), max_length=_number(v["max_length"], "max_length", int))
 
 
-@router.post("/datasets/{dataset_id}/examples/bulk")
+@router.post("/datasets/{dataset_id}/examples/bulk", dependencies=[Reviewer])
 def bulk(dataset_id: int, request: Request, session: SessionDep, form: FormDep) -> Response:
     """Every example matching the list's filters: accepted, rejected, pending again or labelled, after a
     confirmation that states the count."""
@@ -87,13 +89,14 @@ def _page(request: Request, session: SessionDep, settings, example_id: int, **co
             **context}
 
 
-@router.get("/examples/{example_id}")
+@router.get("/examples/{example_id}", dependencies=[Reviewer])
 def show(example_id: int, request: Request, session: SessionDep, settings: SettingsDep,
          back: TextQuery = None) -> Response:
-    return render(request, "examples/show.html", _page(request, session, settings, example_id, back=_local(back)))
+    context = _page(request, session, settings, example_id, back=safe_local_path(back))
+    return render(request, "examples/show.html", context)
 
 
-@router.post("/examples/{example_id}/status")
+@router.post("/examples/{example_id}/status", dependencies=[Reviewer])
 def set_status(example_id: int, request: Request, session: SessionDep, settings: SettingsDep,
                form: FormDep) -> Response:
     """Accepted, rejected or pending again: a wrong `r` in a queue is taken back here."""
@@ -103,16 +106,16 @@ def set_status(example_id: int, request: Request, session: SessionDep, settings:
     update_example(session, example_id, ExampleUpdate(version=_version(form), status=status),
                    author=author_of(request))
     context = _page(request, session, settings, example_id, notice=f"Status set to {status}.",
-                    back=_local(str(form.get("back") or "")))
+                    back=safe_local_path(str(form.get("back") or "")))
     return render_htmx(request, "examples/show.html", context, block="example_main")
 
 
-@router.post("/examples/{example_id}/revisions/{revision_id}/revert")
+@router.post("/examples/{example_id}/revisions/{revision_id}/revert", dependencies=[Reviewer])
 def revert(example_id: int, revision_id: int, request: Request, session: SessionDep, settings: SettingsDep,
            form: FormDep) -> Response:
     revisions.revert_revision(session, example_id, revision_id, _version(form), author=author_of(request))
     context = _page(request, session, settings, example_id, notice="Change reverted (a new revision records it).",
-                    back=_local(str(form.get("back") or "")))
+                    back=safe_local_path(str(form.get("back") or "")))
     return render_htmx(request, "examples/show.html", context, block="example_main")
 
 
@@ -123,7 +126,7 @@ def _version(form) -> int:
         raise InvalidInput("the example's version is missing: reload the page", field="version") from exc
 
 
-@router.post("/examples/{example_id}/edit")
+@router.post("/examples/{example_id}/edit", dependencies=[Reviewer])
 def save(example_id: int, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep) -> Response:
     values = {name: (str(form[name]) if name in form else None) for name in web_examples.EDIT_FIELDS}
     try:
@@ -137,7 +140,7 @@ def save(example_id: int, request: Request, session: SessionDep, settings: Setti
     except Conflict as exc:
         conflict = exc.message
     context = _page(request, session, settings, example_id, saved=saved, conflict=conflict,
-                    values=values if conflict else None, back=_local(str(form.get("back") or "")))
+                    values=values if conflict else None, back=safe_local_path(str(form.get("back") or "")))
     return render_htmx(request, "examples/show.html", context, block="example_main",
                        status_code=409 if conflict else 200)
 
@@ -154,8 +157,3 @@ def _number(text: str | None, field: str, kind: type):
     if value < 0:
         raise InvalidInput(f"{field.replace('_', ' ')} must not be negative", field=field)
     return value
-
-
-def _local(url: str | None) -> str | None:
-    """A return link only within this site (no open redirect through `?back=`)."""
-    return url if url and url.startswith("/") and not url.startswith("//") else None

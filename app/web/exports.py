@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, QueryParams
 
+from app.auth import Admin
 from app.deps import SessionDep, SettingsDep
 from app.errors import InvalidInput
 from app.exports import FORMATS
@@ -46,12 +47,12 @@ def _context(session, dataset_id: int, values: dict, **extra) -> dict:
             "checks": KNOWN_CHECKS, "splits": SPLITS, **extra}
 
 
-@router.get("/datasets/{dataset_id}/export")
+@router.get("/datasets/{dataset_id}/export", dependencies=[Admin])
 def export_form(dataset_id: int, request: Request, session: SessionDep) -> Response:
     return render(request, "datasets/export.html", _context(session, dataset_id, dict(DEFAULT_VALUES)))
 
 
-@router.get("/datasets/{dataset_id}/export/preview")
+@router.get("/datasets/{dataset_id}/export/preview", dependencies=[Admin])
 def preview(dataset_id: int, request: Request, session: SessionDep) -> Response:
     """Split counts per label for the form's current values (read-only, so a GET)."""
     values = _values(request.query_params)
@@ -65,7 +66,7 @@ def preview(dataset_id: int, request: Request, session: SessionDep) -> Response:
                                                                    errors=errors), block="preview")
 
 
-@router.post("/datasets/{dataset_id}/exports")
+@router.post("/datasets/{dataset_id}/exports", dependencies=[Admin])
 def create_export(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
                   form: FormDep) -> Response:
     values = _values(form)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from app.auth import Reviewer
 from app.deps import SessionDep
 from app.errors import InvalidInput
 from app.services import review
@@ -52,14 +53,14 @@ def _position(form) -> dict:
     return {"offset": _int(form.get("offset") or 0, "offset"), "q": str(form.get("q") or "") or None}
 
 
-@router.get("/datasets/{dataset_id}/review/{check}")
+@router.get("/datasets/{dataset_id}/review/{check}", dependencies=[Reviewer])
 def queue(dataset_id: int, check: str, request: Request, session: SessionDep, offset: OffsetQuery = 0,
           current: int | None = None, q: SearchQuery = None) -> Response:
     return _queue_page(request, review_queue.review_queue(session, dataset_id, check, offset=offset,
                                                           current_id=current, q=q or None))
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/act")
+@router.post("/datasets/{dataset_id}/review/{check}/act", dependencies=[Reviewer])
 def act(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """One keyboard verdict; answers the queue with the item after the judged one as current."""
     finding_id = _int(form.get("finding_id"), "finding_id", "the item")
@@ -76,7 +77,7 @@ def act(dataset_id: int, check: str, request: Request, session: SessionDep, form
     return _queue_page(request, after, change)
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/bulk")
+@router.post("/datasets/{dataset_id}/review/{check}/bulk", dependencies=[Reviewer])
 def bulk(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """The toolbar: the ticked items, or with `scope=all` every open finding matching the queue's search."""
     action = str(form.get("bulk_action") or "")
@@ -100,7 +101,7 @@ def bulk(dataset_id: int, check: str, request: Request, session: SessionDep, for
     return _queue_page(request, review_queue.review_queue(session, dataset_id, check, **position), change)
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/keep")
+@router.post("/datasets/{dataset_id}/review/{check}/keep", dependencies=[Reviewer])
 def keep(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """Keep one example of a cluster, reject every other member, in one action."""
     keep_id = _int(form.get("keep"), "keep", "the example to keep")
@@ -109,7 +110,7 @@ def keep(dataset_id: int, check: str, request: Request, session: SessionDep, for
     return _queue_page(request, review_queue.review_queue(session, dataset_id, check, **_position(form)), change)
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/label-all")
+@router.post("/datasets/{dataset_id}/review/{check}/label-all", dependencies=[Reviewer])
 def label_all(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """A conflict settled for one answer: every member of the cluster gets this label."""
     change = review.label_cluster(session, dataset_id, str(form.get("cluster_id") or ""), str(form.get("label") or ""),
@@ -117,7 +118,7 @@ def label_all(dataset_id: int, check: str, request: Request, session: SessionDep
     return _queue_page(request, review_queue.review_queue(session, dataset_id, check, **_position(form)), change)
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/rule")
+@router.post("/datasets/{dataset_id}/review/{check}/rule", dependencies=[Reviewer])
 def rule(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     """A rule over the whole queue: settle every cluster whose answers agree by keeping one member."""
     position = _position(form)
@@ -130,7 +131,7 @@ def rule(dataset_id: int, check: str, request: Request, session: SessionDep, for
     return _queue_page(request, review_queue.review_queue(session, dataset_id, check, **_position(form)), change)
 
 
-@router.post("/datasets/{dataset_id}/review/{check}/undo")
+@router.post("/datasets/{dataset_id}/review/{check}/undo", dependencies=[Reviewer])
 def undo(dataset_id: int, check: str, request: Request, session: SessionDep, form: FormDep) -> Response:
     try:
         token = json.loads(str(form.get("undo") or ""))

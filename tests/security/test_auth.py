@@ -211,8 +211,9 @@ def test_revisions_record_who_edited(client, reviewer_client, make_dataset):
 
 
 def test_password_guessing_is_throttled(app, make_user):
-    from app.auth.throttle import MAX_FAILURES_PER_USERNAME
+    from app.config import get_settings
 
+    MAX_FAILURES_PER_USERNAME = get_settings().login_max_attempts_per_username
     make_user("kate", "reviewer")
     with TestClient(app, follow_redirects=False) as browser:
         for _ in range(MAX_FAILURES_PER_USERNAME):
