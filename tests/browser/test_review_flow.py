@@ -59,7 +59,8 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     assert result["embedding_model"] == "all-MiniLM-L6-v2" and result["embedded"] == 51
     assert "label_issue" in result["seconds"], result["seconds"]
     page.goto(dataset_url + "/health")
-    expect(page.locator("svg.chart")).to_be_visible()
+    expect(page.locator("#distribution svg.chart")).to_be_visible()
+    expect(page.locator("svg.map circle").first).to_be_visible()  # the map of the real embeddings
     screenshot(page, "browser-health")
 
     # Review the exact-duplicate queue with the keyboard alone.
