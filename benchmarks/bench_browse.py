@@ -237,7 +237,8 @@ def review_benchmarks(args) -> None:
     if seeded:
         return _review_timings(args, engine, tmp)
     # The repository, or a git worktree of it one level deeper, sits next to shared/.
-    debian = next((p / "shared" / "data" / DEBIAN.name for p in ROOT.parents if (p / "shared" / "data" / DEBIAN.name).exists()), DEBIAN)
+    candidates = [p / "shared" / "data" / DEBIAN.name for p in ROOT.parents]
+    debian = next((path for path in candidates if path.exists()), DEBIAN)
     records = [json.loads(line) for line in gzip.open(debian, "rt")]
     texts = []
     with Session(engine) as session:
@@ -332,7 +333,8 @@ def _review_timings(args, engine, tmp: Path) -> None:
             # as current), and to htmx's settle (20 ms later by htmx's default settle delay).
             measure = """() => new Promise(resolve => {
                 const start = performance.now(); let swapped = null;
-                document.addEventListener("htmx:afterSwap", () => { swapped = performance.now() - start; }, {once: true});
+                document.addEventListener("htmx:afterSwap", () => { swapped = performance.now() - start; },
+                                          {once: true});
                 document.addEventListener("htmx:afterSettle", () => resolve([swapped, performance.now() - start]),
                                           {once: true});
                 document.body.dispatchEvent(new KeyboardEvent("keydown", {key: "a", bubbles: true}));

@@ -93,7 +93,8 @@ def apply_to_examples(session: Session, dataset_id: int, filters, action: str, l
         change.examples.append(ExampleChange(example.id, example.version,
                                              {k: v for k, v in before.items() if getattr(example, k) != v}))
     n = len(change.examples)
-    change.summary = f"{n:,} example{'s' if n != 1 else ''} {'labelled “' + changes['label'] + '”' if action == 'label' else ('set to ' + changes['status'])}"
+    done = f"labelled “{changes['label']}”" if action == "label" else f"set to {changes['status']}"
+    change.summary = f"{n:,} example{'s' if n != 1 else ''} {done}"
     return change
 
 

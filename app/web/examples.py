@@ -77,7 +77,7 @@ def _list_page(request: Request, session, dataset_id: int, filters, *, after=Non
                "labels": web_overview.distinct_labels(session, dataset_id),
                "checks": web_examples.checks_in_use(session, dataset_id),
                "sorts": list(web_examples.SORTS), "finding_statuses": web_examples.FINDING_STATUSES,
-               "filter_values": {k: ("" if getattr(filters, k) is None else getattr(filters, k)) for k in FILTER_FIELDS},
+               "filter_values": {k: "" if getattr(filters, k) is None else getattr(filters, k) for k in FILTER_FIELDS},
                **extra}
     return render_htmx(request, "examples/list.html", context, block="results")
 

@@ -20,7 +20,8 @@ def test_verdicts_resolve_or_dismiss_and_undo_takes_them_back(reviewer_client, s
     assert accepted.status_code == 200, accepted.text
     body = accepted.json()
     assert body["summary"] == f"Example #{ids[0]} accepted" and body["finding_ids"] == [fids[0]]
-    assert _example(client, ids[0])["status"] == "accepted" and _finding(client, ds["id"], fids[0])["status"] == "resolved"
+    assert _example(client, ids[0])["status"] == "accepted"
+    assert _finding(client, ds["id"], fids[0])["status"] == "resolved"
 
     labelled = client.post(f"/api/v1/findings/{fids[1]}/verdict", json={"verdict": "label", "label": "b"}).json()
     assert _example(client, ids[1])["label"] == "b"

@@ -44,7 +44,8 @@ def test_undo_restores_the_example_and_reopens_the_finding(page_client, seed_pai
     assert f"Example #{ids[0]} labelled “b”" in labelled.text
     assert not re.search(r"finding \d", labelled.text)  # no internal ids in the notice
     assert _queue_ids(labelled.text) == [fids[1]]
-    token = json.loads(re.search(r"hx-vals='([^']+)'", labelled.text[labelled.text.index('id="undo-button"'):]).group(1))
+    undo_button = labelled.text[labelled.text.index('id="undo-button"'):]
+    token = json.loads(re.search(r"hx-vals='([^']+)'", undo_button).group(1))
     undone = page_client.post(f"/datasets/{ds['id']}/review/label_issue/undo", headers=hx,
                               data={"undo": token["undo"], "offset": 0})
     assert undone.status_code == 200 and "Undone: 1 finding back in the queue" in undone.text
