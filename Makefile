@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Optional extras to install besides the tests' (CI adds `ray`: EXTRAS=test,ray).
+EXTRAS ?= test
 
 .PHONY: install run test test-sqlite test-postgres sample bench clean
 
@@ -10,14 +12,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# torch first and pinned: pip takes the CPU build from the local wheel store
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
+# The static embedder is distilled once into <data dir>/models (~22 s on an idle machine; a no-op afterwards).
 install: $(STAMP)
+	$(VENV)/bin/winnow models distill
 
 run: install
 	$(VENV)/bin/winnow migrate
-	$(VENV)/bin/uvicorn app.main:app --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+	$(VENV)/bin/winnow serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

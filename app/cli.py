@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli_models import models_cli
 from app.config import get_settings
 from app.db import session_scope
 from app.services.imports import OnError
@@ -29,6 +30,10 @@ def import_file(
     on_error: Annotated[OnError, typer.Option(help="abort: a bad line imports nothing; skip: import the rest")] = OnError.abort,
     create: Annotated[bool, typer.Option(help="create the dataset if it does not exist")] = True,
     task_type: Annotated[str, typer.Option(help="task type of a dataset created here")] = "generation",
+    role: Annotated[str, typer.Option(help="role of a dataset created here: training, or reference (an eval or "
+                                           "test set to check training data against; never exported)")] = "training",
+    check_against: Annotated[list[str] | None, typer.Option(
+        help="name of a reference set to check this dataset against (contamination); repeat for several")] = None,
 ) -> None:
     """Import pairs from a file into a dataset."""
     import gzip
@@ -59,7 +64,9 @@ def import_file(
             except NotFound:
                 if not create:
                     raise
-                target = datasets.create_dataset(session, DatasetCreate(name=dataset, task_type=task_type))
+                target = datasets.create_dataset(session, DatasetCreate(name=dataset, task_type=task_type, role=role))
+            if check_against:
+                datasets.add_references(session, target.id, check_against)
             with tqdm(desc="writing", unit=" pairs") as bar:
                 outcome = run_import(session, target.id, source, on_error=on_error,
                                      batch_size=settings.import_batch_size,
@@ -74,6 +81,10 @@ def import_file(
         raise typer.Exit(1)
     typer.echo(f"imported {outcome.imported}, updated {outcome.updated}, skipped {outcome.skipped} "
                f"(format {outcome.format}) into dataset '{dataset}'")
+    across = outcome.already_in_other_datasets
+    if across and across["total"]:
+        typer.echo(f"{across['total']} new pair(s) repeat an input another dataset holds: "
+                   + ", ".join(f"{name} {n}" for name, n in across["by_dataset"].items()))
 
 
 @cli.command()
@@ -125,9 +136,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
     """Start the web server."""
     import uvicorn
 
-    from app.auth.config import get_auth_settings
-
-    if not get_auth_settings().enabled and host not in ("127.0.0.1", "localhost", "::1"):
+    if not get_settings().auth_enabled and host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"WINNOW_AUTH=off is only allowed on 127.0.0.1, not on {host}", err=True)
         raise typer.Exit(2)
 
@@ -149,12 +158,15 @@ def export_dataset(
     exclude_check: Annotated[list[str] | None, typer.Option(help="repeat for several; default format, conflicting_output, label_issue")] = None,
     dedupe: Annotated[str, typer.Option(help="keep_one or keep_all")] = "keep_one",
     epochs: Annotated[int, typer.Option(help="epochs for the training-token estimate")] = 3,
+    max_examples: Annotated[int | None, typer.Option(help="a budget: keep at most this many clean pairs")] = None,
+    selection: Annotated[str, typer.Option(help="how a budget picks: diverse (cover the embedding space) or random")] = "diverse",
 ) -> None:
     """Export leakage-free train/validation/test JSONL splits, manifest.json and a dataset card."""
     import shutil
 
     from pydantic import ValidationError
 
+    from app.errors import DomainError
     from app.exports.files import ZIPPED_FILES
     from app.schemas.export import ExportParams
     from app.services import datasets
@@ -164,7 +176,8 @@ def export_dataset(
     _migrated()
     try:
         ratios = dict(zip(("train", "validation", "test"), (float(x) for x in splits.split(",")), strict=True))
-        fields = {"format": format, "splits": ratios, "seed": seed, "dedupe": dedupe, "epochs": epochs}
+        fields = {"format": format, "splits": ratios, "seed": seed, "dedupe": dedupe, "epochs": epochs,
+                  "max_examples": max_examples, "selection": selection}
         if include_status:
             fields["include_status"] = include_status
         if exclude_check is not None:
@@ -173,10 +186,14 @@ def export_dataset(
     except (ValueError, ValidationError) as exc:
         typer.echo(f"invalid options: {exc}", err=True)
         raise typer.Exit(2) from exc
-    with session_scope() as session:
-        target = datasets.get_dataset_by_name(session, dataset)
-        export = create_export(session, target.id, params, settings)
-        folder = export_folder(settings, export)
+    try:
+        with session_scope() as session:
+            target = datasets.get_dataset_by_name(session, dataset)
+            export = create_export(session, target.id, params, settings)
+            folder = export_folder(settings, export)
+    except DomainError as exc:  # an unknown dataset, a reference set, an empty selection: one line, not a traceback
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
     out.mkdir(parents=True, exist_ok=True)
     for name in ZIPPED_FILES:
         shutil.copy2(folder / name, out / name)
@@ -184,12 +201,19 @@ def export_dataset(
     leakage = export.manifest["leakage"]
     typer.echo(f"export {export.id}: " + ", ".join(f"{s} {c['total']}" for s, c in counts.items())
                + f"; leakage check {'passed' if leakage['passed'] else 'FAILED'}; files in {out}")
+    picked = export.manifest.get("selection")
+    if picked and picked.get("coverage"):
+        cover = picked["coverage"]
+        typer.echo(f"budget: {picked['selected']} of {picked['candidates']} clean pairs ({picked['method_used']}); "
+                   f"distance to the nearest picked pair: mean {cover['mean_distance_to_nearest_selected']}, "
+                   f"worst {cover['max_distance_to_nearest_selected']}")
 
 
 users_cli = typer.Typer(help="User accounts (admin, reviewer).", no_args_is_help=True)
 tokens_cli = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(models_cli, name="models")
 
 
 def _migrated() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -48,7 +48,9 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@lru_cache
 def build_engine(url: str) -> Engine:
+    """The engine of a database URL, one per URL and process (its pool is shared by all who use it)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -60,12 +62,15 @@ def build_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-@lru_cache
-def get_engine() -> Engine:
-    settings = get_settings()
+def engine_for(settings: Settings) -> Engine:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     return build_engine(settings.database_url)
+
+
+def get_engine() -> Engine:
+    """The engine of the process's settings (those create_app was given)."""
+    return engine_for(get_settings())
 
 
 @lru_cache

@@ -10,8 +10,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app import api, auth, security, web
 from app.api import errors
-from app.config import Settings, get_settings
-from app.db import get_engine
+from app.config import Settings, get_settings, use_settings
+from app.db import engine_for
 from app.maintenance import remove_abandoned_staging
 from app.services.import_validation import warm_up_worker
 from app.uploads import BodyLimitMiddleware
@@ -23,17 +23,21 @@ log = logging.getLogger("winnow")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    """The app for these settings (else the environment's). They become the process's settings, so the
+    engine, the request's session, the job runner and the services all use them."""
+    settings = use_settings(settings or get_settings())
+    engine = engine_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        use_settings(settings)  # another app made meanwhile (tests) may have taken the process's settings
         if settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         if settings.migrate_on_start:
             from app.migrate import upgrade
 
             upgrade(settings.database_url)
-        auth.on_startup()
+        auth.on_startup(settings)
         await asyncio.to_thread(remove_abandoned_staging, settings.data_dir)
         from app.jobs.runner import JobRunner
 
@@ -46,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(stop_workers)
         # Close the pooled connections: on SQLite the last close checkpoints the WAL and removes it,
         # so a stopped server leaves nothing for the next start to recover.
-        get_engine().dispose()
+        engine.dispose()
 
     app = FastAPI(
         title="Winnow",
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Curate supervised fine-tuning pairs: import, analyse, review, export leakage-free splits.",
         lifespan=lifespan,
     )
+    app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_body_bytes,
                        request_limit=settings.max_request_bytes)
     security.install(app)  # outermost: headers on every response, 413s and errors included

@@ -71,6 +71,18 @@ def _pointer(ref: str) -> tuple[str, ...]:
     return tuple(part.replace("~1", "/").replace("~0", "~") for part in ref[2:].split("/")) if len(ref) > 1 else ()
 
 
+def _exists(schema: Any, pointer: tuple[str, ...]) -> bool:
+    node = schema
+    for part in pointer:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return isinstance(node, (dict, bool))
+
+
 def _refuse_recursion(schema: dict) -> None:
     refs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []  # (where the $ref is, what it points at)
     for where, node in _walk(schema):
@@ -80,7 +92,10 @@ def _refuse_recursion(schema: dict) -> None:
                                    field=FIELD)
         ref = node.get("$ref")
         if isinstance(ref, str) and where[-1:] not in NAME_MAPS:  # in a name map, "$ref" is a property name
-            refs.append((where, _pointer(ref)))
+            target = _pointer(ref)
+            if not _exists(schema, target):
+                raise InvalidInput(f"output_schema: the $ref {ref[:100]!r} points at nothing in the schema", field=FIELD)
+            refs.append((where, target))
     # Following the reference at `where` continues inside `target`: it reaches every reference located
     # under `target`. A cycle in that graph is recursion.
     reaches = {i: [j for j, (other, _) in enumerate(refs) if other[:len(target)] == target]

@@ -1,4 +1,7 @@
-"""Test database and client.
+"""Test settings, database and client.
+
+The tests configure the app by constructing `TEST_SETTINGS` (and `create_app(TEST_SETTINGS)`); the
+environment is written only for the servers and CLIs that tests start in other processes.
 
 The database under test comes from DATABASE_URL: empty means a fresh SQLite file; a Postgres
 URL means a fresh database created next to it for this test session (so parallel runs do not
@@ -13,11 +16,6 @@ import uuid
 from pathlib import Path
 
 _tmp = Path(tempfile.mkdtemp(prefix="winnow-tests-"))
-os.environ["WINNOW_DATA_DIR"] = str(_tmp / "data")
-os.environ.setdefault("WINNOW_EMBEDDING_MODEL", "hashing")
-os.environ["WINNOW_MIGRATE_ON_START"] = "false"
-# Every test's app starts and stops the import workers; tests of the import in pieces start their own.
-os.environ.setdefault("WINNOW_IMPORT_WORKERS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -28,15 +26,28 @@ if _base_url.startswith("postgresql"):
 
     _pg_admin_url = make_url(_base_url)
     _test_db = f"winnow_test_{uuid.uuid4().hex[:10]}"
-    os.environ["DATABASE_URL"] = _pg_admin_url.set(database=_test_db).render_as_string(hide_password=False)
+    _database_url = _pg_admin_url.set(database=_test_db).render_as_string(hide_password=False)
 else:
-    os.environ["DATABASE_URL"] = f"sqlite:///{_tmp / 'test.db'}"
+    _database_url = f"sqlite:///{_tmp / 'test.db'}"
+
+from app.config import Settings, use_settings  # noqa: E402
+
+TEST_SETTINGS = Settings(
+    data_dir=_tmp / "data", database_url=_database_url, migrate_on_start=False,
+    embedding_model=os.environ.get("WINNOW_EMBEDDING_MODEL", "hashing"),  # the fast deterministic embedder
+    # Every test's app starts and stops the import workers; tests of the import in pieces start their own.
+    import_workers=int(os.environ.get("WINNOW_IMPORT_WORKERS", "1")),
+)
+use_settings(TEST_SETTINGS)
+# The same configuration for the servers and CLIs tests start in other processes.
+os.environ.update({"WINNOW_DATA_DIR": str(TEST_SETTINGS.data_dir), "DATABASE_URL": _database_url,
+                   "WINNOW_MIGRATE_ON_START": "false", "WINNOW_EMBEDDING_MODEL": TEST_SETTINGS.embedding_model,
+                   "WINNOW_IMPORT_WORKERS": str(TEST_SETTINGS.import_workers)})
 
 import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlmodel import SQLModel  # noqa: E402
 
-from app.config import get_settings  # noqa: E402
 from app.db import get_engine  # noqa: E402
 
 IS_POSTGRES = _pg_admin_url is not None
@@ -56,7 +67,7 @@ def database():
 
     if IS_POSTGRES:
         _admin_execute(f'CREATE DATABASE "{_test_db}"')
-    upgrade(get_settings().database_url)
+    upgrade(TEST_SETTINGS.database_url)
     yield get_engine()
     get_engine().dispose()
     if IS_POSTGRES:
@@ -83,6 +94,7 @@ def _has_sqlite_sequence(connection) -> bool:
 @pytest.fixture(autouse=True)
 def _clean_tables(database):
     yield
+    use_settings(TEST_SETTINGS)  # a test's app made with other settings made them the process's
     empty_all_tables(database)
 
 
@@ -100,7 +112,7 @@ def session(database):
 def app():
     from app.main import create_app
 
-    return create_app(get_settings())
+    return create_app(TEST_SETTINGS)
 
 
 def _client_as(app, user: dict):

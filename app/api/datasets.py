@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Response, status
 
 from app.auth import Admin, Reviewer
-from app.deps import LimitQuery, OffsetQuery, SessionDep
+from app.deps import LimitQuery, OffsetQuery, SessionDep, SettingsDep
 from app.schemas.common import Page
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
 from app.services import datasets as service
@@ -31,6 +31,6 @@ def update_dataset(dataset_id: int, data: DatasetUpdate, session: SessionDep) ->
 
 
 @router.delete("/{dataset_id}", dependencies=[Admin], status_code=status.HTTP_204_NO_CONTENT)
-def delete_dataset(dataset_id: int, session: SessionDep) -> Response:
-    service.delete_dataset(session, dataset_id)
+def delete_dataset(dataset_id: int, session: SessionDep, settings: SettingsDep) -> Response:
+    service.delete_dataset(session, dataset_id, settings)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -58,7 +58,8 @@ async def import_examples(
             session.rollback()
             return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
     result = ImportResult(imported=outcome.imported, updated=outcome.updated, skipped=outcome.skipped,
-                          format=outcome.format, errors=[asdict(e) for e in outcome.errors])
+                          format=outcome.format, errors=[asdict(e) for e in outcome.errors],
+                          already_in_other_datasets=outcome.already_in_other_datasets)
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if outcome.aborted else status.HTTP_200_OK
     return JSONResponse(result.model_dump(), status_code=code)
 

@@ -18,15 +18,15 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.auth import sessions
-from app.auth.config import AuthSettings, get_auth_settings
+from app.config import Settings
 from app.db import session_scope
+from app.deps import SettingsDep
 from app.errors import Forbidden
 from app.models import Role, User
 from app.services import users as users_service
 
 log = logging.getLogger("winnow.auth")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-AuthSettingsDep = Annotated[AuthSettings, Depends(get_auth_settings)]
 
 
 class LoginRequired(Exception):
@@ -72,7 +72,7 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _user_from_cookie(request: Request, session: Session, settings: AuthSettings) -> User | None:
+def _user_from_cookie(request: Request, session: Session, settings: Settings) -> User | None:
     data = sessions.read_session(request, settings)
     if data is None:
         return None
@@ -83,7 +83,7 @@ def _user_from_cookie(request: Request, session: Session, settings: AuthSettings
     return user
 
 
-def optional_user(request: Request, settings: AuthSettingsDep) -> User | None:
+def optional_user(request: Request, settings: SettingsDep) -> User | None:
     """The signed-in user, or None. A Bearer token that is wrong or revoked is an error, not None.
 
     The lookup runs in a short read-only transaction of its own, not in the request's: it never takes
@@ -102,8 +102,8 @@ def optional_user(request: Request, settings: AuthSettingsDep) -> User | None:
     return user
 
 
-def _identify(request: Request, session: Session, settings: AuthSettings) -> User | None:
-    if not settings.enabled:
+def _identify(request: Request, session: Session, settings: Settings) -> User | None:
+    if not settings.auth_enabled:
         request.state.auth_off = True  # templates show a banner
         # The Host check stops DNS rebinding: a web page cannot make its own domain point at 127.0.0.1.
         if not (local_request(request) and _is_loopback(request.url.hostname)):

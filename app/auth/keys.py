@@ -1,4 +1,5 @@
-"""The secret that signs cookies: WINNOW_SECRET_KEY, else a random key kept in the data directory.
+"""The secret that signs cookies: Settings.secret_key (WINNOW_SECRET_KEY), else a random key kept in the
+data directory.
 
 It is the same key file as app/web/csrf.py uses, so one secret signs everything. Several app
 instances (Postgres deployments) must share WINNOW_SECRET_KEY.
@@ -8,16 +9,16 @@ import os
 import secrets
 from pathlib import Path
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 _cache: dict[str, str] = {}
 
 
-def secret_key() -> str:
-    configured = os.environ.get("WINNOW_SECRET_KEY")
-    if configured:
-        return configured
-    key_file = Path(get_settings().data_dir) / ".secret_key"
+def secret_key(settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    if settings.secret_key is not None and settings.secret_key.get_secret_value():
+        return settings.secret_key.get_secret_value()
+    key_file = Path(settings.data_dir) / ".secret_key"
     if str(key_file) in _cache:
         return _cache[str(key_file)]
     key_file.parent.mkdir(parents=True, exist_ok=True)

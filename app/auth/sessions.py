@@ -11,8 +11,8 @@ import hashlib
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from app.auth.config import AuthSettings
 from app.auth.keys import secret_key
+from app.config import Settings
 from app.models import User
 
 COOKIE_NAME = "winnow_session"
@@ -30,7 +30,7 @@ def session_value(user: User) -> str:
     return _serializer().dumps({"uid": user.id, "pw": _fingerprint(user), "sv": user.session_version})
 
 
-def read_session(request: Request, settings: AuthSettings) -> dict | None:
+def read_session(request: Request, settings: Settings) -> dict | None:
     raw = request.cookies.get(COOKIE_NAME)
     if not raw:
         return None
@@ -45,16 +45,16 @@ def session_matches(user: User, data: dict) -> bool:
     return data.get("pw") == _fingerprint(user) and data.get("sv") == user.session_version
 
 
-def is_secure(request: Request, settings: AuthSettings) -> bool:
+def is_secure(request: Request, settings: Settings) -> bool:
     return settings.secure_cookies or request.url.scheme == "https"
 
 
-def set_session_cookie(request: Request, response: Response, user: User, settings: AuthSettings) -> str:
+def set_session_cookie(request: Request, response: Response, user: User, settings: Settings) -> str:
     value = session_value(user)
     response.set_cookie(COOKIE_NAME, value, max_age=int(settings.session_hours * 3600),
                         httponly=True, samesite="lax", secure=is_secure(request, settings), path="/")
     return value
 
 
-def clear_session_cookie(request: Request, response: Response, settings: AuthSettings) -> None:
+def clear_session_cookie(request: Request, response: Response, settings: Settings) -> None:
     response.delete_cookie(COOKIE_NAME, httponly=True, samesite="lax", secure=is_secure(request, settings), path="/")

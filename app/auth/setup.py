@@ -5,7 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.auth.config import get_auth_settings
+from app.config import Settings
 from app.auth.deps import LoginRequired, login_url
 
 log = logging.getLogger("winnow.auth")
@@ -28,10 +28,9 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(target, status_code=303)
 
 
-def on_startup() -> None:
+def on_startup(settings: Settings) -> None:
     """Warn when auth is off; make WINNOW_ADMIN_TOKEN a valid token of the `admin` user."""
-    settings = get_auth_settings()
-    if not settings.enabled:
+    if not settings.auth_enabled:
         log.warning(AUTH_OFF_WARNING)
     if settings.admin_token:
         from app.db import session_scope

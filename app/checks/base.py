@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from app.checks.clusters import NearCluster, NearDuplicateSettings, exact_clusters, near_clusters
+from app.embeddings.thresholds import near_duplicate_threshold
 from app.checks.settings import CheckSettings
 from app.task_types import TaskType
 
@@ -57,6 +58,19 @@ class DatasetInfo:
 
 
 @dataclass
+class ReferenceSet:
+    """A reference dataset (an eval set, a test set, a benchmark) that the contamination check compares
+    the training pairs against: its items' texts and their input vectors from the analysis's embedder."""
+
+    dataset_id: int
+    name: str
+    ids: np.ndarray                 # (m,) int64 example ids
+    inputs: list[str]
+    outputs: list[str]
+    vectors: np.ndarray | None = None  # (m, d) unit input vectors, row i of ids[i]; None: no semantic match
+
+
+@dataclass
 class AnalysisContext:
     dataset: DatasetInfo
     examples: list[ExampleRow]
@@ -72,6 +86,11 @@ class AnalysisContext:
     # The token-count cache shared with the exports (None: count without a cache).
     token_cache: Path | None = None
     embedding_model: str = ""
+    # The reference sets named in settings["contamination"]["reference_datasets"], loaded by the analysis.
+    references: list[ReferenceSet] = field(default_factory=list)
+    # example id -> (other dataset id, other dataset name, other example id) of the same normalised input in
+    # another dataset; filled by the analysis only when settings["exact_duplicate"]["across_datasets"] is on.
+    across_datasets: dict[int, tuple[int, str, int]] = field(default_factory=dict)
 
     def settings_of(self, check: "Check") -> Any:
         """The check's effective settings, as its own typed model."""
@@ -99,7 +118,9 @@ class AnalysisContext:
         if len(self.examples) < 2 or self.vectors is None:
             return []
         settings = NearDuplicateSettings.model_validate(self.settings.get("near_duplicate", {}))
-        return near_clusters(self.examples, self.neighbours, settings.threshold, settings.k)
+        threshold = settings.threshold if settings.threshold is not None else \
+            near_duplicate_threshold(self.embedding_model)
+        return near_clusters(self.examples, self.neighbours, threshold, settings.k)
 
 
 class Check(Protocol):

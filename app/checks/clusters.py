@@ -16,7 +16,9 @@ from app.checks.settings import CheckSettings
 class NearDuplicateSettings(CheckSettings):
     """The near_duplicate check's settings; conflicting_output's near groups use the same clusters."""
 
-    threshold: Annotated[float, Field(gt=0, le=1, description="cosine similarity of near-duplicate inputs")] = 0.92
+    # None: the embedding model's own (app/embeddings/thresholds.py: 0.92 for MiniLM, 0.98 for the static model).
+    threshold: Annotated[float | None, Field(gt=0, le=1, description="cosine similarity of near-duplicate inputs "
+                                             "(empty: the embedding model's own, 0.92 or 0.98)")] = None
     k: Annotated[int, Field(ge=1, le=200, description="neighbours looked at per example")] = 10
 
 

@@ -71,7 +71,7 @@ def _settings_error(name: str, check: Check, error: ValidationError) -> InvalidI
     value = first.get("input")
     kind = first["type"]
     if kind == "extra_forbidden":
-        unknown = sorted(k for k in (error.errors()) if k["type"] == "extra_forbidden")
+        unknown = [k for k in error.errors() if k["type"] == "extra_forbidden"]
         keys = sorted(str(e["loc"][0]) for e in unknown)
         known = sorted(set(check.settings_model.model_fields) - {"enabled"})
         return InvalidInput(f"unknown setting(s) for check {name}: {', '.join(keys)}; known: "
@@ -84,8 +84,9 @@ def _settings_error(name: str, check: Check, error: ValidationError) -> InvalidI
         allowed = first["ctx"]["expected"].replace("'", "")
         return InvalidInput(f"{field} must be one of {allowed} (got {value!r})", field=field)
     info = check.settings_model.model_fields.get(str(first["loc"][0])) if first["loc"] else None
-    if info is not None and info.annotation in (int, float):
-        what = "a whole number" if info.annotation is int else "a finite number"
+    number = next((t for t in (int, float) if info is not None and info.annotation in (t, t | None)), None)
+    if number is not None:
+        what = "a whole number" if number is int else "a finite number"
         return InvalidInput(f"{field} must be {what} {_range(info.metadata)} (got {value!r})", field=field)
     return InvalidInput(f"{field}: {first['msg']} (got {value!r})", field=field)
 

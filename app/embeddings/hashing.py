@@ -13,6 +13,7 @@ from app.embeddings.base import l2_normalise
 
 class HashingEmbedder:
     name = "hashing"
+    texts_per_step = 2048  # texts per encode-and-write step of embed_missing
 
     def __init__(self, dim: int = 512) -> None:
         self.dim = dim

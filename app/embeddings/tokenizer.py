@@ -11,9 +11,10 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
+from app.embeddings.base import MINILM
 from app.embeddings.token_cache import cached_counts
 
-TOKENIZER_NAME = "all-MiniLM-L6-v2"
+TOKENIZER_NAME = MINILM
 
 
 @lru_cache

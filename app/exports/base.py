@@ -73,6 +73,13 @@ def positions_of(sorted_ids: np.ndarray, wanted, keep_missing: bool = False) -> 
     return np.where(found, at, -1) if keep_missing else at[found]
 
 
+def row_positions(ids: np.ndarray, wanted) -> np.ndarray:
+    """Row in `ids` (any order, unique) of each wanted id, -1 if absent."""
+    order = np.argsort(ids, kind="stable")
+    at = positions_of(ids[order], wanted, keep_missing=True)
+    return np.where(at >= 0, order[np.clip(at, 0, None)], -1) if len(order) else at
+
+
 @contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while an export builds its columns.

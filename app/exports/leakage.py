@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from app.embeddings.neighbour_graph import NO_VECTOR, NeighbourGraph, as_hashes
-from app.exports.base import pick, positions_of
+from app.exports.base import pick, row_positions
 from app.exports.splits import SPLIT_NAMES
 
 MAX_LISTED = 20
@@ -44,13 +44,6 @@ MARGIN = 1e-3
 class VectorsChanged(Exception):
     """A vector was replaced between reading the identities and reading the vector itself: the caller
     reads identities and vectors again, in one statement (`StoredVectors.in_memory`)."""
-
-
-def _rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Row in `ids` (any order, unique) of each wanted id, -1 if absent."""
-    order = np.argsort(ids, kind="stable")
-    at = positions_of(ids[order], wanted, keep_missing=True)
-    return np.where(at >= 0, order[np.clip(at, 0, None)], -1) if len(order) else at
 
 
 def content_identities(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +120,7 @@ class NearSearch:
             self._read_graph(np.asarray(ids, dtype=np.int64), graph)
 
     def _read_graph(self, ids: np.ndarray, graph: NeighbourGraph) -> None:
-        in_graph = _rows_of(graph.ids, ids)
+        in_graph = row_positions(graph.ids, ids)
         known = np.nonzero(self.has_vector & (in_graph >= 0))[0]
         rows = in_graph[known]
         # The same embeddings row as the analysis used, so the same vector; and of unit length, since the
@@ -144,7 +137,7 @@ class NearSearch:
         # Only neighbours that may reach the threshold are candidates: usually a small share of the graph.
         close = (graph.neighbours[rows] >= 0) & (sims >= self.threshold - MARGIN)
         items = np.repeat(fresh, graph.k)[close.ravel()]
-        neighbours = _rows_of(ids, graph.neighbours[rows][close])
+        neighbours = row_positions(ids, graph.neighbours[rows][close])
         keep = neighbours >= 0
         keep[keep] = self.fresh[neighbours[keep]]
         self.edges = np.stack([items[keep], neighbours[keep]], axis=1)

@@ -104,7 +104,6 @@ class SplitPlan:
     targets: dict[str, dict[str, float]]  # split -> label -> ratio x label count
     counts: dict[str, dict[str, int]]  # split -> label -> count
     max_deviation: float  # largest |count - target| over splits and labels
-    groups_split_apart: int = 0  # always 0: a group is placed as a whole
     notes: list[str] = field(default_factory=list)
 
     @property

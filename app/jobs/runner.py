@@ -211,7 +211,8 @@ def run_claimed_job(job_id: int, report: Progress | None = None) -> None:
         # A job writes its results in one transaction at the end: stopped before it, nothing is applied.
         with session_scope() as session:
             job_service.finish(session, job_id, JobStatus.cancelled,
-                               message="cancelled (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else "cancelled")
+                               message=f"stopped {'by Ctrl-C' if isinstance(exc, KeyboardInterrupt) else 'on request'}; "
+                                       "nothing of it was applied")
         if isinstance(exc, KeyboardInterrupt):
             raise
     except Exception as exc:

@@ -14,7 +14,6 @@ class Export(SQLModel, table=True):
     dataset_id: int = Field(
         sa_column=Column(Integer, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    job_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("jobs.id", ondelete="SET NULL")))
     status: str = Field(default="queued", max_length=20)
     format: str = Field(max_length=50)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON_TYPE, nullable=False))

@@ -9,9 +9,7 @@ from app.models.common import JSON_TYPE, TIMESTAMP, utcnow
 
 
 class JobKind(StrEnum):
-    import_ = "import"
     analyze = "analyze"
-    export = "export"
 
 
 class JobStatus(StrEnum):

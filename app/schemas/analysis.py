@@ -72,3 +72,5 @@ class DatasetReport(BaseModel):
     small_classes: list[str]
     last_analysis: JobPublic | None
     readiness: Readiness
+    # Per reference set named in settings.contamination: open contamination findings and their share.
+    contamination: list[dict[str, Any]] = []

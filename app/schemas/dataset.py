@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.schemas.common import DefinitionText, JsonDefinition
 
 TaskTypeLiteral = Literal["generation", "classification"]
+# "reference": an eval set, test set or benchmark that training datasets are checked against; never exported.
+RoleLiteral = Literal["training", "reference"]
 MAX_LABELS = 10_000
 MAX_DESCRIPTION = 10_000
 
@@ -27,6 +29,7 @@ class DatasetCreate(BaseModel):
     name: DefinitionText = Field(min_length=1, max_length=200)
     description: DefinitionText = Field(default="", max_length=MAX_DESCRIPTION)
     task_type: TaskTypeLiteral = "generation"
+    role: RoleLiteral = "training"
     label_set: list[DefinitionText] | None = Field(default=None, max_length=MAX_LABELS)
     output_schema: JsonDefinition | None = None
     settings: JsonDefinition = Field(default_factory=dict)
@@ -48,6 +51,7 @@ class DatasetUpdate(BaseModel):
     name: DefinitionText | None = Field(default=None, min_length=1, max_length=200)
     description: DefinitionText | None = Field(default=None, max_length=MAX_DESCRIPTION)
     task_type: TaskTypeLiteral | None = None
+    role: RoleLiteral | None = None
     label_set: list[DefinitionText] | None = Field(default=None, max_length=MAX_LABELS)
     output_schema: JsonDefinition | None = None
     settings: JsonDefinition | None = None
@@ -62,6 +66,7 @@ class DatasetPublic(BaseModel):
     name: str
     description: str
     task_type: str
+    role: str = "training"
     label_set: list[str] | None
     output_schema: dict[str, Any] | None
     settings: dict[str, Any]

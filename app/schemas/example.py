@@ -93,3 +93,6 @@ class ImportResult(BaseModel):
     skipped: int
     format: str | None = None
     errors: list[ImportError_]
+    # New pairs whose input another dataset already holds ({"total": n, "by_dataset": {name: n}}); null when
+    # there is no other dataset or nothing was imported.
+    already_in_other_datasets: dict[str, Any] | None = None

@@ -12,14 +12,14 @@ from sqlmodel import Session
 
 from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow, FindingDraft
 from app.checks.registry import effective_settings, enabled_checks, neighbours_needed
-from app.config import get_settings
+from app.config import Settings
 from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
 from app.embeddings.tokenizer import token_cache_path
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
+from app.services import embeddings_store, findings, jobs, projection, references
 from app.progress import Progress
-from app.services import embeddings_store, findings, jobs, projection
 from app.services.datasets import get_dataset
 
 
@@ -76,6 +76,20 @@ def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -
     ctx.vectors = aligned
 
 
+def load_comparisons(ctx: AnalysisContext, dataset_id: int, embedder) -> None:
+    """What the checks compare this dataset against beyond itself: its reference sets (contamination) and,
+    when asked, the other datasets' inputs (exact_duplicate across_datasets)."""
+    wants_references = ctx.settings["contamination"]["enabled"] and ctx.settings["contamination"]["reference_datasets"]
+    wants_across = ctx.settings["exact_duplicate"]["enabled"] and ctx.settings["exact_duplicate"]["across_datasets"]
+    if not (wants_references or wants_across):
+        return
+    with session_scope() as session:
+        if wants_references:
+            ctx.references = references.load_references(session, ctx.settings, embedder, checkpoint=session.commit)
+        if wants_across:
+            ctx.across_datasets = references.across_datasets(session, dataset_id)
+
+
 def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> None:
     """Keep the k-nearest-neighbour graph (computed by the checks, else now) for the exports' leakage check.
     `identities`: (embeddings row id, text hash) of each example's vector (`vector_identities`), read
@@ -100,7 +114,7 @@ def run_checks(ctx: AnalysisContext, report: Progress | None = None,
     return drafts, timings
 
 
-def run_analysis(job_id: int, report: Progress | None = None, batch_size: int = 256) -> dict:
+def run_analysis(job_id: int, settings: Settings, report: Progress | None = None, batch_size: int = 256) -> dict:
     """The analysis job body; returns the job result."""
     started = time.perf_counter()
     with session_scope() as session:
@@ -134,14 +148,15 @@ def run_analysis(job_id: int, report: Progress | None = None, batch_size: int = 
             ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
     if needs_vectors:
         attach_vectors(ctx, ids, vectors)
+    load_comparisons(ctx, dataset_id, embedder if needs_vectors else None)
     ctx.embedding_model = embedder.name
-    ctx.cache_dir = neighbour_graph.analysis_cache_dir(get_settings().data_dir, dataset_id)
-    ctx.token_cache = token_cache_path(get_settings().data_dir)
+    ctx.cache_dir = neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id)
+    ctx.token_cache = token_cache_path(settings.data_dir)
     ctx.neighbours_k = neighbours_needed(ctx.settings)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
         save_neighbour_graph(ctx, identities)
-    projection.save_health_arrays(ctx, get_settings().data_dir)  # the health page's map and length histograms
+    projection.save_health_arrays(ctx, settings.data_dir)  # the health page's map and length histograms
     if report:
         report(embed_total + steps, embed_total + steps, "saving findings")
     with session_scope() as session:

@@ -10,7 +10,7 @@ from app.errors import NotFound
 T = TypeVar("T")
 
 
-def get_or_404(session: Session, model: type[T], key: int, noun: str) -> T:
+def get_or_not_found(session: Session, model: type[T], key: int, noun: str) -> T:
     """The row with this primary key, or NotFound naming what was missing."""
     row = session.get(model, key)
     if row is None:

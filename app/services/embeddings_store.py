@@ -6,7 +6,7 @@ batch is its own short transaction (SQLite stays writable, and an interrupted ru
 batches it finished); a request or a test passes nothing and gets one transaction.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from sqlalchemy import delete, insert, select
@@ -16,7 +16,7 @@ from app.db import driver_param, fetch_all_raw
 from app.embeddings import neighbour_graph
 from app.embeddings.base import Embedder
 from app.embeddings.neighbour_graph import NO_VECTOR
-from app.exports.base import positions_of
+from app.exports.base import row_positions
 from app.models import Embedding, Example
 from app.progress import Progress
 from app.text import sha256_hex
@@ -49,35 +49,67 @@ def stale_examples(session: Session, dataset_id: int, model: str) -> list[tuple[
     return stale
 
 
+def texts_per_step(embedder: Embedder) -> int:
+    """Texts encoded and written per step: a few seconds of work, so that progress moves and writes stay short."""
+    return int(getattr(embedder, "texts_per_step", 256))
+
+
+def _encode_locally(embedder: Embedder, texts: list[str], step: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for start in range(0, len(texts), step):
+        yield np.arange(start, min(start + step, len(texts))), embedder.encode(texts[start : start + step])
+
+
 def embed_missing(
     session: Session, dataset_id: int, embedder: Embedder, progress: Progress | None = None,
-    batch_size: int = 256, checkpoint: Callable[[], None] | None = None,
+    batch_size: int | None = None, checkpoint: Callable[[], None] | None = None, backend: str | None = None,
 ) -> int:
-    """Embed the examples whose text changed; returns how many texts were embedded."""
+    """Embed the examples whose text changed; returns how many texts were embedded.
+
+    `backend` `local` encodes in this process, `ray` on the Ray cluster (app/embeddings/ray_backend.py);
+    default: `Settings.embed_backend`. Either way the vectors are written here, step by step.
+    """
+    from app.config import get_settings
+
+    settings = get_settings()
+    backend = backend or settings.embed_backend
     stale = stale_examples(session, dataset_id, embedder.name)
     if checkpoint:
         checkpoint()  # end the reading transaction before the slow part
     total = len(stale)
     if progress:
         progress(0, total)
-    for start in range(0, total, batch_size):
-        batch = stale[start : start + batch_size]
-        vectors = embedder.encode([text for _, text, _ in batch])
-        ids = [example_id for example_id, _, _ in batch]
-        # Examples deleted while this batch was being encoded get no vector.
-        still_there = set(session.scalars(select(Example.id).where(Example.id.in_(ids))))
-        session.execute(delete(Embedding).where(Embedding.model == embedder.name, Embedding.example_id.in_(ids)))
-        rows = [{"example_id": example_id, "model": embedder.name, "text_hash": digest, "dim": int(vector.shape[0]),
-                 "vector": np.asarray(vector, dtype=np.float32).tobytes()}
-                for (example_id, _, digest), vector in zip(batch, vectors, strict=True) if example_id in still_there]
-        if rows:
-            session.execute(insert(Embedding), rows)
-        session.flush()
+    if not total:
+        return 0
+    step = batch_size or texts_per_step(embedder)
+    texts = [text for _, text, _ in stale]
+    if backend == "ray":
+        from app.embeddings import ray_backend
+
+        encoded = ray_backend.encode_rows(embedder, texts, step, address=settings.ray_address)
+    else:
+        encoded = _encode_locally(embedder, texts, step)
+    done = 0
+    for rows, vectors in encoded:
+        _write(session, embedder.name, [stale[row] for row in rows], vectors)
         if checkpoint:
             checkpoint()
+        done += len(rows)
         if progress:
-            progress(min(start + batch_size, total), total)
+            progress(done, total)
     return total
+
+
+def _write(session: Session, model: str, batch: list[tuple[int, str, str]], vectors: np.ndarray) -> None:
+    ids = [example_id for example_id, _, _ in batch]
+    # Examples deleted while this batch was being encoded get no vector.
+    still_there = set(session.scalars(select(Example.id).where(Example.id.in_(ids))))
+    session.execute(delete(Embedding).where(Embedding.model == model, Embedding.example_id.in_(ids)))
+    rows = [{"example_id": example_id, "model": model, "text_hash": digest, "dim": int(vector.shape[0]),
+             "vector": np.asarray(vector, dtype=np.float32).tobytes()}
+            for (example_id, _, digest), vector in zip(batch, vectors, strict=True) if example_id in still_there]
+    if rows:
+        session.execute(insert(Embedding), rows)
+    session.flush()
 
 
 def load_vectors(session: Session, dataset_id: int, model: str) -> tuple[np.ndarray, np.ndarray]:
@@ -100,13 +132,6 @@ def load_vectors(session: Session, dataset_id: int, model: str) -> tuple[np.ndar
 # row is identified by its id and text_hash (see app/embeddings/neighbour_graph.py).
 _IDENTITIES_SQL = "SELECT example_id, id, text_hash FROM embeddings WHERE model = {param} " \
                   "AND example_id BETWEEN {param} AND {param}"
-
-
-def row_positions(found_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Row in found_ids (any order, unique) of each id, -1 if none."""
-    order = np.argsort(found_ids, kind="stable")
-    at = positions_of(found_ids[order], ids, keep_missing=True)
-    return np.where(at >= 0, order[np.clip(at, 0, None)], -1) if len(order) else at
 
 
 def vector_identities(session: Session, model: str, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from app.models import Dataset, Example, Finding, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
 from app.text import pair_hashes, storable_json
-from app.services.common import get_or_404, paged
+from app.services.common import get_or_not_found, paged
 
 # Attribute names on Example for the fields a client edits (`metadata` is stored as `meta`).
 EDITABLE_FIELDS = {"system": "system", "input": "input", "output": "output", "history": "history",
@@ -33,7 +33,7 @@ def hashes(system: str | None, input_text: str, output: str) -> dict[str, str]:
 
 
 def get_example(session: Session, example_id: int) -> Example:
-    return get_or_404(session, Example, example_id, "example")
+    return get_or_not_found(session, Example, example_id, "example")
 
 
 def create_example(session: Session, dataset_id: int, data: ExampleCreate, author: str = "api") -> Example:

@@ -16,21 +16,20 @@ import orjson
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.checks.clusters import NearDuplicateSettings
 from app.checks.registry import CLUSTER_CHECKS
 from app.config import Settings
 from app.db import driver_param, fetch_all_raw
-from app.embeddings import neighbour_graph
+from app.embeddings import neighbour_graph, thresholds
 from app.embeddings.neighbour_graph import NO_VECTOR
 from app.exports import ExportRows
-from app.exports.base import pick, positions_of
+from app.exports.base import pick, positions_of, row_positions
 from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
-from app.models import Dataset, Finding, FindingStatus
+from app.errors import Conflict
+from app.models import Dataset, DatasetRole, Finding, FindingStatus
 from app.schemas.export import ExportParams
-from app.services.embeddings_store import aligned_identities, row_positions, vector_identities
+from app.services.embeddings_store import aligned_identities, vector_identities
 
-DEFAULT_NEAR_DUPLICATE_THRESHOLD = NearDuplicateSettings().threshold  # the near_duplicate check's own default
 
 
 @dataclass
@@ -43,6 +42,7 @@ class Selection:
     leakage: dict | None = None
     resplits: int = 0
     split_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index into SPLIT_NAMES
+    budget: dict | None = None  # max_examples: how the pairs were picked and their coverage (app/services/export_budget.py)
 
 
 # history as text on both databases (JSON null as SQL NULL): psycopg would otherwise run json.loads on
@@ -97,19 +97,22 @@ def duplicate_edges(session: Session, dataset_id: int) -> list[tuple[int, int]]:
     return fetch_all_raw(session, sql, (dataset_id, *CLUSTER_CHECKS, FindingStatus.dismissed.value))
 
 
-def near_duplicate_threshold(dataset: Dataset) -> float:
-    """The dataset's near-duplicate threshold, wherever the settings keep it, else the default."""
+def near_duplicate_threshold(dataset: Dataset, model: str | None = None) -> float:
+    """The dataset's near-duplicate threshold, wherever the settings keep it, else the embedding model's own."""
     settings = dataset.settings or {}
     candidates = [settings.get("near_duplicate_threshold"), (settings.get("near_duplicate") or {}).get("threshold"),
                   ((settings.get("checks") or {}).get("near_duplicate") or {}).get("threshold")]
     for value in candidates:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1:
             return float(value)
-    return DEFAULT_NEAR_DUPLICATE_THRESHOLD
+    return thresholds.near_duplicate_threshold(model or "")
 
 
 def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Selection:
     """The pairs the export keeps, their labels and split groups, and what was left out and why."""
+    if dataset.role == DatasetRole.reference:
+        raise Conflict(f"dataset '{dataset.name}' is a reference set (an eval or test set): it is never exported "
+                       "as training data", field="role")
     pairs = load_pairs(session, dataset.id)
     n = len(pairs)
     ids = np.asarray(pairs.ids, dtype=np.int64)  # sorted
@@ -204,7 +207,7 @@ def near_search(session: Session, dataset: Dataset, ids: Sequence[int], settings
     ids = np.asarray(ids, dtype=np.int64)
     if model is None or not len(ids):
         return None
-    threshold = near_duplicate_threshold(dataset)
+    threshold = near_duplicate_threshold(dataset, model)
     graph = neighbour_graph.load(neighbour_graph.analysis_cache_dir(settings.data_dir, dataset.id))
     if graph is None or graph.model != model or read_vectors_at_once:
         param = driver_param(session)

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import end_read_transaction
-from app.embeddings.tokenizer import count_tokens_cached, token_cache_path, training_text
+from app.embeddings.tokenizer import TOKENIZER_NAME, count_tokens_cached, token_cache_path, training_text
 from app.errors import InvalidInput, NotFound
 from app.exports import FORMATS
 from app.exports.base import cyclic_gc_paused, pick
@@ -28,8 +28,9 @@ from app.exports.leakage import NearSearch, VectorsChanged, check_leakage
 from app.exports.splits import SPLIT_NAMES, assign_splits, connected_groups, split_counts
 from app.models import Dataset, Export, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 from app.services.datasets import get_dataset
+from app.services.export_budget import apply_budget
 from app.services.export_selection import (
     Selection,
     near_duplicate_threshold,
@@ -55,13 +56,14 @@ def _split(selection: Selection, params: ExportParams) -> None:
 def _split_without_leakage(session: Session, dataset: Dataset, selection: Selection, params: ExportParams,
                            settings: Settings) -> None:
     """Split, verify, and while a held-out input still repeats a train input, join the two and split again."""
-    groups, threshold = selection.groups, near_duplicate_threshold(dataset)
+    groups = selection.groups
     try:
-        _split_and_check(selection, params, near_search(session, dataset, selection.rows.ids, settings), threshold)
+        near = near_search(session, dataset, selection.rows.ids, settings)
+        _split_and_check(selection, params, near, near.threshold if near else near_duplicate_threshold(dataset))
     except VectorsChanged:  # an analysis replaced vectors between two reads: again, reading them in one statement
         selection.groups, selection.resplits = groups, 0
         near = near_search(session, dataset, selection.rows.ids, settings, read_vectors_at_once=True)
-        _split_and_check(selection, params, near, threshold)
+        _split_and_check(selection, params, near, near.threshold if near else near_duplicate_threshold(dataset))
 
 
 def _split_and_check(selection: Selection, params: ExportParams, near: NearSearch | None, threshold: float) -> None:
@@ -87,10 +89,11 @@ def preview_split_counts(session: Session, dataset_id: int, params: ExportParams
     dataset = get_dataset(session, dataset_id)
     with cyclic_gc_paused():
         selection = select_pairs(session, dataset, params)
+        apply_budget(session, dataset, selection, params, compare=True)
         _split(selection, params)
         counts = split_counts(selection.labels, selection.split_codes)
     return SplitPreview(total=counts["total"], splits=counts["splits"], excluded=selection.excluded,
-                        within_one_of_target=selection.plan.within_one)
+                        within_one_of_target=selection.plan.within_one, budget=selection.budget)
 
 
 def _token_section(selection: Selection, params: ExportParams, settings: Settings) -> dict:
@@ -98,7 +101,7 @@ def _token_section(selection: Selection, params: ExportParams, settings: Setting
     texts = list(map(training_text, rows.systems, rows.histories, rows.inputs, rows.outputs))
     counts = np.asarray(count_tokens_cached(texts, token_cache_path(settings.data_dir)), dtype=np.int64)
     stats = {s: token_stats(counts[selection.split_codes == k]) for k, s in enumerate(SPLIT_NAMES)}
-    return {"tokenizer": "the embedding model's tokenizer (all-MiniLM-L6-v2 WordPiece, special tokens excluded)",
+    return {"tokenizer": f"the embedding model's tokenizer ({TOKENIZER_NAME} WordPiece, special tokens excluded)",
             "splits": stats, "epochs": params.epochs,
             "estimated_training_tokens": stats["train"]["total"] * params.epochs}
 
@@ -125,6 +128,7 @@ def create_export(session: Session, dataset_id: int, params: ExportParams, setti
 def _create_export(session: Session, dataset_id: int, params: ExportParams, settings: Settings) -> Export:
     dataset = get_dataset(session, dataset_id)
     selection = select_pairs(session, dataset, params)
+    apply_budget(session, dataset, selection, params)
     if not selection.rows:
         raise InvalidInput("nothing to export: every example was left out by the filters "
                            f"(left out: {selection.excluded})", field="include_status")
@@ -202,6 +206,7 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
                            "targets": {s: {lab: round(t, 3) for lab, t in plan.targets[s].items()}
                                        for s in SPLIT_NAMES}},
         "excluded": selection.excluded,
+        "selection": selection.budget,
         "leakage": selection.leakage,
         "tokens": written.tokens,
         "example_ids": written.example_ids,
@@ -213,7 +218,7 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
 
 
 def get_export(session: Session, export_id: int) -> Export:
-    return get_or_404(session, Export, export_id, "export")
+    return get_or_not_found(session, Export, export_id, "export")
 
 
 def list_exports(session: Session, dataset_id: int, *, limit: int, offset: int) -> tuple[list[Export], int]:

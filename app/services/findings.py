@@ -7,7 +7,7 @@ from app.checks.base import FindingDraft
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus, utcnow
 from app.services.datasets import get_dataset
-from app.services.common import get_or_404, paged
+from app.services.common import get_or_not_found, paged
 
 # A person's verdict sticks while the example is unchanged: a re-run does not reopen these.
 STICKY_STATUSES = (FindingStatus.dismissed, FindingStatus.resolved)
@@ -30,7 +30,7 @@ def list_findings(
 
 
 def get_finding(session: Session, finding_id: int) -> Finding:
-    return get_or_404(session, Finding, finding_id, "finding")
+    return get_or_not_found(session, Finding, finding_id, "finding")
 
 
 def update_finding(session: Session, finding_id: int, status: str) -> Finding:

@@ -16,17 +16,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.importers import FORMATS, ImportSource, LineError
 from app.importers.reader import ImportStopped
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
+from app.services import references
 from app.progress import Progress
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
 from app.services.import_validation import (
+    SPOOLED_FIELDS,
     Parallelism,
     PieceMerger,
     RowEncoder,
@@ -54,6 +56,8 @@ class ImportOutcome:
     format: str | None = None
     errors: list[LineError] = field(default_factory=list)
     aborted: bool = False
+    # New pairs whose input another dataset already holds: {"total": n, "by_dataset": {name: n}}.
+    already_in_other_datasets: dict | None = None
 
 
 def check_format(format: str) -> str:
@@ -62,21 +66,31 @@ def check_format(format: str) -> str:
     return format
 
 
+# Position of each field in a spooled tuple.
+SPOOLED = {name: position for position, name in enumerate(SPOOLED_FIELDS)}
+
+
 def _new_rows(batch: list[tuple], dataset: Dataset, classification: bool, timestamp: Any) -> list[tuple]:
     """Spooled tuples (SPOOLED_FIELDS) as the INSERT_COLUMNS of new examples. The hot path: one
-    comprehension picking by position (1 external_id .. 4 output, 6 label, 8 weight, 9-10 hashes,
-    11-12 JSON for the driver), no call per row."""
+    comprehension picking by position (local names, as fast as literal indexes), no call per row."""
     dataset_id = dataset.id
+    external_id, system, input_, output, history, label, metadata, weight, input_hash, content_hash = (
+        SPOOLED[name] for name in ("external_id", "system", "input", "output", "history_for_driver", "label",
+                                   "metadata_for_driver", "weight", "input_hash", "content_hash"))
     if not classification:
-        return [(dataset_id, f[1], f[2], f[3], f[4], f[11], f[6], f[12], f[8], PENDING, f[9], f[10], 1, timestamp,
-                 timestamp) for f in batch]
+        return [(dataset_id, f[external_id], f[system], f[input_], f[output], f[history], f[label], f[metadata],
+                 f[weight], PENDING, f[input_hash], f[content_hash], 1, timestamp, timestamp) for f in batch]
     # For classification the label is the output; a blank output takes the label (align_label).
-    return [(dataset_id, f[1], f[2], f[3], f[4], f[11], f[4].strip(), f[12], f[8], PENDING, f[9], f[10], 1,
-             timestamp, timestamp) if f[4].strip() else _blank_output_row(f, dataset, timestamp) for f in batch]
+    return [(dataset_id, f[external_id], f[system], f[input_], f[output], f[history], f[output].strip(), f[metadata],
+             f[weight], PENDING, f[input_hash], f[content_hash], 1, timestamp, timestamp) if f[output].strip()
+            else _blank_output_row(f, dataset, timestamp) for f in batch]
 
 
 def _blank_output_row(fields: tuple, dataset: Dataset, timestamp: Any) -> tuple:
-    _, external_id, system, input_text, output, _, label, _, weight, in_hash, pair_hash, history, metadata = fields
+    field = dict(zip(SPOOLED_FIELDS, fields, strict=True))
+    external_id, system, input_text, output, label, weight, in_hash, pair_hash, history, metadata = (
+        field[name] for name in ("external_id", "system", "input", "output", "label", "weight", "input_hash",
+                                 "content_hash", "history_for_driver", "metadata_for_driver"))
     aligned_output, label = align_label(dataset, output, label)
     if aligned_output != output:  # the label stood in for the empty output: hash what is stored
         output = aligned_output
@@ -86,7 +100,9 @@ def _blank_output_row(fields: tuple, dataset: Dataset, timestamp: Any) -> tuple:
 
 
 def _update(example: Example, dataset: Dataset, fields: tuple, author: str) -> list:
-    _, _, system, input_text, output, history, label, metadata, weight = fields[:9]
+    field = dict(zip(SPOOLED_FIELDS, fields, strict=True))
+    system, input_text, output, history, label, metadata, weight = (
+        field[name] for name in ("system", "input", "output", "history", "label", "metadata", "weight"))
     output, label = align_label(dataset, output, label)
     changes = {"system": system, "input": input_text, "output": output, "history": history,
                "label": label, "metadata": metadata, "weight": weight}
@@ -113,18 +129,19 @@ class _Writer:
 
     def write(self, batch: list[tuple]) -> None:
         session, dataset = self.session, self.dataset
-        ids = [fields[1] for fields in batch if fields[1] is not None] if self.may_update else []
+        at = SPOOLED["external_id"]
+        ids = [fields[at] for fields in batch if fields[at] is not None] if self.may_update else []
         existing: dict[str, Example] = {}
         if ids:
             existing = {e.external_id: e for e in session.scalars(
                 select(Example).where(Example.dataset_id == dataset.id, Example.external_id.in_(ids)))}
         if existing:
             for fields in batch:
-                if fields[1] in existing:
-                    session.add_all(_update(existing[fields[1]], dataset, fields, self.author))
+                if fields[at] in existing:
+                    session.add_all(_update(existing[fields[at]], dataset, fields, self.author))
                     self.updated += 1
             session.flush()
-            batch = [fields for fields in batch if fields[1] not in existing]
+            batch = [fields for fields in batch if fields[at] not in existing]
         new_rows = _new_rows(batch, dataset, self.classification, self.timestamp)
         if new_rows:
             session.connection().exec_driver_sql(self.encoder.sql, self.encoder.params(new_rows))
@@ -141,6 +158,10 @@ class _Writer:
         # recovered after an unclean exit (tests/services/test_import_pieces.py reproduces it).
         self.session.rollback()
         self.imported = self.updated = 0
+
+
+def _last_example_id(session: Session) -> int:
+    return session.scalar(select(func.max(Example.id))) or 0
 
 
 def run_import(
@@ -174,7 +195,9 @@ def run_import(
             dropped = merger.add(piece)
             if abort and merger.skipped:
                 continue  # nothing will be kept: only look for more errors
-            writer = writer or _Writer(session, dataset_id, encoder, author)
+            if writer is None:
+                last_id_before = _last_example_id(session)  # the first statement: the lock comes with the rows
+                writer = _Writer(session, dataset_id, encoder, author)
             for batch in spooled_batches(piece, dropped):
                 writer.write(batch)
                 if progress:
@@ -186,9 +209,13 @@ def run_import(
             writer.discard()
         outcome.aborted = True
         return outcome
-    writer = writer or _Writer(session, dataset_id, encoder, author)  # an empty file: still a 404 for no dataset
+    if writer is None:  # an empty file: still a 404 for no dataset
+        last_id_before = _last_example_id(session)
+        writer = _Writer(session, dataset_id, encoder, author)
     writer.finish()
     outcome.imported, outcome.updated = writer.imported, writer.updated
+    if outcome.imported and session.scalar(select(func.count()).select_from(Dataset)) > 1:
+        outcome.already_in_other_datasets = references.count_across_datasets(session, dataset_id, last_id_before)
     log.info("import into dataset %s: %d new, %d updated, %d skipped in %.2f s (%d piece(s))", dataset_id,
              outcome.imported, outcome.updated, outcome.skipped, time.perf_counter() - started, pieces)
     return outcome

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.errors import Conflict
 from app.models import Job, JobStatus, utcnow
 from app.models.job import ACTIVE_JOB_STATUSES
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 
 
 class JobCancelled(Exception):
@@ -32,7 +32,7 @@ def announce_after_commit(session: Session) -> None:
 
 
 def get_job(session: Session, job_id: int) -> Job:
-    return get_or_404(session, Job, job_id, "job")
+    return get_or_not_found(session, Job, job_id, "job")
 
 
 def latest_job(session: Session, dataset_id: int, kind: str) -> Job | None:

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from app.checks.registry import BLOCKING_CHECKS, DATASET_LEVEL_CHECKS, effective_settings
 from app.models import Example, ExampleStatus, Finding, FindingStatus, JobKind
 from app.schemas.analysis import DatasetReport, JobPublic, Readiness, ReadinessReason
+from app.services import references
 from app.services.datasets import get_dataset
 from app.services.jobs import latest_job
 
@@ -94,5 +95,6 @@ def build_report(session: Session, dataset_id: int) -> DatasetReport:
         imbalance_ratio=round(imbalance, 3) if imbalance else None, findings_by_check=by_check,
         findings_by_status=by_finding_status, examples_by_status=by_status, small_classes=small,
         last_analysis=JobPublic.model_validate(job) if job else None,
+        contamination=references.contamination_rates(session, dataset_id, dataset.settings),
         readiness=Readiness(ready=not reasons, reasons=[r.message for r in reasons], items=reasons),
     )

@@ -10,7 +10,7 @@ from app.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, needs_rehash,
 from app.auth.tokens import hash_token, new_token
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import ApiToken, Role, User, utcnow
-from app.services.common import get_or_404
+from app.services.common import get_or_not_found
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$")
 ADMIN_USERNAME = "admin"
@@ -39,7 +39,7 @@ def _check_password(password: str) -> str:
 
 
 def get_user(session: Session, user_id: int) -> User:
-    return get_or_404(session, User, user_id, "user")
+    return get_or_not_found(session, User, user_id, "user")
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -76,7 +76,7 @@ def _active_admins(session: Session) -> int:
 
 
 def update_user(session: Session, user_id: int, *, role: str | None = None, password: str | None = None,
-                is_active: bool | None = None, clear_password: bool = False) -> User:
+                is_active: bool | None = None) -> User:
     user = get_user(session, user_id)
     if role is not None:
         user.role = _check_role(role)
@@ -85,10 +85,7 @@ def update_user(session: Session, user_id: int, *, role: str | None = None, pass
             _revoke_all_tokens(session, user.id)  # enabling the user again does not bring them back
             user.session_version += 1
         user.is_active = is_active
-    if clear_password:
-        user.password_hash = None
-        user.session_version += 1
-    elif password is not None:
+    if password is not None:
         user.password_hash = hash_password(_check_password(password))
         user.session_version += 1
     session.flush()
@@ -208,7 +205,3 @@ def ensure_admin_token(session: Session, token: str) -> User:
     session.flush()
     return user
 
-
-def require_role(user: User, role: str) -> None:
-    if user.role != role and user.role != Role.admin:
-        raise Forbidden(f"this needs the {role} role")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import String, cast, func, or_, select, tuple_
 from sqlmodel import Session
 
@@ -226,4 +227,10 @@ def save_edit(session: Session, example_id: int, version: int, values: dict[str,
             value = None
         if value != getattr(example, name):
             changes[name] = value
-    return update_example(session, example_id, ExampleUpdate(version=version, **changes), author=author)
+    try:
+        data = ExampleUpdate(version=version, **changes)
+    except ValidationError as exc:  # e.g. a label longer than the API allows: the form says so, no 500
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidInput(f"{name}: {first['msg']}" if name else first["msg"], field=name) from None
+    return update_example(session, example_id, data, author=author)

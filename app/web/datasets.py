@@ -12,6 +12,7 @@ from app.errors import Conflict, InvalidInput
 from app.importers import FORMATS, open_source
 from app.importers.reader import ImportStopped
 from app.schemas.dataset import DatasetCreate
+from app.services import references
 from app.services import datasets as datasets_service
 from app.services import web_overview
 from app.services.import_validation import Parallelism
@@ -39,10 +40,12 @@ def new_dataset(request: Request) -> Response:
 
 @router.post("/datasets", dependencies=[Admin])
 def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Response:
-    values = {key: str(form.get(key, "")) for key in ("name", "description", "task_type", "label_set", "output_schema")}
+    values = {key: str(form.get(key, "")) for key in ("name", "description", "task_type", "role", "label_set",
+                                                      "output_schema")}
     try:
         data = build(DatasetCreate, {
             "name": values["name"], "description": values["description"], "task_type": values["task_type"] or "generation",
+            "role": values["role"] or "training",
             "label_set": split_labels(values["label_set"]),
             "output_schema": parse_json_object(values["output_schema"], "output_schema"),
         })
@@ -60,11 +63,27 @@ def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Resp
                        status_code=422)
 
 
+def _references_context(session, dataset) -> dict:
+    return {"reference_sets": datasets_service.reference_sets(session),
+            "chosen_references": set(references.reference_ids(dataset.settings))}
+
+
 @router.get("/datasets/{dataset_id}", dependencies=[Reviewer])
 def show_dataset(dataset_id: int, request: Request, session: SessionDep) -> Response:
     card = web_overview.dataset_card(session, dataset_id)
     return render(request, "datasets/show.html", {"card": card, "dataset": card.dataset, "formats": IMPORT_FORMATS,
-                                                  "check_title": check_title})
+                                                  "check_title": check_title, **_references_context(session, card.dataset)})
+
+
+@router.post("/datasets/{dataset_id}/references", dependencies=[Admin])
+def save_references(dataset_id: int, request: Request, session: SessionDep, form: FormDep) -> Response:
+    chosen = [int(value) for value in form.getlist("reference_datasets") if str(value).isdigit()]
+    dataset = datasets_service.set_references(session, dataset_id, chosen)
+    if not is_htmx(request):
+        return RedirectResponse(f"/datasets/{dataset_id}", status_code=303)
+    return render_htmx(request, "datasets/_references.html", {"dataset": dataset, "saved": True,
+                                                              **_references_context(session, dataset)},
+                       block="references")
 
 
 @router.post("/datasets/{dataset_id}/upload", dependencies=[Admin])

@@ -6,7 +6,7 @@ from starlette.datastructures import FormData, QueryParams
 
 from app.auth import Admin
 from app.deps import SessionDep, SettingsDep
-from app.errors import InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.exports import FORMATS
 from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, KNOWN_CHECKS, ExportParams
 from app.services import exports
@@ -17,14 +17,15 @@ from app.web.templating import render, render_htmx
 
 router = APIRouter(route_class=HTMLRoute)
 SPLITS = ("train", "validation", "test")
-DEFAULT_VALUES = {"format": "openai_chat", "seed": "42", "dedupe": "keep_one", "epochs": "3",
+DEFAULT_VALUES = {"format": "openai_chat", "seed": "42", "dedupe": "keep_one", "epochs": "3", "max_examples": "",
+                  "selection": "diverse",
                   "include_status": ["accepted", "pending"], "exclude_checks": list(DEFAULT_EXCLUDED_CHECKS),
                   "split_train": "0.8", "split_validation": "0.1", "split_test": "0.1"}
 
 
 def _values(fields: FormData | QueryParams) -> dict:
     values = {key: str(fields.get(key, DEFAULT_VALUES.get(key, ""))) for key in
-              ("format", "seed", "dedupe", "epochs", *(f"split_{s}" for s in SPLITS))}
+              ("format", "seed", "dedupe", "epochs", "max_examples", "selection", *(f"split_{s}" for s in SPLITS))}
     values["include_status"] = [str(v) for v in fields.getlist("include_status")]
     values["exclude_checks"] = [str(v) for v in fields.getlist("exclude_checks")]
     return values
@@ -39,7 +40,9 @@ def _params(values: dict) -> ExportParams:
             raise FormErrors({"splits": f"the {name} ratio must be a number"}) from exc
     return build(ExportParams, {"format": values["format"], "seed": values["seed"], "dedupe": values["dedupe"],
                                 "epochs": values["epochs"], "splits": splits,
-                                "include_status": values["include_status"], "exclude_checks": values["exclude_checks"]})
+                                "include_status": values["include_status"], "exclude_checks": values["exclude_checks"],
+                                "max_examples": values["max_examples"].strip() or None,
+                                "selection": values["selection"] or "diverse"})
 
 
 def _context(session, dataset_id: int, values: dict, **extra) -> dict:
@@ -60,7 +63,7 @@ def preview(dataset_id: int, request: Request, session: SessionDep) -> Response:
         counts, errors = exports.preview_split_counts(session, dataset_id, _params(values)), {}
     except FormErrors as exc:
         counts, errors = None, exc.errors
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict) as exc:  # Conflict: a reference set, never exported
         counts, errors = None, {str(exc.details.get("field") or "form"): exc.message}
     return render_htmx(request, "datasets/export.html", _context(session, dataset_id, values, preview=counts,
                                                                    errors=errors), block="preview")

@@ -8,9 +8,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import Public, sessions
 from app.auth.throttle import throttle_of
-from app.auth.deps import AuthSettingsDep
 from app.db import session_scope
-from app.deps import SessionDep
+from app.deps import SessionDep, SettingsDep
 from app.services import users as users_service
 from app.models import User
 from app.security import safe_local_path
@@ -28,13 +27,13 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/login", dependencies=[Public])
-def login_page(request: Request, settings: AuthSettingsDep, next: str = "/") -> Response:
-    return render(request, "login.html", {"next": safe_next(next), "auth_off": not settings.enabled})
+def login_page(request: Request, settings: SettingsDep, next: str = "/") -> Response:
+    return render(request, "login.html", {"next": safe_next(next), "auth_off": not settings.auth_enabled})
 
 
 @router.post("/login", dependencies=[Public])
 async def login(
-    request: Request, settings: AuthSettingsDep,
+    request: Request, settings: SettingsDep,
     username: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
@@ -63,7 +62,7 @@ def _authenticate(username: str, password: str) -> User | None:
 
 
 @router.post("/logout", dependencies=[Public])
-def logout(request: Request, session: SessionDep, settings: AuthSettingsDep) -> Response:
+def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """Ends every session of the user on the server, not only this browser's cookie."""
     data = sessions.read_session(request, settings)
     if data is not None:

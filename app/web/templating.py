@@ -47,6 +47,8 @@ env.filters["pretty_json"] = _pretty_json
 env.filters["describe"] = _describe
 env.filters["dt"] = _datetime
 env.filters["highlight"] = highlight
+# The shared page pieces (pager, tabs, action buttons, alerts), as `ui.<macro>` in every template.
+env.globals["ui"] = env.get_template("_macros.html").module
 
 
 def is_htmx(request: Request) -> bool:

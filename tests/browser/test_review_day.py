@@ -126,7 +126,9 @@ def test_example_status_revert_and_health_map(page, seed_pairs, add_findings, cl
                                        examples=examples, ids=np.array(ids), vectors=rng.normal(size=(30, 8))),
                        get_settings().data_dir)
     page.goto(f"/datasets/{ds['id']}/health")
-    expect(page.locator("tr[data-check]")).to_have_count(7)
+    from app.checks.registry import CHECKS
+
+    expect(page.locator("tr[data-check]")).to_have_count(len(CHECKS))
     expect(page.locator("svg.map circle")).to_have_count(30)
     page.check("#colour-finding")
     screenshot(page, "health-map")

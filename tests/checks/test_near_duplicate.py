@@ -35,3 +35,21 @@ def test_pure_exact_copies_are_left_to_exact_duplicate(make_ctx):
     ctx = make_ctx([{"input": BASE, "output": "a"}, {"input": BASE.upper(), "output": "a"},
                     {"input": UNRELATED[0], "output": "b"}])
     assert NearDuplicateCheck().run(ctx) == []
+
+
+def test_the_default_threshold_is_the_embedding_models_own(make_ctx):
+    """0.92 for the transformer's scale, 0.98 for the static model's (app/embeddings/thresholds.py);
+    a dataset's own threshold wins over either."""
+    pairs = [{"input": BASE, "output": "a"}, {"input": BASE.replace(" at boot", " at system boot"), "output": "a"},
+             {"input": UNRELATED[0], "output": "b"}]
+    ctx = make_ctx(pairs)
+    similarity = float(ctx.vectors[0] @ ctx.vectors[1])
+    assert 0.92 <= similarity < 0.98
+    ctx.embedding_model = "all-MiniLM-L6-v2"
+    assert set(by_example(NearDuplicateCheck().run(ctx))) == {2}
+    static = make_ctx(pairs)
+    static.embedding_model = "minilm-static-256"
+    assert NearDuplicateCheck().run(static) == []
+    overridden = make_ctx(pairs, settings={"near_duplicate": {"threshold": 0.9}})
+    overridden.embedding_model = "minilm-static-256"
+    assert set(by_example(NearDuplicateCheck().run(overridden))) == {2}

@@ -27,10 +27,10 @@ def test_each_check_declares_everything_about_itself(name):
 def test_the_lists_of_checks_are_derived_from_the_declarations():
     # The same lists the code once spelled out by hand (report, review, export selection, export schema).
     assert set(registry.CHECK_NAMES) == {"format", "exact_duplicate", "near_duplicate", "conflicting_output",
-                                         "label_issue", "class_imbalance", "outlier"}
+                                         "label_issue", "class_imbalance", "outlier", "contamination"}
     assert set(registry.CLUSTER_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output"}
-    assert set(registry.BLOCKING_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output"}
-    assert set(registry.EXCLUDED_FROM_EXPORT) == {"format", "conflicting_output", "label_issue"}
+    assert set(registry.BLOCKING_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output", "contamination"}
+    assert set(registry.EXCLUDED_FROM_EXPORT) == {"format", "conflicting_output", "label_issue", "contamination"}
     assert registry.DATASET_LEVEL_CHECKS == ("class_imbalance",)
     assert registry.names_where(needs_embeddings=False, forms_clusters=True) == ("exact_duplicate",)
 

@@ -30,3 +30,10 @@ def test_cli_export_refuses_bad_ratios(client, make_dataset, tmp_path):
     result = CliRunner().invoke(cli, ["export", "--dataset", "cli-bad", "--out", str(tmp_path / "o"),
                                       "--splits", "0.5,0.5,0.5"])
     assert result.exit_code == 2 and "sum to 1" in result.output
+
+
+def test_cli_export_of_an_unknown_dataset_is_one_line_not_a_traceback(client, tmp_path):
+    result = CliRunner().invoke(cli, ["export", "--dataset", "nope", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "dataset 'nope' not found" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()

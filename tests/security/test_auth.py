@@ -3,12 +3,12 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth.config import AuthSettings, get_auth_settings
 from app.auth.sessions import COOKIE_NAME
+from app.main import create_app
 from app.db import session_scope
 from app.models import ApiToken, User
 from app.services import users
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, TEST_SETTINGS
 
 
 def bearer(token: str) -> dict:
@@ -111,14 +111,17 @@ def test_login_without_the_csrf_token_is_refused(app, make_user):
         assert response.status_code == 403 and COOKIE_NAME not in response.headers.get("set-cookie", "")
 
 
+def with_settings(**changes):
+    return create_app(TEST_SETTINGS.model_copy(update=changes))
+
+
 def test_the_session_cookie_is_secure_over_https_or_when_configured(app, make_user):
     make_user("grace", "reviewer")
     with TestClient(app, base_url="https://winnow.example", follow_redirects=False) as browser:
         response = _login(browser, "grace", TEST_PASSWORD)
         assert "secure" in response.headers["set-cookie"].lower()
         assert "strict-transport-security" in response.headers
-    app.dependency_overrides[get_auth_settings] = lambda: AuthSettings(WINNOW_SECURE_COOKIES=True)
-    with TestClient(app, follow_redirects=False) as browser:
+    with TestClient(with_settings(secure_cookies=True), follow_redirects=False) as browser:
         response = _login(browser, "grace", TEST_PASSWORD)
         cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(COOKIE_NAME))
         assert "secure" in cookie.lower()
@@ -154,26 +157,33 @@ def test_cookie_authenticated_api_writes_must_come_from_this_site(app, make_user
         assert same.status_code == 201, same.text
 
 
-def test_admin_token_from_the_environment_creates_and_rotates_the_admin(app, monkeypatch):
-    monkeypatch.setenv("WINNOW_ADMIN_TOKEN", "first-secret-token-0123456789")
-    get_auth_settings.cache_clear()
-    try:
-        with TestClient(app) as c:
-            assert c.get("/api/v1/me", headers=bearer("first-secret-token-0123456789")).json()["role"] == "admin"
-        monkeypatch.setenv("WINNOW_ADMIN_TOKEN", "second-secret-token-0123456789")
-        get_auth_settings.cache_clear()
-        with TestClient(app) as c:
-            assert c.get("/api/v1/me", headers=bearer("second-secret-token-0123456789")).status_code == 200
-            assert c.get("/api/v1/me", headers=bearer("first-secret-token-0123456789")).status_code == 401
-        with session_scope() as session:
-            admins = session.query(User).filter(User.username == "admin").all()
-            assert len(admins) == 1 and admins[0].password_hash is None  # no default password
-    finally:
-        get_auth_settings.cache_clear()
+def test_admin_token_from_the_settings_creates_and_rotates_the_admin():
+    with TestClient(with_settings(admin_token="first-secret-token-0123456789")) as c:
+        assert c.get("/api/v1/me", headers=bearer("first-secret-token-0123456789")).json()["role"] == "admin"
+    with TestClient(with_settings(admin_token="second-secret-token-0123456789")) as c:
+        assert c.get("/api/v1/me", headers=bearer("second-secret-token-0123456789")).status_code == 200
+        assert c.get("/api/v1/me", headers=bearer("first-secret-token-0123456789")).status_code == 401
+    with session_scope() as session:
+        admins = session.query(User).filter(User.username == "admin").all()
+        assert len(admins) == 1 and admins[0].password_hash is None  # no default password
 
 
-def test_auth_off_serves_only_loopback_and_says_so(app, caplog):
-    app.dependency_overrides[get_auth_settings] = lambda: AuthSettings(WINNOW_AUTH="off")
+def test_every_setting_keeps_its_environment_variable(monkeypatch):
+    from app.config import Settings
+
+    for name, value in {"WINNOW_AUTH": "off", "WINNOW_ADMIN_TOKEN": "x" * 20, "WINNOW_SECURE_COOKIES": "true",
+                        "WINNOW_SESSION_HOURS": "2", "WINNOW_SECRET_KEY": "s3cret", "WINNOW_IMPORT_WORKERS": "3"}.items():
+        monkeypatch.setenv(name, value)
+    read = Settings()
+    assert (read.auth_enabled, read.admin_token, read.secure_cookies, read.session_hours, read.import_workers) == (
+        False, "x" * 20, True, 2.0, 3)
+    from app.auth.keys import secret_key
+
+    assert secret_key(read) == "s3cret"
+
+
+def test_auth_off_serves_only_loopback_and_says_so(caplog):
+    app = with_settings(auth="off")
     with TestClient(app, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 5555)) as local:
         me = local.get("/api/v1/me")
         assert me.status_code == 200 and me.json()["role"] == "admin"
@@ -188,18 +198,10 @@ def test_auth_off_serves_only_loopback_and_says_so(app, caplog):
         assert proxied.get("/api/v1/datasets").status_code == 403
 
 
-def test_auth_off_start_up_warns_loudly(app, caplog):
-    get_auth_settings.cache_clear()
-    import os
-
-    os.environ["WINNOW_AUTH"] = "off"
-    try:
-        with caplog.at_level("WARNING", logger="winnow.auth"), TestClient(app):
-            pass
-        assert "AUTHENTICATION IS DISABLED" in caplog.text
-    finally:
-        del os.environ["WINNOW_AUTH"]
-        get_auth_settings.cache_clear()
+def test_auth_off_start_up_warns_loudly(caplog):
+    with caplog.at_level("WARNING", logger="winnow.auth"), TestClient(with_settings(auth="off")):
+        pass
+    assert "AUTHENTICATION IS DISABLED" in caplog.text
 
 
 def test_revisions_record_who_edited(client, reviewer_client, make_dataset):

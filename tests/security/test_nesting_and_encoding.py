@@ -121,3 +121,17 @@ def test_a_nul_in_a_search_is_named(client, make_dataset):
     assert response.status_code in (200, 422), response.text
     if response.status_code == 422:
         assert "NUL" in response.json()["detail"]
+
+
+def test_the_web_edit_form_answers_422_for_what_the_api_refuses(app, client, make_dataset, make_user):
+    from fastapi.testclient import TestClient
+
+    dataset = make_dataset("web")
+    example = client.post(f"/api/v1/datasets/{dataset['id']}/examples", json={"input": "q", "output": "a"}).json()
+    admin = make_user("web-editor", "admin")
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as browser:
+        browser.cookies.set("winnow_session", admin["session_cookie"])
+        browser.get("/")
+        response = browser.post(f"/examples/{example['id']}/edit", data={
+            "version": "1", "label": "x" * 600, "csrf_token": browser.cookies.get("winnow_csrf")})
+    assert response.status_code == 422 and "label" in response.text

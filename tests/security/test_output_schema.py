@@ -49,6 +49,7 @@ def test_the_analysis_with_that_schema_finishes(client, make_dataset):
      "properties": {"root": {"$ref": "#/definitions/node"}}},
     {"$dynamicRef": "#meta"},
     {"$ref": "https://example.com/schema.json"},
+    {"type": "object", "properties": {"p": {"$ref": "#/$defs/missing"}}},
     {"type": "string", "pattern": "(?=a)b"},
     {"type": "string", "pattern": "(a)\\1"},
 ])

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.auth.throttle import LoginThrottle, ThrottleLimits
-from app.config import get_settings
+from app.config import get_settings, use_settings
 from app.db import session_scope
 from app.models import ApiToken, LoginCounter
 from app.services import users
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, TEST_SETTINGS
 
 PARALLEL_GUESSES = 40
 
@@ -93,12 +93,8 @@ def test_serve_trusts_forwarded_headers_only_from_named_proxies(monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
     assert calls[-1]["proxy_headers"] is False
-    monkeypatch.setenv("WINNOW_TRUSTED_PROXIES", "10.0.0.5, 172.16.0.0/12")
-    get_settings.cache_clear()
-    try:
-        assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
-    finally:
-        get_settings.cache_clear()
+    use_settings(TEST_SETTINGS.model_copy(update={"trusted_proxies": "10.0.0.5, 172.16.0.0/12"}))
+    assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
     assert calls[-1]["proxy_headers"] is True and calls[-1]["forwarded_allow_ips"] == ["10.0.0.5", "172.16.0.0/12"]
 
 
