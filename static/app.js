@@ -139,6 +139,7 @@
     else if (key === "r") act("reject");
     else if (key === "d") act("dismiss");
     else if (key === "e") edit();
+    else if (key === "s" && currentItem() && currentItem().querySelector("[data-swap]")) act("swap");
     else if (key === "x") toggleSelected();
     else if (key === "u") handled = clickIn(document.getElementById("notice"), "[data-undo]");
     else if (key === "l") handled = focusLabelSearch();

@@ -42,6 +42,8 @@ class ExampleRow:
     status: str = "pending"
     input_hash: str = ""
     version: int = 1
+    rejected: str | None = None  # preference pairs: `output` is the chosen answer
+    kto_label: bool | None = None  # unpaired KTO examples
 
 
 @dataclass
@@ -85,6 +87,8 @@ class AnalysisContext:
     cache_dir: Path | None = None
     # The token-count cache shared with the exports (None: count without a cache).
     token_cache: Path | None = None
+    # The dataset's target tokenizer (app.embeddings.target_tokenizer.TargetTokenizer); None: MiniLM's.
+    tokenizer: Any = None
     embedding_model: str = ""
     # The reference sets named in settings["contamination"]["reference_datasets"], loaded by the analysis.
     references: list[ReferenceSet] = field(default_factory=list)

@@ -28,5 +28,8 @@ class Dataset(SQLModel, table=True):
     output_schema: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON_TYPE))
     # Check thresholds and limits; see app/checks for the keys and defaults.
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON_TYPE, nullable=False))
+    # Bumped by every change of the dataset's examples or findings: keys the cached counts
+    # (app/services/dataset_stats.py), so no page counts a million rows twice.
+    content_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)

@@ -74,3 +74,5 @@ class DatasetReport(BaseModel):
     readiness: Readiness
     # Per reference set named in settings.contamination: open contamination findings and their share.
     contamination: list[dict[str, Any]] = []
+    # Preference datasets: the length_bias check's figures from the last analysis (see app/checks/length_bias.py).
+    length_bias: dict[str, Any] | None = None

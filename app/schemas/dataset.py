@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.schemas.common import DefinitionText, JsonDefinition
 
-TaskTypeLiteral = Literal["generation", "classification"]
+TaskTypeLiteral = Literal["generation", "classification", "preference"]
 # "reference": an eval set, test set or benchmark that training datasets are checked against; never exported.
 RoleLiteral = Literal["training", "reference"]
 MAX_LABELS = 10_000
@@ -23,6 +23,14 @@ def _check_labels(labels: list[str] | None) -> list[str] | None:
     return cleaned
 
 
+def _check_settings(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    if settings and "tokenizer" in settings:
+        from app.embeddings.target_tokenizer import check_choice
+
+        check_choice(settings["tokenizer"])
+    return settings
+
+
 class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,6 +43,7 @@ class DatasetCreate(BaseModel):
     settings: JsonDefinition = Field(default_factory=dict)
 
     _labels = field_validator("label_set")(_check_labels)
+    _settings = field_validator("settings")(_check_settings)
 
     @field_validator("name")
     @classmethod
@@ -57,6 +66,7 @@ class DatasetUpdate(BaseModel):
     settings: JsonDefinition | None = None
 
     _labels = field_validator("label_set")(_check_labels)
+    _settings = field_validator("settings")(_check_settings)
 
 
 class DatasetPublic(BaseModel):

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-VerdictLiteral = Literal["accept", "reject", "dismiss", "label"]
+VerdictLiteral = Literal["accept", "reject", "dismiss", "label", "swap"]
 
 
 class VerdictIn(BaseModel):
@@ -46,7 +46,7 @@ class BulkIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["accept", "reject", "dismiss", "label", "keep_one_agreeing"]
+    action: Literal["accept", "reject", "dismiss", "label", "swap", "keep_one_agreeing"]
     label: str | None = Field(default=None, max_length=500)
     finding_ids: list[int] | None = Field(default=None, max_length=20_000)
     filter: BulkFilter | None = None

@@ -15,7 +15,7 @@ from app.checks.registry import effective_settings, enabled_checks, neighbours_n
 from app.config import Settings
 from app.db import session_scope
 from app.embeddings import get_embedder, neighbour_graph
-from app.embeddings.tokenizer import token_cache_path
+from app.embeddings.target_tokenizer import cache_path, for_dataset
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
 from app.services import embeddings_store, findings, jobs, projection, references
@@ -50,7 +50,7 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     dataset = get_dataset(session, dataset_id)
     rows = session.execute(
         select(Example.id, Example.input, Example.output, Example.label, Example.system, Example.history,
-               Example.status, Example.input_hash, Example.version)
+               Example.status, Example.input_hash, Example.version, Example.rejected, Example.kto_label)
         .where(Example.dataset_id == dataset_id).order_by(Example.id)
     ).all()
     return AnalysisContext(
@@ -143,6 +143,7 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
     embed_seconds = time.perf_counter() - started
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
+        dataset_settings = get_dataset(session, dataset_id).settings
         if needs_vectors:
             identities = embeddings_store.vector_identities(session, embedder.name, [e.id for e in ctx.examples])
             ids, vectors = embeddings_store.load_vectors(session, dataset_id, embedder.name)
@@ -151,7 +152,9 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
     load_comparisons(ctx, dataset_id, embedder if needs_vectors else None)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id)
-    ctx.token_cache = token_cache_path(settings.data_dir)
+    # Token counts (the format check's limit) with the dataset's target tokenizer, in its own cache.
+    ctx.tokenizer = for_dataset(dataset_settings, settings)
+    ctx.token_cache = cache_path(settings.data_dir, ctx.tokenizer)
     ctx.neighbours_k = neighbours_needed(ctx.settings)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:

@@ -1,14 +1,13 @@
 """The dataset's health report: counts, imbalance, clean examples, readiness verdict."""
 
-from collections import Counter
-
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.checks.registry import BLOCKING_CHECKS, DATASET_LEVEL_CHECKS, effective_settings
-from app.models import Example, ExampleStatus, Finding, FindingStatus, JobKind
+from app.checks.registry import BLOCKING_CHECKS, effective_settings
+from app.models import Finding, FindingStatus, JobKind
 from app.schemas.analysis import DatasetReport, JobPublic, Readiness, ReadinessReason
 from app.services import references
+from app.services.dataset_stats import example_stats
 from app.services.datasets import get_dataset
 from app.services.jobs import latest_job
 
@@ -17,46 +16,16 @@ MIN_CLEAN_EXAMPLES = 500
 MAX_LABEL_ISSUE_SHARE = 0.02
 
 
-def unclean_example_ids():
-    """Examples with an open finding of a check about the example itself (not class_imbalance)."""
-    return select(Finding.example_id).where(Finding.status == FindingStatus.open,
-                                            Finding.check.not_in(DATASET_LEVEL_CHECKS))
-
-
-def _label_counts(session: Session, *conditions) -> dict[str | None, int]:
-    return dict(session.execute(select(Example.label, func.count()).where(*conditions)
-                                .group_by(Example.label)).all())
-
-
-def _few_label_counts(session: Session, *conditions) -> dict[str | None, int]:
-    """Label counts of a small part of the dataset (rejected or flagged rows), counted here: with a GROUP BY,
-    SQLite walks the whole (dataset_id, label) index and reads every row to test the condition."""
-    return dict(Counter(session.scalars(select(Example.label).where(*conditions))))
-
-
-def _subtract(counts: dict, minus: dict) -> dict:
-    return {label: n - minus.get(label, 0) for label, n in counts.items() if n - minus.get(label, 0) > 0}
-
-
 def build_report(session: Session, dataset_id: int) -> DatasetReport:
     dataset = get_dataset(session, dataset_id)
     settings = effective_settings(dataset.settings)
-    in_dataset = Example.dataset_id == dataset_id
-    # Every count comes from a covering index ((dataset_id, status) or (dataset_id, label)) or from the
-    # few flagged or rejected rows: at 100k examples no query reads every row's text.
-    by_status = dict(session.execute(select(Example.status, func.count()).where(in_dataset)
-                                     .group_by(Example.status)).all())
-    total = sum(by_status.values())
-    every_label = _label_counts(session, in_dataset)
-    rejected = _few_label_counts(session, in_dataset, Example.status == ExampleStatus.rejected)
-    labels = _subtract(every_label, rejected)
-    # Driven by the flagged ids (primary-key lookups), not by a scan of the dataset's rows.
-    unclean = Counter(label for label, status in session.execute(select(Example.label, Example.status).where(
-        Example.id.in_(unclean_example_ids().where(Finding.dataset_id == dataset_id))))
-        if status != ExampleStatus.rejected)
-    clean_total = total - by_status.get(ExampleStatus.rejected, 0) - sum(unclean.values())
-    clean_labels = {label: n for label, n in _subtract(labels, unclean).items() if label is not None}
-    labels.pop(None, None)
+    # Counted once per change of the dataset (a million rows take seconds), then from the cache.
+    stats = example_stats(session, dataset)
+    by_status = stats.by_status()
+    total = stats.total()
+    labels = stats.labels()
+    clean_total = stats.clean_total()
+    clean_labels = stats.labels(clean_only=True)
     by_check: dict[str, dict[str, int]] = {}
     by_finding_status: dict[str, int] = {}
     for check, status, n in session.execute(
@@ -97,4 +66,5 @@ def build_report(session: Session, dataset_id: int) -> DatasetReport:
         last_analysis=JobPublic.model_validate(job) if job else None,
         contamination=references.contamination_rates(session, dataset_id, dataset.settings),
         readiness=Readiness(ready=not reasons, reasons=[r.message for r in reasons], items=reasons),
+        length_bias=((job.result or {}).get("notes") or {}).get("length_bias") if job else None,
     )

@@ -19,9 +19,10 @@ from app.models import Example, Finding, FindingStatus
 from app.schemas.example import ExampleUpdate
 from app.services.examples import get_example, update_example
 from app.services.findings import get_finding, update_finding
+from app.services.preference import swap_sides
 
 # Fields a verdict may change on an example, and so the fields an undo restores.
-VERDICT_FIELDS = ("status", "label", "output")
+VERDICT_FIELDS = ("status", "label", "output", "rejected")
 
 
 class Verdict(StrEnum):
@@ -29,10 +30,11 @@ class Verdict(StrEnum):
     reject = "reject"
     dismiss = "dismiss"
     label = "label"
+    swap = "swap"  # preference pairs: chosen and rejected trade places
 
 
 VERDICT_WORDS = {Verdict.accept: "accepted", Verdict.reject: "rejected", Verdict.dismiss: "dismissed",
-                 Verdict.label: "relabelled"}
+                 Verdict.label: "relabelled", Verdict.swap: "swapped (chosen and rejected)"}
 
 
 @dataclass
@@ -111,6 +113,12 @@ def apply_verdict(session: Session, finding_id: int, verdict: str, label: str | 
         _set_finding(session, finding, FindingStatus.dismissed, change)
         return change
     example = get_example(session, finding.example_id)
+    if action is Verdict.swap:
+        before = {"output": example.output, "rejected": example.rejected}
+        swap_sides(session, example.id, author)
+        change.examples.append(ExampleChange(example.id, example.version, before))
+        _set_finding(session, finding, FindingStatus.resolved, change)
+        return change
     if action is Verdict.label:
         if not label or not label.strip():
             raise InvalidInput("choose a label to apply", field="label")

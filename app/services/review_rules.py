@@ -14,7 +14,7 @@ from app.models import Example, Finding, FindingStatus, TaskType
 from app.schemas.example import ExampleUpdate
 from app.services.datasets import get_dataset
 from app.services.examples import update_example
-from app.services.web_examples import _conditions as example_conditions
+from app.services.example_query import example_conditions
 from app.services.review import (CLUSTER_CHECKS, Change, ExampleChange, apply_to_findings, keep_one, open_findings,
                                  parse_verdict)
 
@@ -64,7 +64,8 @@ EXAMPLE_ACTIONS = {"accept": {"status": "accepted"}, "reject": {"status": "rejec
 def matching_example_ids(session: Session, dataset_id: int, filters) -> list[int]:
     """Every example the example list's filters match (at most MAX_BULK), for a bulk action on them."""
     # The list's own filter builder, so that the count confirmed is the count the list shows.
-    ids = list(session.scalars(select(Example.id).where(*example_conditions(dataset_id, filters))
+    conditions = example_conditions(dataset_id, filters, session.get_bind().dialect.name)
+    ids = list(session.scalars(select(Example.id).where(*conditions)
                                .order_by(Example.id).limit(MAX_BULK + 1)))
     if len(ids) > MAX_BULK:
         raise InvalidInput(f"more than {MAX_BULK:,} examples match; a bulk action takes at most {MAX_BULK:,} at a "

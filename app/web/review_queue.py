@@ -2,7 +2,6 @@
 clusters grouped for reading, label shortcuts and the queue's progress. Keyboard and paging
 constants live here (they are about the page, not the domain)."""
 
-import time
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -171,25 +170,6 @@ def _groups(cluster: Cluster, examples: dict[int, Example], first: int) -> list[
     return list(groups.values())
 
 
-# The labels in use, for label options: a grouped read of the whole (dataset_id, label) index, kept for a
-# few seconds so that each keyboard verdict does not repeat it (at 100k examples it is the largest cost).
-LABELS_CACHE_SECONDS = 20.0
-_labels_cache: dict[tuple, tuple[float, list[str]]] = {}
-
-
-def _labels_in_use(session: Session, dataset: Dataset) -> list[str]:
-    key = (dataset.id, dataset.created_at)
-    now = time.monotonic()
-    cached = _labels_cache.get(key)
-    if cached and now - cached[0] < LABELS_CACHE_SECONDS:
-        return cached[1]
-    labels = distinct_labels(session, dataset.id, limit=MAX_LABEL_OPTIONS)
-    if len(_labels_cache) > 1000:
-        _labels_cache.clear()
-    _labels_cache[key] = (now, labels)
-    return labels
-
-
 def review_queue(session: Session, dataset_id: int, check: str, *, offset: int = 0, limit: int = PAGE_SIZE,
                  current_id: int | None = None, q: str | None = None) -> Queue:
     dataset = get_dataset(session, dataset_id)
@@ -206,7 +186,10 @@ def review_queue(session: Session, dataset_id: int, check: str, *, offset: int =
     wanted = {f.example_id for f in findings} | {i for c in clusters.values() for i in c.member_ids}
     examples = examples_by_id(session, wanted)
     # A label set names every label; without one, the labels in use (a grouped read of an index).
-    known = [] if dataset.label_set else _labels_in_use(session, dataset)
+    # Label options ordered by the last counts this process made (app/services/dataset_stats.py): a verdict
+    # changes the dataset, and counting every label again before showing the next item would take seconds.
+    known = [] if dataset.label_set else distinct_labels(session, dataset_id, limit=MAX_LABEL_OPTIONS,
+                                                          allow_stale=True)
     items = []
     for finding in findings:
         cluster = clusters.get((finding.details or {}).get("cluster_id"))

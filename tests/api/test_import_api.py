@@ -30,12 +30,12 @@ def examples_of(client, dataset_id: int) -> list[dict]:
 ])
 def test_every_format_is_stored(client, make_dataset, import_jsonl, record, expected):
     ds = make_dataset()
-    response = import_jsonl(ds["id"], jsonl({**record, "id": "r1", "metadata": {"src": "t"}, "weight": 0.5}))
+    response = import_jsonl(ds["id"], jsonl({**record, "id": "r1", "metadata": {"src": "t"}, "weight": 0}))
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == 1
     (example,) = examples_of(client, ds["id"])
     assert (example["system"], example["input"], example["output"], example["history"]) == expected
-    assert (example["external_id"], example["metadata"], example["weight"]) == ("r1", {"src": "t"}, 0.5)
+    assert (example["external_id"], example["metadata"], example["weight"]) == ("r1", {"src": "t"}, 0.0)
 
 
 def test_explicit_format_and_unknown_format(client, make_dataset, import_jsonl):
