@@ -26,14 +26,18 @@ def migrate(revision: str = "head") -> None:
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON array or CSV (.gz too)")],
     dataset: Annotated[str, typer.Option(help="dataset name")],
-    format: Annotated[str, typer.Option(help="auto, prompt_completion, messages, alpaca, sharegpt, input_output")] = "auto",
+    format: Annotated[str, typer.Option(help="auto, prompt_completion, messages, alpaca, sharegpt, input_output, "
+                                             "trl_preference, openai_dpo, hh, rated, kto")] = "auto",
     on_error: Annotated[OnError, typer.Option(help="abort: a bad line imports nothing; skip: import the rest")] = OnError.abort,
     create: Annotated[bool, typer.Option(help="create the dataset if it does not exist")] = True,
-    task_type: Annotated[str, typer.Option(help="task type of a dataset created here")] = "generation",
+    task_type: Annotated[str, typer.Option(help="task type of a dataset created here: generation, "
+                                                "classification or preference")] = "generation",
     role: Annotated[str, typer.Option(help="role of a dataset created here: training, or reference (an eval or "
                                            "test set to check training data against; never exported)")] = "training",
     check_against: Annotated[list[str] | None, typer.Option(
         help="name of a reference set to check this dataset against (contamination); repeat for several")] = None,
+    rated_margin: Annotated[float | None, typer.Option(help="rated format: every pair whose scores differ by at "
+                                                            "least this much (default: best vs worst)")] = None,
 ) -> None:
     """Import pairs from a file into a dataset."""
     import gzip
@@ -46,7 +50,7 @@ def import_file(
     from app.schemas.dataset import DatasetCreate
     from app.services import datasets
     from app.services.import_validation import Parallelism
-    from app.services.imports import run_import
+    from app.services.imports import check_rated_margin, run_import
 
     settings = get_settings()
     _migrated()
@@ -56,7 +60,8 @@ def import_file(
         with opener(file, "rb") as raw:
             while chunk := raw.read(1 << 20):
                 spool.write(chunk)
-        source = open_source(spool, filename=name, format=format, max_csv_columns=settings.import_max_csv_columns,
+        source = open_source(spool, filename=name, format=format, options=check_rated_margin(rated_margin),
+                             max_csv_columns=settings.import_max_csv_columns,
                              max_line_length=settings.import_max_line_length)
         with session_scope() as session:
             try:
@@ -151,7 +156,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
 def export_dataset(
     dataset: Annotated[str, typer.Option(help="dataset name")],
     out: Annotated[Path, typer.Option(file_okay=False, help="folder to copy the export's files into")],
-    format: Annotated[str, typer.Option(help="openai_chat, trl_prompt_completion, trl_messages, alpaca, sharegpt")] = "openai_chat",
+    format: Annotated[str, typer.Option(help="openai_chat, trl_prompt_completion, trl_messages, alpaca, sharegpt; "
+                                             "preference sets: trl_preference, openai_dpo, kto")] = "openai_chat",
     splits: Annotated[str, typer.Option(help="train,validation,test ratios")] = "0.8,0.1,0.1",
     seed: int = 42,
     include_status: Annotated[list[str] | None, typer.Option(help="repeat for several; default accepted+pending")] = None,

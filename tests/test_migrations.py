@@ -86,3 +86,13 @@ def test_search_indexes_migration_up_and_down(empty_database_url):
     assert not {"ix_examples_input_trgm", "ix_examples_output_trgm"} & index_names(empty_database_url, "examples")
     upgrade(empty_database_url)
     assert "ix_findings_dataset_score" in index_names(empty_database_url, "findings")
+
+
+def test_preference_columns_are_nullable_additions_to_examples(empty_database_url):
+    upgrade(empty_database_url)
+    engine = create_engine(empty_database_url)
+    try:
+        columns = {c["name"]: c for c in inspect(engine).get_columns("examples")}
+    finally:
+        engine.dispose()
+    assert columns["rejected"]["nullable"] and columns["kto_label"]["nullable"]

@@ -42,6 +42,8 @@ class ExampleRow:
     status: str = "pending"
     input_hash: str = ""
     version: int = 1
+    rejected: str | None = None  # preference pairs: `output` is the chosen answer
+    kto_label: bool | None = None  # unpaired KTO examples
 
 
 @dataclass

@@ -24,9 +24,12 @@ class ExportRow(NamedTuple):
     weight: float | None
     status: str
     input_hash: str
+    rejected: str | None = None  # preference pairs: `output` is the chosen answer
+    kto_label: bool | None = None  # unpaired KTO examples
 
 
-Encoder = Callable[[ExportRow], dict]
+# A record, or (kto) a list of records: one line each.
+Encoder = Callable[[ExportRow], dict | list[dict]]
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ExportFormat:
     keys: tuple[str, ...]
     to_record: Encoder
     make_encoder: "Callable[[ExportRows], Encoder] | None" = None
+    # An SFT format on a preference dataset exports the chosen answers; a preference format needs one.
     task_types: frozenset[str] = ALL_TASK_TYPES
     # Keys every line gets once some pair needs them (e.g. `tools`), null where a pair has none.
     optional_keys: tuple[str, ...] = ()
@@ -53,6 +57,8 @@ class ExportFormat:
     # The target's own rules checked on the written lines: (lines, example ids, token counts per split,
     # tokenizer label) -> report with `passed` and `violations` (shown in the export answer).
     check_export: "Callable[..., dict] | None" = None
+    # It writes chosen and rejected: unpaired KTO examples are left out (and counted).
+    needs_pairs: bool = False
 
     def encoder(self, rows: "ExportRows") -> Encoder:
         return self.make_encoder(rows) if self.make_encoder else self.to_record
@@ -122,19 +128,21 @@ class ExportRows:
     weights: Sequence[float | None]
     statuses: Sequence[str]
     input_hashes: Sequence[str]
+    rejecteds: Sequence[str | None]
+    kto_labels: Sequence[bool | None]
     # OpenAI `tools` (function definitions) of the few pairs whose conversation calls tools, by pair id.
     tools: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence]) -> "ExportRows":
-        """From rows of the nine fields, in ExportRow's order."""
+        """From rows of ExportRow's fields, in its order."""
         if not rows:
             return cls(*([()] * len(ExportRow._fields)))
         return cls(*zip(*rows))
 
     def columns(self) -> tuple[Sequence, ...]:
         return (self.ids, self.systems, self.inputs, self.outputs, self.histories, self.labels, self.weights,
-                self.statuses, self.input_hashes)
+                self.statuses, self.input_hashes, self.rejecteds, self.kto_labels)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -151,11 +159,17 @@ class ExportRows:
         return ExportRows(*map(get, self.columns()), tools=self.tools)
 
     def is_plain(self, i: int) -> bool:
-        """Only an input and an output: no system prompt, no earlier turns, no weight."""
-        return not self.systems[i] and not self.histories[i] and self.weights[i] is None
+        """Only an input and an output: no system prompt, no earlier turns, no weight, no preference fields."""
+        return (not self.systems[i] and not self.histories[i] and self.weights[i] is None
+                and self.rejecteds[i] is None and self.kto_labels[i] is None)
 
     def all_plain(self) -> bool:
-        return not any(self.systems) and not any(self.histories) and self.weights.count(None) == len(self.weights)
+        n = len(self.ids)
+        return (not any(self.systems) and not any(self.histories) and self.weights.count(None) == n
+                and self.rejecteds.count(None) == n and self.kto_labels.count(None) == n)
+
+    def is_preference(self) -> bool:
+        return self.rejecteds.count(None) != len(self.ids) or self.kto_labels.count(None) != len(self.ids)
 
 
 def chat_turns(row: ExportRow) -> list[tuple[str, str]]:
@@ -168,6 +182,11 @@ def chat_turns(row: ExportRow) -> list[tuple[str, str]]:
     turns.append(("user", row.input))
     turns.append(("assistant", row.output))
     return turns
+
+
+def prompt_messages(row: ExportRow) -> list[dict[str, str]]:
+    """The conversation up to and including the final user turn, as messages."""
+    return [{"role": role, "content": content} for role, content in chat_turns(row)[:-1]]
 
 
 def chat_messages(row: ExportRow) -> list[dict[str, str]]:

@@ -6,11 +6,11 @@ finds it. Each mapping raises `FieldError` naming the field that is missing or w
 """
 
 import json
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
-from app.task_types import ALL_TASK_TYPES
+from app.task_types import SFT_TASK_TYPES
 
 COMMON_KEYS = {"id", "label", "metadata", "weight"}
 
@@ -23,14 +23,20 @@ class ImportFormat:
     keys: frozenset[str]
     # A decoded record (a dict) -> {"system", "input", "output", "history"}.
     to_pair: Callable[[dict], dict]
-    # With format=auto: does a record with these top-level keys look like this format?
-    recognises: Callable[[Set[str]], bool]
+    # With format=auto: does a record look like this format? It is given the record itself (a dict, whose
+    # `in` tests its keys), or only a set of keys; a format that needs a value (KTO's boolean `label`)
+    # answers False for a bare set.
+    recognises: Callable[[Set[str] | Mapping[str, Any]], bool]
     # When several formats recognise a record (an Alpaca record has `input` and `output` too), the most
     # specific (highest) wins.
     specificity: int
     # How the keys that make a record this format read in an error message, e.g. "prompt/completion".
     shape: str
-    task_types: frozenset[str] = ALL_TASK_TYPES
+    # The datasets it imports into: an SFT format never into a preference dataset, nor the other way round.
+    task_types: frozenset[str] = SFT_TASK_TYPES
+    # A record that may give several pairs (`rated` with a margin), with the import's options:
+    # (record, options) -> [pair fields]; when set, the reader uses it instead of `to_pair`.
+    to_pairs: Callable[[dict, dict], list[dict]] | None = None
 
 
 class FieldError(ValueError):

@@ -48,6 +48,11 @@ class Example(SQLModel, table=True):
     version: int = Field(default=1, sa_column=_version_column)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)
+    # Preference pairs (task_type "preference"): `output` holds the chosen answer and `rejected` the other one;
+    # an unpaired KTO example has no `rejected` but a `kto_label` (true: desirable). NULL for SFT pairs.
+    # Kept at the end: the import's INSERT lists the columns in table order.
+    rejected: str | None = None
+    kto_label: bool | None = None
 
 
 class Revision(SQLModel, table=True):

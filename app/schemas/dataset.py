@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.schemas.common import DefinitionText, JsonDefinition
 
-TaskTypeLiteral = Literal["generation", "classification"]
+TaskTypeLiteral = Literal["generation", "classification", "preference"]
 # "reference": an eval set, test set or benchmark that training datasets are checked against; never exported.
 RoleLiteral = Literal["training", "reference"]
 MAX_LABELS = 10_000

@@ -37,6 +37,9 @@ class ExampleCreate(BaseModel):
     metadata: JsonData | None = None
     weight: TrainingWeight = None
     status: StatusLiteral = "pending"
+    rejected: str | None = Field(default=None, description="preference datasets: the rejected answer "
+                                                            "(`output` is the chosen one)")
+    kto_label: bool | None = Field(default=None, description="preference datasets: an unpaired KTO example's label")
 
 
 class ExampleUpdate(BaseModel):
@@ -53,6 +56,14 @@ class ExampleUpdate(BaseModel):
     metadata: JsonData | None = None
     weight: TrainingWeight = None
     status: StatusLiteral | None = None
+    rejected: str | None = None
+    kto_label: bool | None = None
+
+
+class SwapSides(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1, description="the version you saw; a stale one gets 409")
 
 
 class ExamplePublic(BaseModel):
@@ -67,6 +78,8 @@ class ExamplePublic(BaseModel):
     metadata: dict[str, Any] | None
     weight: float | None
     status: str
+    rejected: str | None = None
+    kto_label: bool | None = None
     content_hash: str
     version: int
     created_at: datetime

@@ -17,7 +17,8 @@ from app.services.paging import CountMode, SortKey
 
 # Attribute names on Example for the fields a client edits (`metadata` is stored as `meta`).
 EDITABLE_FIELDS = {"system": "system", "input": "input", "output": "output", "history": "history",
-                   "label": "label", "metadata": "meta", "weight": "weight", "status": "status"}
+                   "label": "label", "metadata": "meta", "weight": "weight", "status": "status",
+                   "rejected": "rejected", "kto_label": "kto_label"}
 
 
 def align_label(dataset: Dataset, output: str, label: str | None) -> tuple[str, str | None]:
@@ -31,8 +32,8 @@ def align_label(dataset: Dataset, output: str, label: str | None) -> tuple[str, 
     return output, None
 
 
-def hashes(system: str | None, input_text: str, output: str) -> dict[str, str]:
-    input_digest, content_digest = pair_hashes(system, input_text, output)
+def hashes(system: str | None, input_text: str, output: str, rejected: str | None = None) -> dict[str, str]:
+    input_digest, content_digest = pair_hashes(system, input_text, output, rejected)
     return {"input_hash": input_digest, "content_hash": content_digest}
 
 
@@ -40,8 +41,20 @@ def get_example(session: Session, example_id: int) -> Example:
     return get_or_not_found(session, Example, example_id, "example")
 
 
+def check_preference_fields(dataset: Dataset, rejected: str | None, kto_label: bool | None) -> None:
+    """A preference example is a pair (a rejected answer) or a KTO example (a label), not both; others have neither."""
+    if dataset.task_type != TaskType.preference:
+        if rejected is not None or kto_label is not None:
+            raise InvalidInput(f"rejected and kto_label are for preference datasets; '{dataset.name}' is a "
+                               f"{dataset.task_type} dataset", field="rejected" if rejected is not None else "kto_label")
+    elif (rejected is None) == (kto_label is None):
+        raise InvalidInput("a preference example needs either a rejected answer (a pair) or a kto_label "
+                           "(an unpaired KTO example), not both", field="rejected")
+
+
 def create_example(session: Session, dataset_id: int, data: ExampleCreate, author: str = "api") -> Example:
     dataset = get_dataset(session, dataset_id)
+    check_preference_fields(dataset, data.rejected, data.kto_label)
     if data.external_id is not None and session.scalars(
         select(Example.id).where(Example.dataset_id == dataset_id, Example.external_id == data.external_id)
     ).first():
@@ -52,7 +65,8 @@ def create_example(session: Session, dataset_id: int, data: ExampleCreate, autho
     example = Example(
         dataset_id=dataset_id, external_id=values["external_id"], system=values["system"], input=values["input"],
         output=output, label=label, history=history, meta=storable_json(data.metadata), weight=data.weight,
-        status=data.status, **hashes(values["system"], values["input"], output),
+        status=data.status, rejected=values["rejected"], kto_label=data.kto_label,
+        **hashes(values["system"], values["input"], output, values["rejected"]),
     )
     session.add(example)
     session.flush()
@@ -79,7 +93,7 @@ def apply_changes(example: Example, dataset: Dataset, changes: dict[str, Any], a
                                   author=author))
     if revisions:
         example.updated_at = utcnow()
-        for key, value in hashes(example.system, example.input, example.output).items():
+        for key, value in hashes(example.system, example.input, example.output, example.rejected).items():
             setattr(example, key, value)
     return revisions
 
@@ -101,6 +115,9 @@ def update_example(session: Session, example_id: int, data: ExampleUpdate, autho
         raise InvalidInput("status must not be null", field="status")
     changes = {k: storable_json(v) for k, v in changes.items()}
     dataset = get_dataset(session, example.dataset_id)
+    if "rejected" in changes or "kto_label" in changes:
+        check_preference_fields(dataset, changes.get("rejected", example.rejected),
+                                changes.get("kto_label", example.kto_label))
     revisions = apply_changes(example, dataset, changes, author)
     session.add_all(revisions)
     try:

@@ -21,7 +21,7 @@ from app.config import Settings
 from app.db import driver_param, fetch_all_raw
 from app.embeddings import neighbour_graph, thresholds
 from app.embeddings.neighbour_graph import NO_VECTOR
-from app.exports import ExportRows
+from app.exports import FORMATS, ExportRows
 from app.exports.base import pick, positions_of, row_positions
 from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
@@ -29,6 +29,7 @@ from app.errors import Conflict
 from app.models import Dataset, DatasetRole, Example, Finding, FindingStatus
 from app.schemas.export import ExportParams
 from app.services.embeddings_store import aligned_identities, vector_identities
+from app.text import normalise
 
 
 
@@ -48,7 +49,7 @@ class Selection:
 # history as text on both databases (JSON null as SQL NULL): psycopg would otherwise run json.loads on
 # every row, JSON null included, a quarter of the read on Postgres; the few histories are decoded here.
 _PAIRS_SQL = "SELECT id, system, input, output, NULLIF(CAST(history AS TEXT), 'null'), label, weight, status, " \
-             "input_hash FROM examples WHERE dataset_id = {param}"
+             "input_hash, rejected, kto_label FROM examples WHERE dataset_id = {param}"
 
 
 def load_pairs(session: Session, dataset_id: int) -> ExportRows:
@@ -63,6 +64,8 @@ def load_pairs(session: Session, dataset_id: int) -> ExportRows:
     if any(pairs.histories):
         pairs.histories = [(orjson.loads(h) or None) if h else None for h in pairs.histories]
         pairs.tools = _tool_definitions(session, pairs)
+    if pairs.kto_labels.count(None) != len(pairs.kto_labels):  # SQLite gives 0/1
+        pairs.kto_labels = [None if k is None else bool(k) for k in pairs.kto_labels]
     return pairs
 
 
@@ -143,6 +146,11 @@ def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Se
             by_check.update(flagged[pairs.ids[i]])
             dropped_by_check += 1
     included[flagged_positions] = False
+    unpaired = 0
+    if FORMATS[params.format].needs_pairs:  # an unpaired KTO example has no rejected side to write
+        paired = np.fromiter((r is not None for r in pairs.rejecteds), dtype=bool, count=n)
+        unpaired = int((included & ~paired).sum())
+        included &= paired
 
     # Duplicate clusters over every example, so members stay linked through an excluded representative.
     edges = np.array(duplicate_edges(session, dataset.id), dtype=np.int64).reshape(-1, 2)
@@ -156,7 +164,9 @@ def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Se
     dropped_by_dedupe = 0
     if params.dedupe == "keep_one" and len(rows):
         accepted = np.fromiter(map("accepted".__eq__, rows.statuses), dtype=bool, count=len(rows))
-        keep = pick_representatives(clusters, accepted, rows.outputs, rows.ids)
+        # Duplicates of a preference pair are the same answers to a duplicate prompt: one prompt has many pairs.
+        same = preference_duplicates(rows, clusters) if rows.is_preference() else clusters
+        keep = pick_representatives(same, accepted, rows.outputs, rows.ids)
         dropped_by_dedupe = int((~keep).sum())
         if dropped_by_dedupe:
             rows = rows.take(np.nonzero(keep)[0].tolist())
@@ -164,11 +174,22 @@ def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Se
 
     # Split groups: duplicate clusters joined with identical normalised inputs.
     groups = groups_sharing_keys(clusters, rows.input_hashes)
-    excluded = {"total": sum(by_status.values()) + dropped_by_check + dropped_by_dedupe,
+    excluded = {"total": sum(by_status.values()) + dropped_by_check + dropped_by_dedupe + unpaired,
                 "by_status": dict(sorted(by_status.items())), "by_check": dict(sorted(by_check.items())),
                 "by_check_examples": dropped_by_check, "dedupe": dropped_by_dedupe}
+    if unpaired:
+        excluded["unpaired"] = unpaired
     labels = [UNLABELLED if label is None else label for label in rows.labels]
     return Selection(rows=rows, labels=labels, groups=groups, excluded=excluded)
+
+
+def preference_duplicates(rows: ExportRows, clusters: np.ndarray) -> np.ndarray:
+    """Cluster codes for deduplicating preference pairs: a duplicate-prompt cluster AND the same normalised
+    chosen, rejected and KTO label. Split groups still follow the prompt clusters alone."""
+    keys = zip(clusters.tolist(), map(normalise, rows.outputs),
+               (None if r is None else normalise(r) for r in rows.rejecteds), rows.kto_labels)
+    codes: dict = {}
+    return np.fromiter((codes.setdefault(key, len(codes)) for key in keys), dtype=np.int64, count=len(rows))
 
 
 _MODELS_SQL = "SELECT e.model, COUNT(*) FROM embeddings e JOIN examples x ON x.id = e.example_id " \

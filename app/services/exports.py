@@ -88,6 +88,7 @@ def _split_and_check(selection: Selection, params: ExportParams, near: NearSearc
 def preview_split_counts(session: Session, dataset_id: int, params: ExportParams) -> SplitPreview:
     """Counts per split and label for these parameters, without writing files or checking embeddings."""
     dataset = get_dataset(session, dataset_id)
+    check_format_fits(dataset, params.format)
     with cyclic_gc_paused():
         selection = select_pairs(session, dataset, params)
         apply_budget(session, dataset, selection, params, compare=True)
@@ -106,6 +107,14 @@ def _token_section(selection: Selection, params: ExportParams, settings: Setting
     return {"tokenizer": tokenizer.label, "tokenizer_name": tokenizer.name,
             "splits": stats, "epochs": params.epochs,
             "estimated_training_tokens": stats["train"]["total"] * params.epochs}, counts
+
+
+def check_format_fits(dataset: Dataset, format: str) -> None:
+    """A preference format needs a preference dataset (an SFT format may export a preference set's chosen answers)."""
+    task_types = FORMATS[format].task_types
+    if task_types is not None and dataset.task_type not in task_types:
+        raise InvalidInput(f"format {format} exports preference pairs, but dataset '{dataset.name}' is a "
+                           f"{dataset.task_type} dataset", field="format")
 
 
 def export_folder(settings: Settings, export: Export) -> Path:
@@ -129,6 +138,7 @@ def create_export(session: Session, dataset_id: int, params: ExportParams, setti
 
 def _create_export(session: Session, dataset_id: int, params: ExportParams, settings: Settings) -> Export:
     dataset = get_dataset(session, dataset_id)
+    check_format_fits(dataset, params.format)
     selection = select_pairs(session, dataset, params)
     apply_budget(session, dataset, selection, params)
     if not selection.rows:

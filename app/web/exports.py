@@ -4,10 +4,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, QueryParams
 
-from app.auth import Admin
+from app.auth import Admin, Reviewer
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.exports import FORMATS
+from app.task_types import TaskType
 from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, KNOWN_CHECKS, ExportParams
 from app.services import exports, training_view
 from app.services.datasets import get_dataset
@@ -17,6 +18,7 @@ from app.web.templating import render, render_htmx
 
 router = APIRouter(route_class=HTMLRoute)
 SPLITS = ("train", "validation", "test")
+PREFERENCE_DEFAULT_FORMAT = "trl_preference"
 DEFAULT_VALUES = {"format": "openai_chat", "seed": "42", "dedupe": "keep_one", "epochs": "3", "max_examples": "",
                   "selection": "diverse",
                   "include_status": ["accepted", "pending"], "exclude_checks": list(DEFAULT_EXCLUDED_CHECKS),
@@ -45,7 +47,7 @@ def _params(values: dict) -> ExportParams:
                                 "selection": values["selection"] or "diverse"})
 
 
-@router.get("/examples/{example_id}/training-view")
+@router.get("/examples/{example_id}/training-view", dependencies=[Reviewer])
 def example_training_view(example_id: int, request: Request, session: SessionDep, settings: SettingsDep,
                           mode: str = "assistant") -> Response:
     """The pair rendered with the dataset's chat template, trained tokens marked (an htmx fragment)."""
@@ -53,7 +55,7 @@ def example_training_view(example_id: int, request: Request, session: SessionDep
     return render(request, "examples/_training_view.html", {"tv": view})
 
 
-@router.get("/datasets/{dataset_id}/export/training-view")
+@router.get("/datasets/{dataset_id}/export/training-view", dependencies=[Admin])
 def export_training_view(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
                          format: str = "openai_chat") -> Response:
     """A sample pair as the chosen format's trainer trains on it (the export preview)."""
@@ -62,13 +64,18 @@ def export_training_view(dataset_id: int, request: Request, session: SessionDep,
 
 
 def _context(session, dataset_id: int, values: dict, **extra) -> dict:
-    return {"dataset": get_dataset(session, dataset_id), "values": values, "formats": list(FORMATS),
-            "checks": KNOWN_CHECKS, "splits": SPLITS, **extra}
+    dataset = get_dataset(session, dataset_id)
+    formats = [name for name, declared in FORMATS.items() if dataset.task_type in declared.task_types]
+    return {"dataset": dataset, "values": values, "formats": formats, "checks": KNOWN_CHECKS, "splits": SPLITS,
+            **extra}
 
 
 @router.get("/datasets/{dataset_id}/export", dependencies=[Admin])
 def export_form(dataset_id: int, request: Request, session: SessionDep) -> Response:
-    return render(request, "datasets/export.html", _context(session, dataset_id, dict(DEFAULT_VALUES)))
+    values = dict(DEFAULT_VALUES)
+    if get_dataset(session, dataset_id).task_type == TaskType.preference:
+        values["format"] = PREFERENCE_DEFAULT_FORMAT
+    return render(request, "datasets/export.html", _context(session, dataset_id, values))
 
 
 @router.get("/datasets/{dataset_id}/export/preview", dependencies=[Admin])

@@ -26,12 +26,17 @@ def test_each_check_declares_everything_about_itself(name):
 
 def test_the_lists_of_checks_are_derived_from_the_declarations():
     # The same lists the code once spelled out by hand (report, review, export selection, export schema).
+    # (with the preference checks: identical_sides, contradicting_preference, length_bias)
     assert set(registry.CHECK_NAMES) == {"format", "exact_duplicate", "near_duplicate", "conflicting_output",
-                                         "label_issue", "class_imbalance", "outlier", "contamination"}
-    assert set(registry.CLUSTER_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output"}
-    assert set(registry.BLOCKING_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output", "contamination"}
-    assert set(registry.EXCLUDED_FROM_EXPORT) == {"format", "conflicting_output", "label_issue", "contamination"}
-    assert registry.DATASET_LEVEL_CHECKS == ("class_imbalance",)
+                                         "label_issue", "class_imbalance", "outlier", "contamination", "identical_sides",
+                                         "contradicting_preference", "length_bias"}
+    assert set(registry.CLUSTER_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output",
+                                            "contradicting_preference"}
+    assert set(registry.BLOCKING_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output", "contamination",
+                                             "identical_sides", "contradicting_preference"}
+    assert set(registry.EXCLUDED_FROM_EXPORT) == {"format", "conflicting_output", "label_issue", "contamination",
+                                                  "identical_sides", "contradicting_preference"}
+    assert registry.DATASET_LEVEL_CHECKS == ("class_imbalance", "length_bias")
     assert registry.names_where(needs_embeddings=False, forms_clusters=True) == ("exact_duplicate",)
 
 

@@ -36,8 +36,12 @@ def reimport(records: list[dict], format_name: str) -> list[ParsedPair]:
     return pairs
 
 
-def test_registry_lists_the_five_formats():
-    assert set(FORMATS) == {"openai_chat", "trl_prompt_completion", "trl_messages", "alpaca", "sharegpt"}
+# The preference formats have their own tests (tests/exports/test_preference_formats.py).
+SFT_FORMATS = [name for name, export_format in FORMATS.items() if "generation" in export_format.task_types]
+
+
+def test_registry_lists_the_five_sft_formats():
+    assert set(SFT_FORMATS) == {"openai_chat", "trl_prompt_completion", "trl_messages", "alpaca", "sharegpt"}
 
 
 @pytest.mark.parametrize("name, keys", [("openai_chat", {"messages"}), ("trl_messages", {"messages"}),
@@ -49,13 +53,13 @@ def test_plain_pair_lines_carry_exactly_the_format_keys(name, keys):
     assert set(record) == keys
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_plain_pairs_round_trip_through_the_importer(name):
     (pair,) = reimport(lines_of(name, [PLAIN]), ROUND_TRIP_FORMAT[name])
     assert (pair.system, pair.input, pair.output, pair.history) == (None, PLAIN.input, PLAIN.output, None)
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_every_format_round_trips_system_history_and_weight_where_it_carries_them(name):
     pairs = reimport(lines_of(name, [PLAIN, RICH]), ROUND_TRIP_FORMAT[name])
     assert [(p.system, p.input, p.output, p.history) for p in pairs] == [
@@ -74,7 +78,7 @@ TRICKY_TEXTS = ["", "plain", 'quote " and \\ backslash', "new\nline\ttab\r", "\x
                 "</script>", "x" * 5000]
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_lines_from_the_template_are_the_bytes_of_the_record(name):
     plain = [PLAIN._replace(id=i, input=a, output=b, label=str(i))
              for i, (a, b) in enumerate(zip(TRICKY_TEXTS, reversed(TRICKY_TEXTS)))]
@@ -142,7 +146,7 @@ ROWS_IN_DATABASE = [
 ] + [{"input": f"bulk question {i}", "output": f"bulk answer {i}"} for i in range(20)]
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_exported_files_import_back_as_the_same_pairs(name, session, dataset_with):
     dataset, _ = dataset_with(ROWS_IN_DATABASE, name=f"round-trip-{name}")
     made = create_export(session, dataset.id, ExportParams(format=name, exclude_checks=[]), get_settings())
