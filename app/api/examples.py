@@ -85,11 +85,16 @@ def list_examples(
     = "asc",
     status: Literal["pending", "accepted", "rejected"] | None = None,
     label: Annotated[str | None, Query(max_length=500)] = None,
-    check: Annotated[str | None, Query(max_length=50, description="only examples with an open finding of this check")] = None,
+    check: Annotated[str | None, Query(max_length=50, description="only examples with a finding of this check "
+                                                                  "(open, unless finding_status says otherwise)")] = None,
     q: Annotated[str | None, Query(max_length=500, description="text contained in the input or output")] = None,
+    finding_status: Annotated[Literal["open", "dismissed", "resolved"] | None,
+                              Query(description="only examples with a finding in this status (of `check`, if given)")]
+    = None,
 ) -> CursorPage[ExamplePublic]:
-    page = service.list_examples(session, dataset_id, status=status, label=label, check=check, q=q, limit=limit,
-                                 offset=offset, cursor=cursor, descending=order == "desc", count=CountMode(count))
+    page = service.list_examples(session, dataset_id, status=status, label=label, check=check, q=q,
+                                 finding_status=finding_status, limit=limit, offset=offset, cursor=cursor,
+                                 descending=order == "desc", count=CountMode(count))
     return CursorPage(items=[ExamplePublic.of(e) for e in page.items], total=page.total,
                       total_capped=page.total_capped, next_cursor=page.next_cursor)
 

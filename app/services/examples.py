@@ -6,10 +6,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from app.errors import Conflict, InvalidInput
-from app.models import Dataset, Example, Finding, Revision, TaskType, utcnow
+from app.models import Dataset, Example, Finding, FindingStatus, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
-from app.services.text_search import contains
+from app.services.example_query import ExampleFilters, example_conditions
 from app.text import pair_hashes, storable_json
 from app.services import dataset_stats, paging
 from app.services.common import get_or_not_found
@@ -146,30 +146,22 @@ class ExampleList:
 
 def list_examples(
     session: Session, dataset_id: int, *, status: str | None = None, label: str | None = None,
-    check: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
-    cursor: str | None = None, descending: bool = False, count: CountMode = CountMode.capped,
+    check: str | None = None, q: str | None = None, finding_status: str | None = None, limit: int = 50,
+    offset: int = 0, cursor: str | None = None, descending: bool = False, count: CountMode = CountMode.capped,
 ) -> ExampleList:
     """One page in id order (newest first when `descending`), after `cursor` (keyset) or `offset` rows.
 
     See app/services/paging.py for the cursor and what `total` counts."""
     get_dataset(session, dataset_id)
-    conditions = []
-    if status:
-        conditions.append(Example.status == status)
-    if label:
-        conditions.append(Example.label == label)
-    if check:
-        conditions.append(
-            Example.id.in_(select(Finding.example_id).where(Finding.dataset_id == dataset_id, Finding.check == check,
-                                                            Finding.status == "open"))
-        )
-    if q:
-        conditions.append(contains(session.get_bind().dialect.name, q, Example.input, Example.output))
+    filters = ExampleFilters(q=q, status=status, label=label, check=check, finding_status=finding_status)
+    # The dataset's own condition comes first; _keyset_page adds it in the form its plan needs.
+    conditions = example_conditions(dataset_id, filters, session.get_bind().dialect.name)[1:]
     count_query = None
     if check and not (status or label or q):
         # Counted from the findings alone: no example row is read (findings go with their example).
-        count_query = select(Finding.example_id).where(Finding.dataset_id == dataset_id, Finding.check == check,
-                                                       Finding.status == "open").distinct()
+        count_query = select(Finding.example_id).where(
+            Finding.dataset_id == dataset_id, Finding.check == check,
+            Finding.status == (finding_status or FindingStatus.open)).distinct()
     return _keyset_page(session, dataset_id, conditions, narrow=not (status or label), limit=limit,
                         offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query)
 

@@ -28,6 +28,7 @@ from app.exports.leakage import NearSearch, VectorsChanged, check_leakage
 from app.exports.splits import SPLIT_NAMES, assign_splits, connected_groups, split_counts
 from app.models import Dataset, Export, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
+from app.services import jobs
 from app.services.common import get_or_not_found
 from app.services.datasets import get_dataset
 from app.embeddings.target_tokenizer import (
@@ -46,13 +47,6 @@ from app.services.export_selection import (
 )
 
 MAX_RESPLITS = 5
-
-
-def latest_analysis_job(session: Session, dataset_id: int) -> Job | None:
-    return session.scalars(
-        select(Job).where(Job.dataset_id == dataset_id, Job.kind == JobKind.analyze,
-                          Job.status == JobStatus.succeeded).order_by(Job.finished_at.desc(), Job.id.desc())
-    ).first()
 
 
 def _split(selection: Selection, params: ExportParams) -> None:
@@ -155,7 +149,7 @@ def _create_export(session: Session, dataset_id: int, params: ExportParams, sett
     except TokenizerUnavailable as exc:
         raise InvalidInput(str(exc), field="settings.tokenizer") from None
     _split_without_leakage(session, dataset, selection, params, settings)
-    analysis = latest_analysis_job(session, dataset_id)
+    analysis = jobs.latest_job(session, dataset_id, JobKind.analyze, status=JobStatus.succeeded)
     end_read_transaction(session)
 
     staging = settings.data_dir / "exports" / f".staging-{uuid.uuid4().hex}"

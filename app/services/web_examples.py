@@ -14,37 +14,38 @@ from sqlmodel import Session
 from app.errors import InvalidInput
 from app.models import Dataset, Example, Finding, Revision
 from app.schemas.example import ExampleUpdate
-from app.services import paging
+from app.services import example_query, paging
 from app.services.datasets import get_dataset
+from app.services.example_query import FINDING_STATUSES, example_conditions
 from app.services.paging import SortKey
-from app.services.text_search import contains
 from app.services.examples import get_example, list_revisions, update_example
 from app.services.findings import list_findings
 
 # name -> the keyset order (app/services/paging.py); ties are broken by id in the same direction.
+# The highest score of the example's open findings (-1 without one): "score" lists the most suspicious first.
+OPEN_SCORE = func.coalesce(
+    select(func.max(Finding.score)).where(Finding.example_id == Example.id, Finding.status == "open")
+    .correlate(Example).scalar_subquery(), -1.0)
 SORTS: dict[str, tuple[SortKey, ...]] = {
+    "score": (SortKey(OPEN_SCORE, descending=True), SortKey(Example.id, descending=True)),
     "oldest": (SortKey(Example.id),),
     "newest": (SortKey(Example.id, descending=True),),
     "label": (SortKey(func.coalesce(Example.label, "")), SortKey(Example.id)),
     "updated": (SortKey(Example.updated_at, descending=True, kind="datetime"), SortKey(Example.id, descending=True)),
 }
-FINDING_STATUSES = ("open", "dismissed", "resolved")
+__all__ = ["FINDING_STATUSES", "SORTS", "ExampleFilters", "browse_examples"]
 
 
 @dataclass
-class ExampleFilters:
-    q: str | None = None
-    status: str | None = None
-    label: str | None = None
-    check: str | None = None
-    finding_status: str | None = None
+class ExampleFilters(example_query.ExampleFilters):
+    """The shared filters (app/services/example_query.py) and the browser's sort."""
+
     sort: str = "oldest"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.sort not in SORTS:
             raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", field="sort")
-        if self.finding_status and self.finding_status not in FINDING_STATUSES:
-            raise InvalidInput(f"finding_status must be one of {', '.join(FINDING_STATUSES)}", field="finding_status")
 
 
 @dataclass
@@ -60,29 +61,14 @@ class ExamplePage:
         return self.total > paging.COUNT_CAP
 
 
-def _sort_values(sort: str, example: Example) -> list[Any]:
+def _sort_values(sort: str, example: Example, scores: dict[int, float]) -> list[Any]:
+    if sort == "score":
+        return [scores[example.id], example.id]
     if sort == "label":
         return [example.label or "", example.id]
     if sort == "updated":
         return [example.updated_at, example.id]
     return [example.id]
-
-
-def _conditions(dataset_id: int, f: ExampleFilters, dialect_name: str) -> list:
-    conditions = [Example.dataset_id == dataset_id]
-    if f.status:
-        conditions.append(Example.status == f.status)
-    if f.label:
-        conditions.append(Example.label == f.label)
-    if f.check or f.finding_status:
-        findings = select(Finding.example_id).where(Finding.dataset_id == dataset_id)
-        if f.check:
-            findings = findings.where(Finding.check == f.check)
-        findings = findings.where(Finding.status == (f.finding_status or "open"))
-        conditions.append(Example.id.in_(findings))
-    if f.q:
-        conditions.append(contains(dialect_name, f.q, Example.input, Example.output))
-    return conditions
 
 
 def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, *, after: str | None = None,
@@ -91,7 +77,7 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     paging as the API lists: app/services/paging.py). `total` is capped: COUNT_CAP + 1 means "more"."""
     get_dataset(session, dataset_id)
     keys = SORTS[filters.sort]
-    conditions = _conditions(dataset_id, filters, session.get_bind().dialect.name)
+    conditions = example_conditions(dataset_id, filters, session.get_bind().dialect.name)
     backwards = before is not None
     cursor = paging.decode_cursor(before if backwards else after, keys, field="before" if backwards else "after") \
         if (before or after) else None
@@ -107,6 +93,7 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     page = paging.fetch(session, query, keys, cursor_values=cursor.values if cursor else None, limit=limit,
                         backwards=backwards)
     page_ids = [row.id for row in page.rows]
+    scores = {row.id: float(row[0]) for row in page.rows} if filters.sort == "score" else {}
     by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(page_ids)))} if page_ids else {}
     rows = [by_id[i] for i in page_ids if i in by_id]
     if backwards:
@@ -119,9 +106,9 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     next_cursor = prev_cursor = None
     if rows:
         if page.more or backwards:
-            next_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[-1]), counted)
+            next_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[-1], scores), counted)
         if (page.more and backwards) or (cursor and not backwards):
-            prev_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[0]), counted)
+            prev_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[0], scores), counted)
     return ExamplePage(rows, total, next_cursor, prev_cursor, _open_checks(session, [e.id for e in rows]))
 
 

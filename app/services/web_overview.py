@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.models import Example, Finding, FindingStatus, Job, JobKind
 from app.schemas.dataset import DatasetPublic
+from app.services import jobs
 from app.services.dataset_stats import example_stats
 from app.services.datasets import get_dataset, list_datasets, to_public
 
@@ -49,19 +50,11 @@ def _open_findings(session: Session, dataset_ids: list[int]) -> dict[int, dict[s
     return counts
 
 
-def _last_analyses(session: Session, dataset_ids: list[int]) -> dict[int, Job]:
-    latest = (
-        select(func.max(Job.id)).where(Job.dataset_id.in_(dataset_ids), Job.kind == JobKind.analyze)
-        .group_by(Job.dataset_id)
-    )
-    return {job.dataset_id: job for job in session.scalars(select(Job).where(Job.id.in_(latest)))}
-
-
 def _cards(session: Session, datasets: list[DatasetPublic]) -> list[DatasetCard]:
     ids = [d.id for d in datasets]
     if not ids:
         return []
-    statuses, findings, analyses = _status_counts(session, ids), _open_findings(session, ids), _last_analyses(session, ids)
+    statuses, findings, analyses = _status_counts(session, ids), _open_findings(session, ids), jobs.latest_jobs(session, ids, JobKind.analyze)
     return [DatasetCard(d, statuses[d.id], findings[d.id], analyses.get(d.id)) for d in datasets]
 
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, QueryParams
 
-from app.auth import Admin
+from app.auth import Admin, Reviewer
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.exports import FORMATS
@@ -47,7 +47,7 @@ def _params(values: dict) -> ExportParams:
                                 "selection": values["selection"] or "diverse"})
 
 
-@router.get("/examples/{example_id}/training-view")
+@router.get("/examples/{example_id}/training-view", dependencies=[Reviewer])
 def example_training_view(example_id: int, request: Request, session: SessionDep, settings: SettingsDep,
                           mode: str = "assistant") -> Response:
     """The pair rendered with the dataset's chat template, trained tokens marked (an htmx fragment)."""
@@ -55,7 +55,7 @@ def example_training_view(example_id: int, request: Request, session: SessionDep
     return render(request, "examples/_training_view.html", {"tv": view})
 
 
-@router.get("/datasets/{dataset_id}/export/training-view")
+@router.get("/datasets/{dataset_id}/export/training-view", dependencies=[Admin])
 def export_training_view(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
                          format: str = "openai_chat") -> Response:
     """A sample pair as the chosen format's trainer trains on it (the export preview)."""
