@@ -41,6 +41,8 @@ def project(vectors: np.ndarray) -> tuple[np.ndarray, float]:
     sample = vectors
     if len(vectors) > FIT_SAMPLE:
         sample = vectors[np.random.default_rng(0).choice(len(vectors), FIT_SAMPLE, replace=False)]
+    if not np.any(sample.var(axis=0) > 0):  # every vector the same (or none embedded): nothing to spread out
+        return np.zeros((len(vectors), 2), dtype=np.float32), 0.0
     pca = PCA(n_components=2, svd_solver="randomized", random_state=0).fit(sample)
     coordinates = pca.transform(vectors)
     return coordinates.astype(np.float32), float(pca.explained_variance_ratio_.sum())
