@@ -149,11 +149,12 @@ def label_options(dataset: Dataset, finding: Finding, known: list[str]) -> list[
     """Every label one may apply: the suggested ones first, then the dataset's labels by frequency."""
     details = finding.details or {}
     suggested = [label for label, _ in details.get("top_labels") or []]
-    options: list[str] = []
+    # A dict keeps the first-seen order with O(1) membership: a list's `in` made a 10,000-label set quadratic.
+    options: dict[str, None] = {}
     for candidate in [details.get("suggested_label"), *suggested, *(dataset.label_set or []), *known]:
-        if isinstance(candidate, str) and candidate and candidate not in options:
-            options.append(candidate)
-    return options
+        if isinstance(candidate, str) and candidate:
+            options.setdefault(candidate)
+    return list(options)
 
 
 def _groups(cluster: Cluster, examples: dict[int, Example], first: int) -> list[MemberGroup]:
