@@ -26,10 +26,18 @@ def migrate(revision: str = "head") -> None:
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON array or CSV (.gz too)")],
     dataset: Annotated[str, typer.Option(help="dataset name")],
-    format: Annotated[str, typer.Option(help="auto, prompt_completion, messages, alpaca, sharegpt, input_output")] = "auto",
+    format: Annotated[str, typer.Option(help="auto, prompt_completion, messages, alpaca, sharegpt, input_output, "
+                                             "trl_preference, openai_dpo, hh, rated, kto")] = "auto",
     on_error: Annotated[OnError, typer.Option(help="abort: a bad line imports nothing; skip: import the rest")] = OnError.abort,
     create: Annotated[bool, typer.Option(help="create the dataset if it does not exist")] = True,
-    task_type: Annotated[str, typer.Option(help="task type of a dataset created here")] = "generation",
+    task_type: Annotated[str, typer.Option(help="task type of a dataset created here: generation, "
+                                                "classification or preference")] = "generation",
+    role: Annotated[str, typer.Option(help="role of a dataset created here: training, or reference (an eval or "
+                                           "test set to check training data against; never exported)")] = "training",
+    check_against: Annotated[list[str] | None, typer.Option(
+        help="name of a reference set to check this dataset against (contamination); repeat for several")] = None,
+    rated_margin: Annotated[float | None, typer.Option(help="rated format: every pair whose scores differ by at "
+                                                            "least this much (default: best vs worst)")] = None,
 ) -> None:
     """Import pairs from a file into a dataset."""
     import gzip
@@ -42,7 +50,7 @@ def import_file(
     from app.schemas.dataset import DatasetCreate
     from app.services import datasets
     from app.services.import_validation import Parallelism
-    from app.services.imports import run_import
+    from app.services.imports import check_rated_margin, run_import
 
     settings = get_settings()
     _migrated()
@@ -52,7 +60,8 @@ def import_file(
         with opener(file, "rb") as raw:
             while chunk := raw.read(1 << 20):
                 spool.write(chunk)
-        source = open_source(spool, filename=name, format=format, max_csv_columns=settings.import_max_csv_columns,
+        source = open_source(spool, filename=name, format=format, options=check_rated_margin(rated_margin),
+                             max_csv_columns=settings.import_max_csv_columns,
                              max_line_length=settings.import_max_line_length)
         with session_scope() as session:
             try:
@@ -60,7 +69,9 @@ def import_file(
             except NotFound:
                 if not create:
                     raise
-                target = datasets.create_dataset(session, DatasetCreate(name=dataset, task_type=task_type))
+                target = datasets.create_dataset(session, DatasetCreate(name=dataset, task_type=task_type, role=role))
+            if check_against:
+                datasets.add_references(session, target.id, check_against)
             with tqdm(desc="writing", unit=" pairs") as bar:
                 outcome = run_import(session, target.id, source, on_error=on_error,
                                      batch_size=settings.import_batch_size,
@@ -75,6 +86,10 @@ def import_file(
         raise typer.Exit(1)
     typer.echo(f"imported {outcome.imported}, updated {outcome.updated}, skipped {outcome.skipped} "
                f"(format {outcome.format}) into dataset '{dataset}'")
+    across = outcome.already_in_other_datasets
+    if across and across["total"]:
+        typer.echo(f"{across['total']} new pair(s) repeat an input another dataset holds: "
+                   + ", ".join(f"{name} {n}" for name, n in across["by_dataset"].items()))
 
 
 @cli.command()
@@ -141,13 +156,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
 def export_dataset(
     dataset: Annotated[str, typer.Option(help="dataset name")],
     out: Annotated[Path, typer.Option(file_okay=False, help="folder to copy the export's files into")],
-    format: Annotated[str, typer.Option(help="openai_chat, trl_prompt_completion, trl_messages, alpaca, sharegpt")] = "openai_chat",
+    format: Annotated[str, typer.Option(help="openai_chat, trl_prompt_completion, trl_messages, alpaca, sharegpt; "
+                                             "preference sets: trl_preference, openai_dpo, kto")] = "openai_chat",
     splits: Annotated[str, typer.Option(help="train,validation,test ratios")] = "0.8,0.1,0.1",
     seed: int = 42,
     include_status: Annotated[list[str] | None, typer.Option(help="repeat for several; default accepted+pending")] = None,
     exclude_check: Annotated[list[str] | None, typer.Option(help="repeat for several; default format, conflicting_output, label_issue")] = None,
     dedupe: Annotated[str, typer.Option(help="keep_one or keep_all")] = "keep_one",
     epochs: Annotated[int, typer.Option(help="epochs for the training-token estimate")] = 3,
+    max_examples: Annotated[int | None, typer.Option(help="a budget: keep at most this many clean pairs")] = None,
+    selection: Annotated[str, typer.Option(help="how a budget picks: diverse (cover the embedding space) or random")] = "diverse",
 ) -> None:
     """Export leakage-free train/validation/test JSONL splits, manifest.json and a dataset card."""
     import shutil
@@ -164,7 +182,8 @@ def export_dataset(
     _migrated()
     try:
         ratios = dict(zip(("train", "validation", "test"), (float(x) for x in splits.split(",")), strict=True))
-        fields = {"format": format, "splits": ratios, "seed": seed, "dedupe": dedupe, "epochs": epochs}
+        fields = {"format": format, "splits": ratios, "seed": seed, "dedupe": dedupe, "epochs": epochs,
+                  "max_examples": max_examples, "selection": selection}
         if include_status:
             fields["include_status"] = include_status
         if exclude_check is not None:
@@ -178,16 +197,32 @@ def export_dataset(
             target = datasets.get_dataset_by_name(session, dataset)
             export = create_export(session, target.id, params, settings)
             folder = export_folder(settings, export)
-    except DomainError as exc:  # an unknown dataset, an empty selection: one line, not a traceback
+    except DomainError as exc:  # an unknown dataset, a reference set, an empty selection: one line, not a traceback
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     out.mkdir(parents=True, exist_ok=True)
     for name in ZIPPED_FILES:
-        shutil.copy2(folder / name, out / name)
-    counts = export.manifest["counts"]["splits"]
-    leakage = export.manifest["leakage"]
+        if (folder / name).exists():
+            shutil.copy2(folder / name, out / name)
+        else:  # an empty split has no file: none left over from an earlier export into this folder either
+            (out / name).unlink(missing_ok=True)
+    manifest = export.manifest
+    counts = manifest["counts"]["splits"]
+    leakage = manifest["leakage"]
     typer.echo(f"export {export.id}: " + ", ".join(f"{s} {c['total']}" for s, c in counts.items())
                + f"; leakage check {'passed' if leakage['passed'] else 'FAILED'}; files in {out}")
+    for warning in manifest.get("warnings") or []:
+        typer.echo(f"warning: {warning}", err=True)
+    checks = manifest.get("format_checks")
+    if checks and not checks["passed"]:
+        typer.echo(f"{checks['rules']} rules not met: " + ", ".join(
+            f"{rule} {n}" for rule, n in checks["violations_by_rule"].items()) + " (see manifest.json)", err=True)
+    picked = export.manifest.get("selection")
+    if picked and picked.get("coverage"):
+        cover = picked["coverage"]
+        typer.echo(f"budget: {picked['selected']} of {picked['candidates']} clean pairs ({picked['method_used']}); "
+                   f"distance to the nearest picked pair: mean {cover['mean_distance_to_nearest_selected']}, "
+                   f"worst {cover['max_distance_to_nearest_selected']}")
 
 
 users_cli = typer.Typer(help="User accounts (admin, reviewer).", no_args_is_help=True)

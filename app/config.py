@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto `winnow serve` trusts (comma-separated IPs or networks,
     # e.g. "10.0.0.5,172.16.0.0/12"). Empty: forwarded headers are ignored and the socket's peer is the client.
     trusted_proxies: str = Field(default="", validation_alias="WINNOW_TRUSTED_PROXIES")
+    # Tokenizer of the token counts (format check, export statistics): o200k_base, cl100k_base, local
+    # (the Hugging Face tokenizer at WINNOW_TOKENIZER_PATH) or all-MiniLM-L6-v2; a dataset's settings.tokenizer wins.
+    tokenizer: str = Field(default="", validation_alias="WINNOW_TOKENIZER")
+    tokenizer_path: str | None = Field(default=None, validation_alias="WINNOW_TOKENIZER_PATH")
     # Apply Alembic migrations when the app starts.
     migrate_on_start: bool = Field(default=True, validation_alias="WINNOW_MIGRATE_ON_START")
 

@@ -1,6 +1,6 @@
 """FastAPI dependencies as Annotated aliases."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query
 from sqlmodel import Session
@@ -14,4 +14,8 @@ from app.db import get_session
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LimitQuery = Annotated[int, Query(ge=1, le=1000, description="page size")]
-OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
+OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip (slow deep in a large list: "
+                                                                    "page with `cursor` instead)")]
+CursorQuery = Annotated[str | None, Query(max_length=2000, description="the `next_cursor` of the previous page")]
+CountQuery = Annotated[Literal["capped", "exact"], Query(
+    description="capped: count matches up to 10,000 (`total_capped` says when there are more); exact: count all")]

@@ -29,14 +29,17 @@ def content_hash(system: str | None, input_text: str, output: str) -> str:
     return sha256_hex(normalise(system or ""), normalise(input_text), normalise(output))
 
 
-def pair_hashes(system: str | None, input_text: str, output: str) -> tuple[str, str]:
+def pair_hashes(system: str | None, input_text: str, output: str, rejected: str | None = None) -> tuple[str, str]:
     """(input_hash, content_hash), the same as input_hash() and content_hash(), with each text normalised
-    once and each digest in one call: the import's hot path."""
+    once and each digest in one call: the import's hot path. A preference pair's content hash covers its
+    rejected side too (an SFT pair's hash is unchanged)."""
     normal_input = normalise(input_text)
     normal_system = normalise(system) if system else ""
     sha256 = hashlib.sha256
-    return (sha256(f"{normal_input}\x1f".encode()).hexdigest(),
-            sha256(f"{normal_system}\x1f{normal_input}\x1f{normalise(output)}\x1f".encode()).hexdigest())
+    content = f"{normal_system}\x1f{normal_input}\x1f{normalise(output)}\x1f"
+    if rejected is not None:
+        content += f"rejected\x1e{normalise(rejected)}\x1f"
+    return sha256(f"{normal_input}\x1f".encode()).hexdigest(), sha256(content.encode()).hexdigest()
 
 
 def storable(text: str) -> str:

@@ -94,11 +94,13 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     settings = get_settings()
     upgrade(settings.database_url)
     with gzip.open(DEBIAN, "rt") as source, tempfile.TemporaryFile() as spool:
-        for n, line in enumerate(source):
-            if n >= args.rows:
-                break
-            record = json.loads(line)
-            spool.write(json.dumps({"prompt": f"{record['short']}\n\n{record['long']}",
+        records = [json.loads(line) for line in source]
+        for n in range(args.rows):
+            # Past the ~52,000 descriptions the file is cycled, each cycle's texts marked, so that they differ.
+            cycle, record = divmod(n, len(records))
+            record = records[record]
+            variant = f"\n(variant {cycle})" if cycle else ""
+            spool.write(json.dumps({"prompt": f"{record['short']}\n\n{record['long']}{variant}",
                                     "completion": record["section"]}).encode() + b"\n")
         with session_scope() as session:
             dataset = create_dataset(session, DatasetCreate(name="bench-export", task_type="classification"))

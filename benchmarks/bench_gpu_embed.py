@@ -170,7 +170,7 @@ def main() -> None:
         try:
             from app.embeddings.sentence import TransformerEmbedder
 
-            winnow = TransformerEmbedder(device=device, batch_size=batch)
+            winnow = TransformerEmbedder(device=device, batch_size=batch, model_dir=path)
             winnow.encode(texts[: 2 * batch])
             results["Winnow"] = timed(f"Winnow TransformerEmbedder ({'fp16' if device == 'cuda' else 'fp32'})",
                                       n, device, lambda: winnow.encode(texts))

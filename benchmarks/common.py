@@ -5,7 +5,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEBIAN = ROOT.parent / "shared" / "data" / "debian_packages.jsonl.gz"
+# Next to the checkout (/work/main -> /work/shared), or two levels up from a worktree (/work/wt/<name>).
+DEBIAN = next((path for path in (ROOT.parent / "shared" / "data" / "debian_packages.jsonl.gz",
+                                 ROOT.parent.parent / "shared" / "data" / "debian_packages.jsonl.gz")
+               if path.exists()), ROOT.parent / "shared" / "data" / "debian_packages.jsonl.gz")
 
 
 def throwaway_postgres_database(pg_url: str, prefix: str = "winnow_bench") -> tuple[str, Callable[[], None]]:

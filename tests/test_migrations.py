@@ -51,3 +51,48 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database_url):
         heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     engine.dispose()
     assert len(heads) == 1
+
+
+def index_names(url: str, table: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return {index["name"] for index in inspect(engine).get_indexes(table)}
+    finally:
+        engine.dispose()
+
+
+def test_search_indexes_migration_up_and_down(empty_database_url):
+    """0002_search_indexes: the findings paging indexes on both databases, pg_trgm GIN indexes on Postgres;
+    a downgrade to the revision before restores its findings index."""
+    upgrade(empty_database_url)
+    findings = index_names(empty_database_url, "findings")
+    assert {"ix_findings_dataset_check_status_score", "ix_findings_dataset_score"} <= findings
+    assert "ix_findings_dataset_check_status" not in findings
+    engine = create_engine(empty_database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                methods = dict(connection.execute(text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'examples'")).all())
+                assert connection.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
+            assert "gin_trgm_ops" in methods["ix_examples_input_trgm"]
+            assert "gin_trgm_ops" in methods["ix_examples_output_trgm"]
+    finally:
+        engine.dispose()
+    downgrade(empty_database_url, "0009")
+    findings = index_names(empty_database_url, "findings")
+    assert "ix_findings_dataset_check_status" in findings
+    assert "ix_findings_dataset_score" not in findings
+    assert not {"ix_examples_input_trgm", "ix_examples_output_trgm"} & index_names(empty_database_url, "examples")
+    upgrade(empty_database_url)
+    assert "ix_findings_dataset_score" in index_names(empty_database_url, "findings")
+
+
+def test_preference_columns_are_nullable_additions_to_examples(empty_database_url):
+    upgrade(empty_database_url)
+    engine = create_engine(empty_database_url)
+    try:
+        columns = {c["name"]: c for c in inspect(engine).get_columns("examples")}
+    finally:
+        engine.dispose()
+    assert columns["rejected"]["nullable"] and columns["kto_label"]["nullable"]

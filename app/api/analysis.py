@@ -3,10 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.auth import Admin, Reviewer
-from app.deps import LimitQuery, OffsetQuery, SessionDep
+from app.deps import CountQuery, CursorQuery, LimitQuery, OffsetQuery, SessionDep
 from app.schemas.analysis import DatasetReport, FindingPublic, FindingStatusLiteral, FindingUpdate, JobPublic
-from app.schemas.common import Page
+from app.schemas.common import CursorPage
 from app.services import analysis, findings, jobs, report
+from app.services.paging import CountMode
 
 router = APIRouter(tags=["analysis"])
 
@@ -30,15 +31,17 @@ def cancel_job(job_id: int, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.request_cancel(session, job_id))
 
 
-@router.get("/datasets/{dataset_id}/findings", dependencies=[Reviewer], response_model=Page[FindingPublic])
+@router.get("/datasets/{dataset_id}/findings", dependencies=[Reviewer], response_model=CursorPage[FindingPublic])
 def list_findings(
     dataset_id: int, session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0,
+    cursor: CursorQuery = None, count: CountQuery = "capped",
     check: Annotated[str | None, Query(max_length=50, description="only this check's findings")] = None,
     status: FindingStatusLiteral | None = None,
-) -> Page[FindingPublic]:
-    items, total = findings.list_findings(session, dataset_id, check=check, status=status, limit=limit,
-                                          offset=offset)
-    return Page(items=[FindingPublic.model_validate(f) for f in items], total=total)
+) -> CursorPage[FindingPublic]:
+    page = findings.page_findings(session, dataset_id, check=check, status=status, limit=limit, offset=offset,
+                                  cursor=cursor, count=CountMode(count))
+    return CursorPage(items=[FindingPublic.model_validate(f) for f in page.items], total=page.total,
+                      total_capped=page.total_capped, next_cursor=page.next_cursor)
 
 
 @router.patch("/findings/{finding_id}", dependencies=[Reviewer], response_model=FindingPublic)

@@ -42,6 +42,8 @@ class ExampleRow:
     status: str = "pending"
     input_hash: str = ""
     version: int = 1
+    rejected: str | None = None  # preference pairs: `output` is the chosen answer
+    kto_label: bool | None = None  # unpaired KTO examples
 
 
 @dataclass
@@ -55,6 +57,19 @@ class DatasetInfo:
     def answer_is_label(self) -> bool:
         """Classification: the label is the answer, and outputs have no meaningful length or wording."""
         return self.task_type == TaskType.classification
+
+
+@dataclass
+class ReferenceSet:
+    """A reference dataset (an eval set, a test set, a benchmark) that the contamination check compares
+    the training pairs against: its items' texts and their input vectors from the analysis's embedder."""
+
+    dataset_id: int
+    name: str
+    ids: np.ndarray                 # (m,) int64 example ids
+    inputs: list[str]
+    outputs: list[str]
+    vectors: np.ndarray | None = None  # (m, d) unit input vectors, row i of ids[i]; None: no semantic match
 
 
 @dataclass
@@ -72,11 +87,18 @@ class AnalysisContext:
     cache_dir: Path | None = None
     # The token-count cache shared with the exports (None: count without a cache).
     token_cache: Path | None = None
+    # The dataset's target tokenizer (app.embeddings.target_tokenizer.TargetTokenizer); None: MiniLM's.
+    tokenizer: Any = None
     embedding_model: str = ""
     # Up to this many rows the neighbours are exact; above it they come from an HNSW index.
     exact_search_max_rows: int = 50_000
     # Told (stage, done, total[, unit]) while a long step runs, so the job message can say where it is.
     progress: Callable[..., None] | None = None
+    # The reference sets named in settings["contamination"]["reference_datasets"], loaded by the analysis.
+    references: list[ReferenceSet] = field(default_factory=list)
+    # example id -> (other dataset id, other dataset name, other example id) of the same normalised input in
+    # another dataset; filled by the analysis only when settings["exact_duplicate"]["across_datasets"] is on.
+    across_datasets: dict[int, tuple[int, str, int]] = field(default_factory=dict)
 
     def settings_of(self, check: "Check") -> Any:
         """The check's effective settings, as its own typed model."""

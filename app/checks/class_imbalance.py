@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field
 
 from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, clip01
-from app.task_types import ALL_TASK_TYPES
+from app.task_types import SFT_TASK_TYPES
 
 
 class ClassImbalanceSettings(CheckSettings):
@@ -23,7 +23,8 @@ class ClassImbalanceCheck:
     name = "class_imbalance"
     description = ("Labels with fewer than `min_count` examples or a share under 1/(`share_factor` x number of "
                    "labels).")
-    task_types = ALL_TASK_TYPES
+    # Preference datasets have their own answer checks (identical_sides, contradicting_preference).
+    task_types = SFT_TASK_TYPES
     needs_embeddings = False
     # The flag is about the label, not the pair: it does not count against an example being clean.
     dataset_level = True

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool
 
 from app.checks.base import AnalysisContext, CheckSettings, ExampleRow, FindingDraft, clip01, representative
-from app.task_types import ALL_TASK_TYPES
+from app.task_types import SFT_TASK_TYPES
 from app.text import normalise
 
 MAX_COMPARED_CHARS = 2000
@@ -31,7 +31,8 @@ class ConflictingOutputCheck:
     name = "conflicting_output"
     description = ("Pairs in one exact or near-duplicate group whose outputs (labels, for classification) disagree. "
                    "For free-text outputs, `min_output_difference` (0-1) is how different they must be.")
-    task_types = ALL_TASK_TYPES
+    # Preference datasets have their own answer checks (identical_sides, contradicting_preference).
+    task_types = SFT_TASK_TYPES
     needs_embeddings = True
     dataset_level = False
     forms_clusters = True

@@ -1,11 +1,14 @@
 """exact_duplicate: inputs identical after NFKC, casefolding and collapsing whitespace."""
 
+from pydantic import StrictBool
+
 from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, member_ids, representative
 from app.task_types import ALL_TASK_TYPES
 
 
 class ExactDuplicateSettings(CheckSettings):
-    pass
+    # Also flag inputs that another dataset already holds (a weekly batch that repeats last week's).
+    across_datasets: StrictBool = False
 
 
 class ExactDuplicateCheck:
@@ -33,4 +36,15 @@ class ExactDuplicateCheck:
                     "message": f"The input is the same as example {rep_id}'s "
                                f"({len(rows)} copies in all, ignoring case and spacing).",
                 }))
+        for row, example in enumerate(ctx.examples):
+            other = ctx.across_datasets.get(example.id)
+            if other is None:
+                continue
+            other_dataset_id, other_name, other_id = other
+            drafts.append(FindingDraft(example.id, self.name, 1.0, {
+                "cluster_id": f"across:{example.id}", "members": [example.id], "across_datasets": True,
+                "other_dataset_id": other_dataset_id, "other_dataset": other_name, "other_example_id": other_id,
+                "message": f"The input is already in dataset '{other_name}' (example {other_id}), "
+                           f"ignoring case and spacing.",
+            }))
         return drafts

@@ -18,6 +18,7 @@ RULE_SCORES = {
     "empty_input": 1.0, "empty_output": 1.0, "label_not_allowed": 1.0, "output_not_json": 1.0,
     "output_schema": 1.0, "broken_unicode": 0.9, "control_characters": 0.9, "role_order": 0.9,
     "too_many_tokens": 0.8, "surrounding_whitespace": 0.3,
+    "empty_rejected": 1.0, "rejected_not_json": 1.0, "rejected_schema": 1.0,
 }
 KNOWN_ROLES = {"system", "user", "assistant", "tool"}
 
@@ -60,11 +61,24 @@ class FormatSettings(CheckSettings):
     check_whitespace: StrictBool = True
 
 
+def _schema_problems(validator, field: str, name: str, text: str) -> list[tuple[str, str]]:
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        return [(f"{field}_not_json", f"the {name} is not valid JSON ({exc.msg} at position {exc.pos})")]
+    error = next(iter(validator.iter_errors(parsed)), None)
+    if error is None:
+        return []
+    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+    return [(f"{field}_schema", f"the {name} does not match the output schema at {where}: {error.message[:200]}")]
+
+
 class FormatCheck:
     name = "format"
-    description = ("Empty input or output, leading/trailing whitespace, control characters or broken Unicode, "
+    description = ("Empty input or output (either answer of a preference pair), leading/trailing whitespace, "
+                   "control characters or broken Unicode, "
                    "output outside the label set, output that is not JSON or fails the output schema, more than "
-                   "`max_tokens` tokens (the embedding model's tokenizer), chat history in a wrong role order.")
+                   "`max_tokens` tokens (the dataset's target tokenizer, o200k_base unless set), chat history in a wrong role order.")
     task_types = ALL_TASK_TYPES
     needs_embeddings = False
     dataset_level = False
@@ -103,21 +117,41 @@ class FormatCheck:
 
     @staticmethod
     def _token_counts(ctx: AnalysisContext) -> list[int]:
+        from app.embeddings.target_tokenizer import count_cached
         from app.embeddings.tokenizer import count_tokens_cached, training_text
 
         # The same texts and cache as the export's token statistics, so an export after an analysis counts nothing.
         texts = [training_text(e.system, e.history, e.input, e.output) for e in ctx.examples]
-        return count_tokens_cached(texts, ctx.token_cache)
+
+        def count(texts: list[str]) -> list[int]:
+            if ctx.tokenizer is None:  # no target tokenizer given: the embedding model's
+                return count_tokens_cached(texts, ctx.token_cache)
+            return count_cached(ctx.tokenizer, texts, ctx.token_cache)
+
+        counts = count(texts)
+        paired = [i for i, e in enumerate(ctx.examples) if e.rejected is not None]
+        if paired:  # a preference pair is two training sequences: the longer one must fit
+            rejected_counts = count([training_text(ctx.examples[i].system, ctx.examples[i].history,
+                                                   ctx.examples[i].input, ctx.examples[i].rejected) for i in paired])
+            for i, n in zip(paired, rejected_counts, strict=True):
+                counts[i] = max(counts[i], n)
+        return counts
 
     def _problems(self, ctx: AnalysisContext, e: ExampleRow, validator,
                   settings: FormatSettings, allowed_labels: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
-        for field, text in (("input", e.input), ("output", e.output)):
+        paired = e.rejected is not None
+        sides = [("input", "input", e.input), ("output", "chosen answer" if paired else "output", e.output)]
+        if paired:
+            sides.append(("rejected", "rejected answer", e.rejected))
+        for field, name, text in sides:
             if not text.strip():
-                problems.append((f"empty_{field}", f"the {field} is empty"))
+                problems.append((f"empty_{field}", f"the {name} is empty"))
             elif settings.check_whitespace and text != text.strip():
-                problems.append(("surrounding_whitespace", f"the {field} starts or ends with whitespace"))
+                problems.append(("surrounding_whitespace", f"the {name} starts or ends with whitespace"))
         texts = {"input": e.input, "output": e.output, "system prompt": e.system or ""}
+        if paired:
+            texts["rejected answer"] = e.rejected
         texts.update({f"history turn {i + 1}": str(m.get("content", "")) for i, m in enumerate(e.history or [])})
         broken = [name for name, text in texts.items() if REPLACEMENT_CHAR in text]
         if broken:
@@ -130,17 +164,13 @@ class FormatCheck:
             value = e.label if e.label is not None else e.output.strip()
             if value not in allowed_labels:
                 problems.append(("label_not_allowed", f"'{value[:100]}' is not one of the dataset's labels"))
-        if validator is not None and e.output.strip():
-            try:
-                parsed = json.loads(e.output)
-            except ValueError as exc:
-                problems.append(("output_not_json", f"the output is not valid JSON ({exc.msg} at position {exc.pos})"))
-            else:
-                error = next(iter(validator.iter_errors(parsed)), None)
-                if error is not None:
-                    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
-                    problems.append(("output_schema", f"the output does not match the output schema at {where}: "
-                                                      f"{error.message[:200]}"))
+        if validator is not None:
+            answers = [("output", "output" if not paired else "chosen answer", e.output)]
+            if paired:
+                answers.append(("rejected", "rejected answer", e.rejected))
+            for field, name, text in answers:
+                if text.strip():
+                    problems += _schema_problems(validator, field, name, text)
         reason = role_order_problem(e.history, bool(e.system))
         if reason:
             problems.append(("role_order", reason))

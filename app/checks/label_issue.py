@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import Field
 
 from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, clip01
-from app.task_types import ALL_TASK_TYPES
+from app.task_types import SFT_TASK_TYPES
 from app.text import sha256_hex
 
 CACHE_VERSION = 2
@@ -191,7 +191,8 @@ class LabelIssueCheck:
     description = ("Pairs whose label is probably wrong: cleanlab on out-of-sample probabilities of K-fold "
                    "cross-validated logistic regression over the input (embedding + TF-IDF of hashed word "
                    "n-grams).")
-    task_types = ALL_TASK_TYPES
+    # Preference datasets have their own answer checks (identical_sides, contradicting_preference).
+    task_types = SFT_TASK_TYPES
     needs_embeddings = True
     dataset_level = False
     forms_clusters = False
@@ -225,8 +226,10 @@ class LabelIssueCheck:
         for position in np.flatnonzero(issues & (suggested_index != labels)):
             example = ctx.examples[rows[position]]
             suggested = classes[int(suggested_index[position])]
+            top = np.argsort(-probabilities[position])[:3]
             drafts.append(FindingDraft(example.id, self.name, clip01(1.0 - quality[position]), {
                 "given_label": example.label, "suggested_label": suggested,
+                "top_labels": [[classes[int(k)], round(float(probabilities[position][k]), 3)] for k in top],
                 "label_quality": round(float(quality[position]), 4),
                 "message": f"The label '{example.label}' looks wrong for this input; '{suggested}' fits it better "
                            f"(label quality {quality[position]:.2f} of 1).",

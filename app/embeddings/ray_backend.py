@@ -33,7 +33,10 @@ def runtime_env() -> dict:
 
 def connect(address: str = "") -> None:
     """Join the cluster at `address` (empty: start a local Ray on this machine's cores), once per process."""
-    import ray
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError("RAY_ADDRESS / WINNOW_EMBED_BACKEND=ray needs Ray: pip install -e '.[ray]'") from exc
 
     with _init_lock:
         if not ray.is_initialized():
@@ -63,6 +66,7 @@ def encode_rows(embedder: Embedder, texts: Sequence[str], batch_size: int,
     import ray
 
     connect(address)
+    ray.data.DataContext.get_current().enable_progress_bars = False  # the job's own progress says where it is
     resources = ray.cluster_resources()
     gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
     if gpus and wants_gpu(embedder):

@@ -3,16 +3,18 @@
 It computes what sentence-transformers' `encode(normalize_embeddings=True)` computes (mean of the
 last hidden states over real tokens, truncated at the model's 256 tokens, L2-normalised; a test
 holds the two within 1e-5), but faster where the time goes on a GPU:
-- one batched call of the Rust fast tokenizer over all texts (its own threads), rather than a
-  tokenise-and-pad step per batch;
+- one batched call of the Rust fast tokenizer per piece of texts (its own threads, GIL released),
+  rather than a tokenise-and-pad step per batch; on a GPU the next piece is tokenised while the
+  GPU encodes this one;
 - batches of texts of similar length (sorted by token count), so that padding is small;
-- fp16 weights on a GPU (cosine with fp32 above 0.999, see benchmarks/bench_gpu_embed.py), a
+- fp16 weights on a GPU (tests/embeddings requires cosine > 0.999 to fp32 there), a
   forward pass under `torch.inference_mode`.
 """
 
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from app.embeddings.base import MINILM, l2_normalise
 MODEL_NAME = MINILM
 CPU_BATCH = 64
 GPU_BATCH = 1024
+PIPELINE_TEXTS = 4096  # texts tokenised while the GPU encodes the previous ones
 
 
 def resolve_device(setting: str = "auto") -> str:
@@ -81,9 +84,11 @@ class TransformerEmbedder:
     name = MODEL_NAME
     dim = 384
 
-    def __init__(self, device: str = "auto", batch_size: int | None = None) -> None:
+    def __init__(self, device: str = "auto", batch_size: int | None = None, model_dir: Path | None = None) -> None:
         self.device_setting = device
+        self.model_dir = model_dir  # None: the packaged model
         self.batch_size = batch_size
+        self.pipeline_texts: int | None = None  # texts per tokenizer piece; None: by device
         self._loaded = None
         self._lock = threading.Lock()
 
@@ -95,7 +100,7 @@ class TransformerEmbedder:
                     import torch
                     from transformers import AutoModel
 
-                    path = model_path()
+                    path = self.model_dir or model_path()
                     config = json.loads((path / "sentence_bert_config.json").read_text())
                     max_tokens = int(config.get("max_seq_length", 256))
                     device = resolve_device(self.device_setting)
@@ -125,25 +130,35 @@ class TransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         tokenizer, model, device, _, torch = self._load()
         # sentence-transformers strips each text before tokenising it.
-        encodings = tokenizer.encode_batch([str(text).strip() for text in texts])
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        texts = [str(text).strip() for text in texts]
         batch_size = self.batch_size or (GPU_BATCH if device == "cuda" else CPU_BATCH)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with torch.inference_mode():
-            for rows in length_sorted_batches(lengths, batch_size):
-                ids, types, mask = (torch.from_numpy(a).to(device) for a in pad_batch(encodings, rows))
-                hidden = model(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
-                weights = mask.unsqueeze(-1).to(hidden.dtype)
-                # Sum in fp32: fp16 sums over 256 tokens lose digits the cosine check would see.
-                summed = (hidden * weights).float().sum(dim=1)
-                pooled = summed / weights.float().sum(dim=1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[rows] = pooled.cpu().numpy()
-        return l2_normalise(out)
+        # On a GPU the tokenizer (Rust threads, GIL released) works on the next piece while the GPU
+        # runs this one; on a CPU the two would only compete for the same cores: one piece.
+        piece = self.pipeline_texts or (PIPELINE_TEXTS if device == "cuda" else len(texts))
+        starts = range(0, len(texts), piece)
+        out = torch.zeros((len(texts), self.dim), dtype=torch.float32, device=device)
+        with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
+            pending = pool.submit(tokenizer.encode_batch, texts[:piece])
+            for start in starts:
+                encodings = pending.result()
+                if start + piece < len(texts):
+                    pending = pool.submit(tokenizer.encode_batch, texts[start + piece : start + 2 * piece])
+                lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+                for rows in length_sorted_batches(lengths, batch_size):
+                    ids, types, mask = (torch.from_numpy(a).to(device, non_blocking=True)
+                                        for a in pad_batch(encodings, rows))
+                    hidden = model(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
+                    weights = mask.unsqueeze(-1).to(hidden.dtype)
+                    # Sum in fp32: fp16 sums over 256 tokens lose digits the cosine check would see.
+                    summed = (hidden * weights).float().sum(dim=1)
+                    pooled = summed / weights.float().sum(dim=1).clamp(min=1e-9)
+                    out[torch.from_numpy(rows + start).to(device)] = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return l2_normalise(out.cpu().numpy())
 
     def __getstate__(self) -> dict:
         # Pickled (to Ray actors) as its settings only: each worker loads the packaged model on its own device.
-        return {"device_setting": self.device_setting, "batch_size": self.batch_size, "dim": self.dim}
+        return {"device_setting": self.device_setting, "batch_size": self.batch_size, "dim": self.dim,
+                "pipeline_texts": self.pipeline_texts, "model_dir": self.model_dir}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)

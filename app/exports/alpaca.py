@@ -1,12 +1,15 @@
-"""Alpaca (`instruction`/`input`/`output`), as LLaMA-Factory and Axolotl read it.
+"""Alpaca (`instruction`/`input`/`output`/`system`/`history`), as LLaMA-Factory and Axolotl read it.
+
+Every line carries all five keys (`system` "" and `history` [] where a pair has none), so that a
+LLaMA-Factory `dataset_info` or an Axolotl `alpaca_w_system` config naming them works for every
+export, not only those that happen to hold a system prompt or earlier turns.
 
 The whole prompt goes into `instruction` and `input` stays empty: the importer joins the two, so a
-non-empty `input` could not be told apart on the way back. A system prompt goes into LLaMA-Factory's
-optional `system` column and earlier turns into its `history` column ([[user, assistant], ...]),
-but only when the export has any, so that plain pairs carry exactly the three Alpaca keys.
+non-empty `input` could not be told apart on the way back. Earlier turns go into LLaMA-Factory's
+`history` column ([[user, assistant], ...]); tool turns and weights have no place in Alpaca.
 """
 
-from app.exports.base import ExportFormat, ExportRow, ExportRows
+from app.exports.base import ExportFormat, ExportRow, ExportRows, has_message_weights, has_tool_calls
 
 
 def _history_pairs(history: list[dict]) -> list[list[str]]:
@@ -20,22 +23,26 @@ def _history_pairs(history: list[dict]) -> list[list[str]]:
     return pairs
 
 
-def to_record(row: ExportRow, with_system: bool = False, with_history: bool = False) -> dict:
-    record = {"instruction": row.input, "input": "", "output": row.output}
-    if with_system:
-        record["system"] = row.system or ""
-    if with_history:
-        record["history"] = _history_pairs(row.history or [])
-    return record
+def to_record(row: ExportRow) -> dict:
+    return {"instruction": row.input, "input": "", "output": row.output, "system": row.system or "",
+            "history": _history_pairs(row.history or [])}
 
 
-def make_encoder(rows: ExportRows):
-    with_system = any(rows.systems)
-    with_history = any(rows.histories)
-    return lambda row: to_record(row, with_system, with_history)
+def not_carried(rows: ExportRows) -> list[str]:
+    lost = []
+    if has_message_weights(rows):
+        lost.append("per-message weights")
+    if has_tool_calls(rows):
+        lost.append("tool calls and tool turns")
+    return lost
 
 
 FORMAT = ExportFormat(
-    name="alpaca", description="Alpaca (instruction/input/output; system and history columns only when present)",
-    keys=("instruction", "input", "output"), to_record=to_record, make_encoder=make_encoder,
+    name="alpaca",
+    description="Alpaca (instruction/input/output/system/history on every line)",
+    keys=("instruction", "input", "output", "system", "history"),
+    to_record=to_record,
+    read_by=("LLaMA-Factory (formatting: alpaca)", "Axolotl (type: alpaca_w_system)",
+             "datasets"),
+    not_carried=not_carried,
 )

@@ -3,7 +3,7 @@
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -24,9 +24,12 @@ class ExportRow(NamedTuple):
     weight: float | None
     status: str
     input_hash: str
+    rejected: str | None = None  # preference pairs: `output` is the chosen answer
+    kto_label: bool | None = None  # unpaired KTO examples
 
 
-Encoder = Callable[[ExportRow], dict]
+# A record, or (kto) a list of records: one line each.
+Encoder = Callable[[ExportRow], dict | list[dict]]
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,19 @@ class ExportFormat:
     keys: tuple[str, ...]
     to_record: Encoder
     make_encoder: "Callable[[ExportRows], Encoder] | None" = None
+    # An SFT format on a preference dataset exports the chosen answers; a preference format needs one.
     task_types: frozenset[str] = ALL_TASK_TYPES
+    # Keys every line gets once some pair needs them (e.g. `tools`), null where a pair has none.
+    optional_keys: tuple[str, ...] = ()
+    # The trainers and loaders that read this format as it is written (the manifest and README name them).
+    read_by: tuple[str, ...] = ()
+    # What of these pairs the format cannot express (the manifest says it), e.g. per-message weights.
+    not_carried: "Callable[[ExportRows], list[str]] | None" = None
+    # The target's own rules checked on the written lines: (lines, example ids, token counts per split,
+    # tokenizer label) -> report with `passed` and `violations` (shown in the export answer).
+    check_export: "Callable[..., dict] | None" = None
+    # It writes chosen and rejected: unpaired KTO examples are left out (and counted).
+    needs_pairs: bool = False
 
     def encoder(self, rows: "ExportRows") -> Encoder:
         return self.make_encoder(rows) if self.make_encoder else self.to_record
@@ -113,17 +128,21 @@ class ExportRows:
     weights: Sequence[float | None]
     statuses: Sequence[str]
     input_hashes: Sequence[str]
+    rejecteds: Sequence[str | None]
+    kto_labels: Sequence[bool | None]
+    # OpenAI `tools` (function definitions) of the few pairs whose conversation calls tools, by pair id.
+    tools: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence]) -> "ExportRows":
-        """From rows of the nine fields, in ExportRow's order."""
+        """From rows of ExportRow's fields, in its order."""
         if not rows:
             return cls(*([()] * len(ExportRow._fields)))
         return cls(*zip(*rows))
 
     def columns(self) -> tuple[Sequence, ...]:
         return (self.ids, self.systems, self.inputs, self.outputs, self.histories, self.labels, self.weights,
-                self.statuses, self.input_hashes)
+                self.statuses, self.input_hashes, self.rejecteds, self.kto_labels)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -137,14 +156,20 @@ class ExportRows:
     def take(self, positions: Sequence[int]) -> "ExportRows":
         """The pairs at these positions, in this order."""
         get = picker(positions)
-        return ExportRows(*map(get, self.columns()))
+        return ExportRows(*map(get, self.columns()), tools=self.tools)
 
     def is_plain(self, i: int) -> bool:
-        """Only an input and an output: no system prompt, no earlier turns, no weight."""
-        return not self.systems[i] and not self.histories[i] and self.weights[i] is None
+        """Only an input and an output: no system prompt, no earlier turns, no weight, no preference fields."""
+        return (not self.systems[i] and not self.histories[i] and self.weights[i] is None
+                and self.rejecteds[i] is None and self.kto_labels[i] is None)
 
     def all_plain(self) -> bool:
-        return not any(self.systems) and not any(self.histories) and self.weights.count(None) == len(self.weights)
+        n = len(self.ids)
+        return (not any(self.systems) and not any(self.histories) and self.weights.count(None) == n
+                and self.rejecteds.count(None) == n and self.kto_labels.count(None) == n)
+
+    def is_preference(self) -> bool:
+        return self.rejecteds.count(None) != len(self.ids) or self.kto_labels.count(None) != len(self.ids)
 
 
 def chat_turns(row: ExportRow) -> list[tuple[str, str]]:
@@ -159,6 +184,42 @@ def chat_turns(row: ExportRow) -> list[tuple[str, str]]:
     return turns
 
 
+def prompt_messages(row: ExportRow) -> list[dict[str, str]]:
+    """The conversation up to and including the final user turn, as messages."""
+    return [{"role": role, "content": content} for role, content in chat_turns(row)[:-1]]
+
+
 def chat_messages(row: ExportRow) -> list[dict[str, str]]:
-    """chat_turns as OpenAI/TRL messages."""
+    """chat_turns as OpenAI/TRL messages (role and content only)."""
     return [{"role": role, "content": content} for role, content in chat_turns(row)]
+
+
+# What an earlier turn may carry besides role and content (kept by the importer, stored in `history`).
+MESSAGE_EXTRAS = ("weight", "tool_calls", "tool_call_id", "name")
+
+
+def conversation(row: ExportRow) -> list[dict[str, Any]]:
+    """The messages in order, each with role, content and what it carries of MESSAGE_EXTRAS: a weight
+    (0/1) on an assistant turn, tool calls on an assistant turn, the call's id on a tool turn. The final
+    answer carries the pair's weight where set."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": row.system}] if row.system else []
+    for message in row.history or []:
+        item = {"role": str(message.get("role", "user")), "content": str(message.get("content") or "")}
+        item.update((key, message[key]) for key in MESSAGE_EXTRAS if message.get(key) is not None)
+        messages.append(item)
+    messages.append({"role": "user", "content": row.input})
+    answer = {"role": "assistant", "content": row.output}
+    if row.weight is not None:
+        answer["weight"] = row.weight
+    messages.append(answer)
+    return messages
+
+
+def has_message_weights(rows: ExportRows) -> bool:
+    """Any pair with a weight, on its answer or on an earlier assistant turn."""
+    return (rows.weights.count(None) != len(rows.weights)
+            or any(m.get("weight") is not None for h in rows.histories if h for m in h))
+
+
+def has_tool_calls(rows: ExportRows) -> bool:
+    return any(m.get("tool_calls") or m.get("role") == "tool" for h in rows.histories if h for m in h)

@@ -28,7 +28,10 @@ def line_template(encode: Callable[[ExportRow], dict]) -> tuple[bytes, bytes, by
     input first (then every pair is encoded through `encode`)."""
     probe = ExportRow(id=0, system=None, input=_INPUT_MARK, output=_OUTPUT_MARK, history=None, label=None,
                       weight=None, status="pending", input_hash="")
-    line = orjson.dumps(encode(probe), option=orjson.OPT_APPEND_NEWLINE)
+    record = encode(probe)
+    if not isinstance(record, dict):  # a format writing several lines per pair (kto) has no template
+        return None
+    line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
     input_mark, output_mark = orjson.dumps(_INPUT_MARK), orjson.dumps(_OUTPUT_MARK)
     if line.count(input_mark) != 1 or line.count(output_mark) != 1:
         return None
@@ -51,7 +54,7 @@ def encode_lines(rows: ExportRows, encode: Callable[[ExportRow], dict]) -> list[
     dumps = orjson.dumps
     template = line_template(encode)
     if template is None:
-        return [dumps(encode(row), option=orjson.OPT_APPEND_NEWLINE) for row in rows]
+        return [_dump_record(encode(row)) for row in rows]
     before, between, after = template
     if rows.all_plain():
         return list(map(b"".join, zip(repeat(before), map(dumps, rows.inputs), repeat(between),
@@ -61,12 +64,20 @@ def encode_lines(rows: ExportRows, encode: Callable[[ExportRow], dict]) -> list[
             for i in range(len(rows))]
 
 
+def _dump_record(record: dict | list[dict]) -> bytes:
+    """A record's JSONL line; a list of records (kto writes a pair as two) gives one line each."""
+    if isinstance(record, list):
+        return b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in record)
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+
+
 def write_jsonl(path: Path, lines: Sequence[bytes]) -> dict:
     """Write the lines; their sha256, size and count. Both hashing and writing release the GIL, so this
-    can run in a thread beside Python work."""
+    can run in a thread beside Python work. An item may hold several lines (kto): rows counts lines (JSON
+    escapes a newline inside a string, so each newline ends a line)."""
     data = b"".join(lines)
     path.write_bytes(data)
-    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(lines)}
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": data.count(b"\n")}
 
 
 def write_text(path: Path, text: str) -> dict:

@@ -27,7 +27,7 @@ def _map_conversational_prompt_completion(record: dict) -> dict:
         raise FieldError(f"prompt[{len(prompt) - 1}]", "the last message of the prompt must be the user's")
     system = string_field(record, "system", required=False)
     if system:
-        prompt.insert(0, ("system", system))
+        prompt.insert(0, ("system", system, {}))
     return turns_to_pair(prompt + completion, "prompt")
 
 

@@ -10,13 +10,13 @@ import json
 import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import IO, Any
 
 import orjson
 
-from app.importers.formats import FieldError, map_common
+from app.importers.formats import COMMON_KEYS, FieldError, map_common
 from app.importers.registry import FORMATS, UNKNOWN_FORMAT, detect_format
 from app.json_limits import depth_exceeds, too_deep_message
 from app.text import storable, storable_json
@@ -50,6 +50,8 @@ class ParsedPair:
     label: str | None
     metadata: dict | None
     weight: float | None
+    rejected: str | None = None  # preference pairs: `output` is the chosen answer
+    kto_label: bool | None = None  # unpaired KTO examples
 
 
 DEFAULT_MAX_CSV_COLUMNS = 256
@@ -71,6 +73,8 @@ class ImportSource:
     max_line_length: int = DEFAULT_MAX_LINE_LENGTH
     # Set when the client has disconnected: reading stops with ImportStopped.
     stop: threading.Event | None = None
+    # Format options, e.g. {"rated_margin": 1.0} (see app/importers/rated.py).
+    options: dict = field(default_factory=dict)
 
 
 def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) -> FileKind:
@@ -88,11 +92,12 @@ def sniff_kind(file: IO[bytes], filename: str | None, content_type: str | None) 
 
 
 def open_source(file: IO[bytes], *, filename: str | None = None, content_type: str | None = None,
-                format: str = "auto", stop: threading.Event | None = None,
+                format: str = "auto", options: dict | None = None, stop: threading.Event | None = None,
                 max_csv_columns: int = DEFAULT_MAX_CSV_COLUMNS,
                 max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> ImportSource:
     return ImportSource(file=file, kind=sniff_kind(file, filename, content_type), format=format,
-                        max_csv_columns=max_csv_columns, max_line_length=max_line_length, stop=stop)
+                        max_csv_columns=max_csv_columns, max_line_length=max_line_length, stop=stop,
+                        options=options or {})
 
 
 def _refuse_constant(name: str) -> Any:
@@ -230,7 +235,7 @@ def _csv_records(file: IO[bytes], max_columns: int = DEFAULT_MAX_CSV_COLUMNS,
                         if not math.isfinite(value):
                             raise ValueError(value)
                     except ValueError:
-                        error = LineError(number, key, "'weight' must be a number >= 0")
+                        error = LineError(number, key, f"'weight' must be 0 or 1 (0: do not train on this answer), got {value!r}")
                         break
                 record[key] = value
             yield error or (number, record)
@@ -256,27 +261,45 @@ def _stoppable(records: Iterator, stop: threading.Event) -> Iterator:
         yield record
 
 
-def to_pair(number: int, record: Any, format: str) -> ParsedPair:
+def to_pairs(number: int, record: Any, format: str, options: dict) -> list[ParsedPair]:
+    """The pair(s) of one record: one, except a `rated` record with a score margin."""
     if not isinstance(record, dict):
         raise FieldError(None, "each record must be a JSON object")
     declared = FORMATS[format]
-    fields = declared.to_pair(record)
-    common = map_common(record, declared.keys)
-    history, metadata = fields["history"], common["metadata"]
-    for field, value in (("history", history), ("metadata", metadata)):
-        if value is not None and depth_exceeds(value):  # the API's limit (app/json_limits.py)
-            raise FieldError(field, f"the {field} {too_deep_message()}")
-    return ParsedPair(
-        line=number,
-        external_id=storable(common["external_id"]) if common["external_id"] else None,
-        system=storable(fields["system"]) if fields["system"] is not None else None,
-        input=storable(fields["input"]),
-        output=storable(fields["output"]),
-        history=storable_json(history) if history is not None else None,
-        label=storable(common["label"]) if common["label"] is not None else None,
-        metadata=storable_json(metadata) if metadata is not None else None,
-        weight=common["weight"],
-    )
+    mapped = declared.to_pairs(record, options) if declared.to_pairs else [declared.to_pair(record)]
+    owned = declared.keys & COMMON_KEYS  # a key the format reads itself (KTO's boolean `label`)
+    common = map_common({k: v for k, v in record.items() if k not in owned} if owned else record, declared.keys)
+    pairs = []
+    for fields in mapped:
+        history, metadata = fields["history"], common["metadata"]
+        if fields.get("metadata"):
+            metadata = {**fields["metadata"], **(metadata or {})}
+        for field, value in (("history", history), ("metadata", metadata)):
+            if value is not None and depth_exceeds(value):  # the API's limit (app/json_limits.py)
+                raise FieldError(field, f"the {field} {too_deep_message()}")
+        external_id = common["external_id"]
+        if external_id and fields.get("id_suffix"):
+            external_id += fields["id_suffix"]
+        rejected = fields.get("rejected")
+        pairs.append(ParsedPair(
+            line=number,
+            external_id=storable(external_id) if external_id else None,
+            system=storable(fields["system"]) if fields["system"] is not None else None,
+            input=storable(fields["input"]),
+            output=storable(fields["output"]),
+            history=storable_json(history) if history is not None else None,
+            label=storable(common["label"]) if common["label"] is not None else None,
+            metadata=storable_json(metadata) if metadata is not None else None,
+            weight=common["weight"] if common["weight"] is not None else fields.get("weight"),
+            rejected=storable(rejected) if rejected is not None else None,
+            kto_label=fields.get("kto_label"),
+        ))
+    return pairs
+
+
+def detect_record_format(record: Any) -> str | None:
+    """The format one record says it is in, or None."""
+    return detect_format(record) if isinstance(record, dict) else None
 
 
 def iter_pairs(source: ImportSource) -> Iterator[ParsedPair | LineError]:
@@ -285,16 +308,18 @@ def iter_pairs(source: ImportSource) -> Iterator[ParsedPair | LineError]:
     return _pairs(_records(source), source)
 
 
-def iter_jsonl_chunk(data: bytes, first_line: int, format: str) -> Iterator[ParsedPair | LineError]:
+def iter_jsonl_chunk(data: bytes, first_line: int, format: str,
+                     options: dict | None = None) -> Iterator[ParsedPair | LineError]:
     """iter_pairs over a piece of a JSONL file made of whole lines, the first of them numbered `first_line`."""
-    return _pairs(_jsonl_records(io.BytesIO(data), first_line), ImportSource(io.BytesIO(), FileKind.jsonl, format))
+    return _pairs(_jsonl_records(io.BytesIO(data), first_line),
+                  ImportSource(io.BytesIO(), FileKind.jsonl, format, options=options or {}))
 
 
 def detect_jsonl_format(data: bytes) -> str | None:
     """The format iter_pairs would settle on, if one of these JSONL lines decides it."""
     for item in _jsonl_records(io.BytesIO(data)):
-        if not isinstance(item, LineError) and isinstance(item[1], dict):
-            detected = detect_format(set(item[1]))
+        if not isinstance(item, LineError):
+            detected = detect_record_format(item[1])
             if detected:
                 return detected
     return None
@@ -307,12 +332,12 @@ def _pairs(records: Iterator[tuple[int, Any] | LineError], source: ImportSource)
             continue
         number, record = item
         if source.format == "auto":
-            detected = detect_format(set(record)) if isinstance(record, dict) else None
+            detected = detect_record_format(record)
             if detected is None:
                 yield LineError(number, None, UNKNOWN_FORMAT)
                 continue
             source.format = detected
         try:
-            yield to_pair(number, record, source.format)
+            yield from to_pairs(number, record, source.format, source.options)
         except FieldError as exc:
             yield LineError(number, exc.field, exc.message)

@@ -6,8 +6,9 @@ a record's keys is the file's format.
 
 import importlib
 import pkgutil
+from collections.abc import Mapping, Set
 from pathlib import Path
-from collections.abc import Set
+from typing import Any
 
 from app.importers.formats import ImportFormat
 
@@ -37,6 +38,7 @@ _SHAPES = [f.shape for f in FORMATS.values()]
 UNKNOWN_FORMAT = f"unknown format: expected {', '.join(_SHAPES[:-1])} or {_SHAPES[-1]}"
 
 
-def detect_format(keys: Set[str]) -> str | None:
-    """The format a record's keys say it is in, or None."""
-    return next((name for name, f in FORMATS.items() if f.recognises(keys)), None)
+def detect_format(record: Set[str] | Mapping[str, Any]) -> str | None:
+    """The format a record (or only its keys) says it is in, or None. Given the record itself, a format may
+    look at a value too (KTO's `label` is a boolean, an SFT record's a string)."""
+    return next((name for name, f in FORMATS.items() if f.recognises(record)), None)

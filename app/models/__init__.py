@@ -1,7 +1,7 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from app.models.common import utcnow
-from app.models.dataset import Dataset, TaskType
+from app.models.dataset import Dataset, DatasetRole, TaskType
 from app.models.example import Example, ExampleStatus, Revision
 from app.models.analysis import Embedding, Finding, FindingStatus
 from app.models.job import Job, JobKind, JobStatus

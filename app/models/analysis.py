@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.models.common import JSON_TYPE, TIMESTAMP, utcnow
@@ -32,7 +32,10 @@ class FindingStatus(StrEnum):
 class Finding(SQLModel, table=True):
     __tablename__ = "findings"
     __table_args__ = (
-        Index("ix_findings_dataset_check_status", "dataset_id", "check", "status"),
+        # In the order every findings list pages by (migration 0002_search_indexes).
+        Index("ix_findings_dataset_check_status_score", "dataset_id", "check", "status", text("score DESC"), "id",
+              "example_id"),
+        Index("ix_findings_dataset_score", "dataset_id", text("score DESC"), "id"),
         Index("ix_findings_example", "example_id"),
     )
 

@@ -1,4 +1,5 @@
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column
@@ -8,6 +9,12 @@ from app.models.common import JSON_TYPE, TIMESTAMP, utcnow
 from app.task_types import TaskType
 
 
+class DatasetRole(StrEnum):
+    training = "training"
+    # An eval set, a test set or a benchmark: training pairs are checked against it; never exported.
+    reference = "reference"
+
+
 class Dataset(SQLModel, table=True):
     __tablename__ = "datasets"
 
@@ -15,9 +22,14 @@ class Dataset(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True, index=True)
     description: str = Field(default="")
     task_type: str = Field(default=TaskType.generation, max_length=20)
+    role: str = Field(default=DatasetRole.training, max_length=20,
+                      sa_column_kwargs={"server_default": DatasetRole.training.value})
     label_set: list[str] | None = Field(default=None, sa_column=Column(JSON_TYPE))
     output_schema: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON_TYPE))
     # Check thresholds and limits; see app/checks for the keys and defaults.
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON_TYPE, nullable=False))
+    # Bumped by every change of the dataset's examples or findings: keys the cached counts
+    # (app/services/dataset_stats.py), so no page counts a million rows twice.
+    content_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)

@@ -24,6 +24,8 @@ class Example(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dataset_id", "external_id", name="uq_examples_dataset_external_id"),
         Index("ix_examples_dataset_status", "dataset_id", "status"),
+        # Covers the health report's counts by status and label (migration 0002_search_indexes).
+        Index("ix_examples_dataset_status_label", "dataset_id", "status", "label"),
         Index("ix_examples_dataset_label", "dataset_id", "label"),
         Index("ix_examples_dataset_input_hash", "dataset_id", "input_hash"),
     )
@@ -46,6 +48,11 @@ class Example(SQLModel, table=True):
     version: int = Field(default=1, sa_column=_version_column)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=TIMESTAMP)
+    # Preference pairs (task_type "preference"): `output` holds the chosen answer and `rejected` the other one;
+    # an unpaired KTO example has no `rejected` but a `kto_label` (true: desirable). NULL for SFT pairs.
+    # Kept at the end: the import's INSERT lists the columns in table order.
+    rejected: str | None = None
+    kto_label: bool | None = None
 
 
 class Revision(SQLModel, table=True):

@@ -48,9 +48,15 @@ class JobPublic(BaseModel):
     cancel_requested_at: datetime | None = None
 
 
+class ReadinessReason(BaseModel):
+    message: str
+    check: str | None = None  # the review queue that settles it, if one does
+
+
 class Readiness(BaseModel):
     ready: bool
     reasons: list[str]
+    items: list[ReadinessReason] = []  # the same reasons, each with the check whose queue settles it
 
 
 class DatasetReport(BaseModel):
@@ -66,3 +72,7 @@ class DatasetReport(BaseModel):
     small_classes: list[str]
     last_analysis: JobPublic | None
     readiness: Readiness
+    # Per reference set named in settings.contamination: open contamination findings and their share.
+    contamination: list[dict[str, Any]] = []
+    # Preference datasets: the length_bias check's figures from the last analysis (see app/checks/length_bias.py).
+    length_bias: dict[str, Any] | None = None

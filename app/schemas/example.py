@@ -1,11 +1,21 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.schemas.common import FiniteFloat, JsonData, check_json_data
+from app.schemas.common import JsonData, check_json_data
 
 StatusLiteral = Literal["pending", "accepted", "rejected"]
+
+
+def _zero_or_one(value: float | None) -> float | None:
+    if value is not None and value not in (0, 1):
+        raise ValueError(f"weight must be 0 or 1 (0: do not train on this answer), got {value!r}")
+    return value
+
+
+# OpenAI accepts only 0 and 1 on an assistant message, and every trainer that reads a weight reads it as a mask.
+TrainingWeight = Annotated[float | None, AfterValidator(_zero_or_one)]
 
 
 class Message(BaseModel):
@@ -25,8 +35,11 @@ class ExampleCreate(BaseModel):
     history: Annotated[list[Message] | None, BeforeValidator(check_json_data)] = None
     label: str | None = Field(default=None, max_length=500)
     metadata: JsonData | None = None
-    weight: FiniteFloat | None = Field(default=None, ge=0)
+    weight: TrainingWeight = None
     status: StatusLiteral = "pending"
+    rejected: str | None = Field(default=None, description="preference datasets: the rejected answer "
+                                                            "(`output` is the chosen one)")
+    kto_label: bool | None = Field(default=None, description="preference datasets: an unpaired KTO example's label")
 
 
 class ExampleUpdate(BaseModel):
@@ -41,8 +54,16 @@ class ExampleUpdate(BaseModel):
     history: Annotated[list[Message] | None, BeforeValidator(check_json_data)] = None
     label: str | None = Field(default=None, max_length=500)
     metadata: JsonData | None = None
-    weight: FiniteFloat | None = Field(default=None, ge=0)
+    weight: TrainingWeight = None
     status: StatusLiteral | None = None
+    rejected: str | None = None
+    kto_label: bool | None = None
+
+
+class SwapSides(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1, description="the version you saw; a stale one gets 409")
 
 
 class ExamplePublic(BaseModel):
@@ -57,6 +78,8 @@ class ExamplePublic(BaseModel):
     metadata: dict[str, Any] | None
     weight: float | None
     status: str
+    rejected: str | None = None
+    kto_label: bool | None = None
     content_hash: str
     version: int
     created_at: datetime
@@ -93,3 +116,6 @@ class ImportResult(BaseModel):
     skipped: int
     format: str | None = None
     errors: list[ImportError_]
+    # New pairs whose input another dataset already holds ({"total": n, "by_dataset": {name: n}}); null when
+    # there is no other dataset or nothing was imported.
+    already_in_other_datasets: dict[str, Any] | None = None

@@ -27,6 +27,10 @@ class ExportParams(BaseModel):
                                       description="leave out examples with an OPEN finding of these checks")
     dedupe: Literal["keep_one", "keep_all"] = "keep_one"
     epochs: int = Field(default=3, ge=1, le=1000, description="epochs for the training-token estimate")
+    max_examples: int | None = Field(default=None, ge=1, le=10_000_000,
+                                     description="a budget: keep at most this many of the clean pairs")
+    selection: Literal["diverse", "random"] = Field(
+        default="diverse", description="how a budget picks: diverse (cover the embedding space) or random")
 
     @field_validator("format")
     @classmethod
@@ -81,3 +85,5 @@ class SplitPreview(BaseModel):
     splits: dict[str, dict[str, Any]]  # split -> {"total": n, "labels": {label: n}}
     excluded: dict[str, Any]
     within_one_of_target: bool
+    # With max_examples: the method, counts and coverage of both selections (lower distance is better).
+    budget: dict[str, Any] | None = None

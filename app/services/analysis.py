@@ -18,11 +18,11 @@ from app.checks.registry import effective_settings, enabled_checks, neighbours_n
 from app.config import Settings
 from app.db import session_scope
 from app.embeddings import get_embedder, index, neighbour_graph, neighbour_update
-from app.embeddings.tokenizer import token_cache_path
+from app.embeddings.target_tokenizer import cache_path, for_dataset
 from app.errors import Conflict
 from app.models import Dataset, Embedding, Example, Job, JobKind
+from app.services import embeddings_store, findings, jobs, projection, references
 from app.progress import Progress
-from app.services import embeddings_store, findings, jobs
 from app.services.datasets import get_dataset
 
 MESSAGE_INTERVAL = 1.0  # seconds between two progress messages of one stage (each is a database write)
@@ -92,7 +92,7 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     dataset = get_dataset(session, dataset_id)
     rows = session.execute(
         select(Example.id, Example.input, Example.output, Example.label, Example.system, Example.history,
-               Example.status, Example.input_hash, Example.version)
+               Example.status, Example.input_hash, Example.version, Example.rejected, Example.kto_label)
         .where(Example.dataset_id == dataset_id).order_by(Example.id)
     ).all()
     return AnalysisContext(
@@ -169,6 +169,20 @@ def find_neighbours(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarr
     return updated
 
 
+def load_comparisons(ctx: AnalysisContext, dataset_id: int, embedder) -> None:
+    """What the checks compare this dataset against beyond itself: its reference sets (contamination) and,
+    when asked, the other datasets' inputs (exact_duplicate across_datasets)."""
+    wants_references = ctx.settings["contamination"]["enabled"] and ctx.settings["contamination"]["reference_datasets"]
+    wants_across = ctx.settings["exact_duplicate"]["enabled"] and ctx.settings["exact_duplicate"]["across_datasets"]
+    if not (wants_references or wants_across):
+        return
+    with session_scope() as session:
+        if wants_references:
+            ctx.references = references.load_references(session, ctx.settings, embedder, checkpoint=session.commit)
+        if wants_across:
+            ctx.across_datasets = references.across_datasets(session, dataset_id)
+
+
 def save_neighbour_graph(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> None:
     """Keep the k-nearest-neighbour graph (computed by the checks, else now) for the exports' leakage check.
     `identities`: (embeddings row id, text hash) of each example's vector (`vector_identities`), read
@@ -230,12 +244,16 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
         report(None, None, "loading examples and vectors" if needs_vectors else "loading examples")
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
+        dataset_settings = get_dataset(session, dataset_id).settings
         if needs_vectors:
             identities = embeddings_store.vector_identities(session, embedder.name, ctx.ids)
             ctx.vectors = load_aligned_vectors(session, dataset_id, embedder.name, ctx.ids)
+    load_comparisons(ctx, dataset_id, embedder if needs_vectors else None)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id)
-    ctx.token_cache = token_cache_path(settings.data_dir)
+    # Token counts (the format check's limit) with the dataset's target tokenizer, in its own cache.
+    ctx.tokenizer = for_dataset(dataset_settings, settings)
+    ctx.token_cache = cache_path(settings.data_dir, ctx.tokenizer)
     ctx.exact_search_max_rows = index.EXACT_MAX_ROWS
     ctx.neighbours_k = neighbours_needed(ctx.settings)
     stages = {"embedding": round(embed_seconds, 3), "loading": round(time.perf_counter() - stage_started, 3)}
@@ -247,6 +265,7 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
         save_neighbour_graph(ctx, identities)
+    projection.save_health_arrays(ctx, settings.data_dir)  # the health page's map and length histograms
     if report:
         report(embed_total + steps, embed_total + steps, "saving findings")
     with session_scope() as session:

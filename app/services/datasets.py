@@ -8,9 +8,10 @@ from sqlmodel import Session
 from app.checks.registry import effective_settings
 from app.config import Settings
 from app.errors import Conflict, NotFound
-from app.models import Dataset, Example, Export, utcnow
+from app.models import Dataset, DatasetRole, Example, Export, utcnow
 from app.output_schema import check_output_schema
 from app.schemas.dataset import DatasetCreate, DatasetPublic, DatasetUpdate
+from app.services import references
 from app.services.common import get_or_not_found
 
 
@@ -35,6 +36,7 @@ def _name_taken(session: Session, name: str, except_id: int | None = None) -> bo
 def create_dataset(session: Session, data: DatasetCreate) -> Dataset:
     check_output_schema(data.output_schema)
     effective_settings(data.settings)  # each check's typed settings: a bad value is a 422 naming it
+    references.validate_references(session, None, data.settings)
     if _name_taken(session, data.name):
         raise Conflict(f"a dataset named '{data.name}' already exists", field="name")
     dataset = Dataset(**data.model_dump())
@@ -56,14 +58,47 @@ def update_dataset(session: Session, dataset_id: int, data: DatasetUpdate) -> Da
     if "settings" in changes and changes["settings"] is not None:
         changes["settings"] = {**dataset.settings, **changes["settings"]}
         effective_settings(changes["settings"])
+        references.validate_references(session, dataset_id, changes["settings"])
+    if changes.get("role") == DatasetRole.training and _referenced_by(session, dataset_id):
+        raise Conflict(f"dataset {dataset_id} is a reference set of dataset(s) "
+                       f"{', '.join(map(str, _referenced_by(session, dataset_id)))}; remove it from their "
+                       "settings.contamination.reference_datasets first", field="role")
     for key, value in changes.items():
-        if key in ("name", "task_type", "settings", "description") and value is None:
+        if key in ("name", "task_type", "role", "settings", "description") and value is None:
             continue
         setattr(dataset, key, value)
     dataset.updated_at = utcnow()
     session.add(dataset)
     session.flush()
     return dataset
+
+
+def reference_sets(session: Session) -> list[DatasetPublic]:
+    """Every reference dataset, with its size, by name."""
+    items, _ = list_datasets(session, limit=10_000, offset=0)
+    return sorted((d for d in items if d.role == DatasetRole.reference), key=lambda d: d.name)
+
+
+def set_references(session: Session, dataset_id: int, reference_ids: list[int]) -> Dataset:
+    """Check the dataset against exactly these reference sets (the other contamination settings are kept)."""
+    dataset = get_dataset(session, dataset_id)
+    section = dict((dataset.settings or {}).get("contamination") or {})
+    section["reference_datasets"] = sorted(set(reference_ids))
+    return update_dataset(session, dataset_id, DatasetUpdate(settings={"contamination": section}))
+
+
+def add_references(session: Session, dataset_id: int, names: list[str]) -> Dataset:
+    """Check the dataset against these reference sets too (by name), keeping the ones it already names."""
+    dataset = get_dataset(session, dataset_id)
+    wanted = [get_dataset_by_name(session, name).id for name in names]
+    section = dict((dataset.settings or {}).get("contamination") or {})
+    section["reference_datasets"] = sorted(set(references.reference_ids(dataset.settings)) | set(wanted))
+    return update_dataset(session, dataset_id, DatasetUpdate(settings={"contamination": section}))
+
+
+def _referenced_by(session: Session, dataset_id: int) -> list[int]:
+    return [other_id for other_id, settings in session.execute(select(Dataset.id, Dataset.settings)).all()
+            if dataset_id in references.reference_ids(settings)]
 
 
 def delete_dataset(session: Session, dataset_id: int, settings: Settings) -> None:

@@ -1,19 +1,24 @@
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from app.errors import Conflict, InvalidInput
-from app.models import Dataset, Example, Finding, Revision, TaskType, utcnow
+from app.models import Dataset, Example, Finding, FindingStatus, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
+from app.services.example_query import ExampleFilters, example_conditions
 from app.text import pair_hashes, storable_json
-from app.services.common import get_or_not_found, paged
+from app.services import dataset_stats, paging
+from app.services.common import get_or_not_found
+from app.services.paging import CountMode, SortKey
 
 # Attribute names on Example for the fields a client edits (`metadata` is stored as `meta`).
 EDITABLE_FIELDS = {"system": "system", "input": "input", "output": "output", "history": "history",
-                   "label": "label", "metadata": "meta", "weight": "weight", "status": "status"}
+                   "label": "label", "metadata": "meta", "weight": "weight", "status": "status",
+                   "rejected": "rejected", "kto_label": "kto_label"}
 
 
 def align_label(dataset: Dataset, output: str, label: str | None) -> tuple[str, str | None]:
@@ -27,8 +32,8 @@ def align_label(dataset: Dataset, output: str, label: str | None) -> tuple[str, 
     return output, None
 
 
-def hashes(system: str | None, input_text: str, output: str) -> dict[str, str]:
-    input_digest, content_digest = pair_hashes(system, input_text, output)
+def hashes(system: str | None, input_text: str, output: str, rejected: str | None = None) -> dict[str, str]:
+    input_digest, content_digest = pair_hashes(system, input_text, output, rejected)
     return {"input_hash": input_digest, "content_hash": content_digest}
 
 
@@ -36,8 +41,20 @@ def get_example(session: Session, example_id: int) -> Example:
     return get_or_not_found(session, Example, example_id, "example")
 
 
+def check_preference_fields(dataset: Dataset, rejected: str | None, kto_label: bool | None) -> None:
+    """A preference example is a pair (a rejected answer) or a KTO example (a label), not both; others have neither."""
+    if dataset.task_type != TaskType.preference:
+        if rejected is not None or kto_label is not None:
+            raise InvalidInput(f"rejected and kto_label are for preference datasets; '{dataset.name}' is a "
+                               f"{dataset.task_type} dataset", field="rejected" if rejected is not None else "kto_label")
+    elif (rejected is None) == (kto_label is None):
+        raise InvalidInput("a preference example needs either a rejected answer (a pair) or a kto_label "
+                           "(an unpaired KTO example), not both", field="rejected")
+
+
 def create_example(session: Session, dataset_id: int, data: ExampleCreate, author: str = "api") -> Example:
     dataset = get_dataset(session, dataset_id)
+    check_preference_fields(dataset, data.rejected, data.kto_label)
     if data.external_id is not None and session.scalars(
         select(Example.id).where(Example.dataset_id == dataset_id, Example.external_id == data.external_id)
     ).first():
@@ -48,10 +65,12 @@ def create_example(session: Session, dataset_id: int, data: ExampleCreate, autho
     example = Example(
         dataset_id=dataset_id, external_id=values["external_id"], system=values["system"], input=values["input"],
         output=output, label=label, history=history, meta=storable_json(data.metadata), weight=data.weight,
-        status=data.status, **hashes(values["system"], values["input"], output),
+        status=data.status, rejected=values["rejected"], kto_label=data.kto_label,
+        **hashes(values["system"], values["input"], output, values["rejected"]),
     )
     session.add(example)
     session.flush()
+    dataset_stats.touch(session, dataset_id)
     return example
 
 
@@ -74,7 +93,7 @@ def apply_changes(example: Example, dataset: Dataset, changes: dict[str, Any], a
                                   author=author))
     if revisions:
         example.updated_at = utcnow()
-        for key, value in hashes(example.system, example.input, example.output).items():
+        for key, value in hashes(example.system, example.input, example.output, example.rejected).items():
             setattr(example, key, value)
     return revisions
 
@@ -96,39 +115,82 @@ def update_example(session: Session, example_id: int, data: ExampleUpdate, autho
         raise InvalidInput("status must not be null", field="status")
     changes = {k: storable_json(v) for k, v in changes.items()}
     dataset = get_dataset(session, example.dataset_id)
-    session.add_all(apply_changes(example, dataset, changes, author))
+    if "rejected" in changes or "kto_label" in changes:
+        check_preference_fields(dataset, changes.get("rejected", example.rejected),
+                                changes.get("kto_label", example.kto_label))
+    revisions = apply_changes(example, dataset, changes, author)
+    session.add_all(revisions)
     try:
         session.flush()
     except StaleDataError as exc:  # a concurrent edit of the same version won the race
         raise Conflict(f"example {example_id} was changed by someone else; reload it") from exc
+    if revisions:
+        dataset_stats.touch(session, dataset.id)
     return example
 
 
 def delete_example(session: Session, example_id: int) -> None:
-    session.delete(get_example(session, example_id))
+    example = get_example(session, example_id)
+    session.delete(example)
     session.flush()
+    dataset_stats.touch(session, example.dataset_id)
+
+
+@dataclass
+class ExampleList:
+    items: list[Example]
+    total: int
+    total_capped: bool
+    next_cursor: str | None
 
 
 def list_examples(
     session: Session, dataset_id: int, *, status: str | None = None, label: str | None = None,
-    check: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
-) -> tuple[list[Example], int]:
+    check: str | None = None, q: str | None = None, finding_status: str | None = None, limit: int = 50,
+    offset: int = 0, cursor: str | None = None, descending: bool = False, count: CountMode = CountMode.capped,
+) -> ExampleList:
+    """One page in id order (newest first when `descending`), after `cursor` (keyset) or `offset` rows.
+
+    See app/services/paging.py for the cursor and what `total` counts."""
     get_dataset(session, dataset_id)
-    query = select(Example).where(Example.dataset_id == dataset_id)
-    if status:
-        query = query.where(Example.status == status)
-    if label:
-        query = query.where(Example.label == label)
-    if check:
-        query = query.where(
-            Example.id.in_(select(Finding.example_id).where(Finding.dataset_id == dataset_id, Finding.check == check,
-                                                            Finding.status == "open"))
-        )
-    if q:
-        pattern = f"%{q}%"
-        query = query.where(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
-    items, total = paged(session, query, Example.id, limit=limit, offset=offset)
-    return items, total
+    filters = ExampleFilters(q=q, status=status, label=label, check=check, finding_status=finding_status)
+    # The dataset's own condition comes first; _keyset_page adds it in the form its plan needs.
+    conditions = example_conditions(dataset_id, filters, session.get_bind().dialect.name)[1:]
+    count_query = None
+    if check and not (status or label or q):
+        # Counted from the findings alone: no example row is read (findings go with their example).
+        count_query = select(Finding.example_id).where(
+            Finding.dataset_id == dataset_id, Finding.check == check,
+            Finding.status == (finding_status or FindingStatus.open)).distinct()
+    return _keyset_page(session, dataset_id, conditions, narrow=not (status or label), limit=limit,
+                        offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query)
+
+
+def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow: bool, limit: int, offset: int,
+                 cursor: str | None, descending: bool, count: CountMode, count_query=None) -> ExampleList:
+    keys = [SortKey(Example.id, descending=descending)]
+    position = paging.decode_cursor(cursor, keys) if cursor else None
+    counted = position.count if position and count is CountMode.capped else None
+    query = select(Example.id).where(Example.dataset_id == dataset_id, *conditions)
+    walk = query
+    if narrow and session.get_bind().dialect.name == "sqlite":
+        # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
+        # row to find one page; `dataset_id + 0` keeps it on the primary key, already in id order (or
+        # on the sorted list of a check's findings, probing the primary key).
+        walk = select(Example.id).where((Example.dataset_id + 0) == dataset_id, *conditions)
+    if offset and position is None:
+        walk = walk.offset(offset)
+    page = paging.fetch(session, walk, keys, cursor_values=position.values if position else None, limit=limit)
+    ids = [row.id for row in page.rows]
+    if counted is None:
+        first_page_is_all = position is None and not offset and not page.more
+        counted = paging.Count(len(ids)) if first_page_is_all else \
+            paging.count(session, query if count_query is None else count_query, count)
+    # Sort narrow rows (ids), then load the page's examples: the long texts are read for the page only.
+    by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(ids)))} if ids else {}
+    items = [by_id[i] for i in ids if i in by_id]
+    next_cursor = paging.encode_cursor([ids[-1]], counted) if page.more else None
+    return ExampleList(items, counted.total, counted.capped, next_cursor)
 
 
 def list_revisions(session: Session, example_id: int) -> list[Revision]:

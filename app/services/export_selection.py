@@ -21,13 +21,15 @@ from app.config import Settings
 from app.db import driver_param, fetch_all_raw
 from app.embeddings import neighbour_graph, thresholds
 from app.embeddings.neighbour_graph import NO_VECTOR
-from app.exports import ExportRows
+from app.exports import FORMATS, ExportRows
 from app.exports.base import pick, positions_of, row_positions
 from app.exports.leakage import NearSearch, StoredVectors, VectorsChanged
 from app.exports.splits import UNLABELLED, SplitPlan, connected_groups, groups_sharing_keys, pick_representatives
-from app.models import Dataset, Finding, FindingStatus
+from app.errors import Conflict
+from app.models import Dataset, DatasetRole, Example, Finding, FindingStatus
 from app.schemas.export import ExportParams
 from app.services.embeddings_store import aligned_identities, vector_identities
+from app.text import normalise
 
 
 
@@ -41,12 +43,13 @@ class Selection:
     leakage: dict | None = None
     resplits: int = 0
     split_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index into SPLIT_NAMES
+    budget: dict | None = None  # max_examples: how the pairs were picked and their coverage (app/services/export_budget.py)
 
 
 # history as text on both databases (JSON null as SQL NULL): psycopg would otherwise run json.loads on
 # every row, JSON null included, a quarter of the read on Postgres; the few histories are decoded here.
 _PAIRS_SQL = "SELECT id, system, input, output, NULLIF(CAST(history AS TEXT), 'null'), label, weight, status, " \
-             "input_hash FROM examples WHERE dataset_id = {param}"
+             "input_hash, rejected, kto_label FROM examples WHERE dataset_id = {param}"
 
 
 def load_pairs(session: Session, dataset_id: int) -> ExportRows:
@@ -60,7 +63,25 @@ def load_pairs(session: Session, dataset_id: int) -> ExportRows:
         pairs = pairs.take(np.argsort(ids, kind="stable").tolist())
     if any(pairs.histories):
         pairs.histories = [(orjson.loads(h) or None) if h else None for h in pairs.histories]
+        pairs.tools = _tool_definitions(session, pairs)
+    if pairs.kto_labels.count(None) != len(pairs.kto_labels):  # SQLite gives 0/1
+        pairs.kto_labels = [None if k is None else bool(k) for k in pairs.kto_labels]
     return pairs
+
+
+def _tool_definitions(session: Session, pairs: ExportRows) -> dict[int, list]:
+    """The `tools` an import kept in the metadata of the few pairs whose earlier turns call tools (read
+    only for them: metadata is not otherwise part of an export)."""
+    calling = [i for i, h in zip(pairs.ids, pairs.histories) if h and any(m.get("tool_calls") for m in h)]
+    found: dict[int, list] = {}
+    for start in range(0, len(calling), 500):
+        chunk = calling[start:start + 500]
+        for example_id, metadata in session.execute(
+                select(Example.id, Example.meta).where(Example.id.in_(chunk))):
+            tools = (metadata or {}).get("tools")
+            if isinstance(tools, list) and tools:
+                found[example_id] = tools
+    return found
 
 
 def open_findings(session: Session, dataset_id: int, checks: list[str]) -> dict[int, set[str]]:
@@ -108,6 +129,9 @@ def near_duplicate_threshold(dataset: Dataset, model: str | None = None) -> floa
 
 def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Selection:
     """The pairs the export keeps, their labels and split groups, and what was left out and why."""
+    if dataset.role == DatasetRole.reference:
+        raise Conflict(f"dataset '{dataset.name}' is a reference set (an eval or test set): it is never exported "
+                       "as training data", field="role")
     pairs = load_pairs(session, dataset.id)
     n = len(pairs)
     ids = np.asarray(pairs.ids, dtype=np.int64)  # sorted
@@ -122,6 +146,11 @@ def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Se
             by_check.update(flagged[pairs.ids[i]])
             dropped_by_check += 1
     included[flagged_positions] = False
+    unpaired = 0
+    if FORMATS[params.format].needs_pairs:  # an unpaired KTO example has no rejected side to write
+        paired = np.fromiter((r is not None for r in pairs.rejecteds), dtype=bool, count=n)
+        unpaired = int((included & ~paired).sum())
+        included &= paired
 
     # Duplicate clusters over every example, so members stay linked through an excluded representative.
     edges = np.array(duplicate_edges(session, dataset.id), dtype=np.int64).reshape(-1, 2)
@@ -135,7 +164,9 @@ def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Se
     dropped_by_dedupe = 0
     if params.dedupe == "keep_one" and len(rows):
         accepted = np.fromiter(map("accepted".__eq__, rows.statuses), dtype=bool, count=len(rows))
-        keep = pick_representatives(clusters, accepted, rows.outputs, rows.ids)
+        # Duplicates of a preference pair are the same answers to a duplicate prompt: one prompt has many pairs.
+        same = preference_duplicates(rows, clusters) if rows.is_preference() else clusters
+        keep = pick_representatives(same, accepted, rows.outputs, rows.ids)
         dropped_by_dedupe = int((~keep).sum())
         if dropped_by_dedupe:
             rows = rows.take(np.nonzero(keep)[0].tolist())
@@ -143,11 +174,22 @@ def select_pairs(session: Session, dataset: Dataset, params: ExportParams) -> Se
 
     # Split groups: duplicate clusters joined with identical normalised inputs.
     groups = groups_sharing_keys(clusters, rows.input_hashes)
-    excluded = {"total": sum(by_status.values()) + dropped_by_check + dropped_by_dedupe,
+    excluded = {"total": sum(by_status.values()) + dropped_by_check + dropped_by_dedupe + unpaired,
                 "by_status": dict(sorted(by_status.items())), "by_check": dict(sorted(by_check.items())),
                 "by_check_examples": dropped_by_check, "dedupe": dropped_by_dedupe}
+    if unpaired:
+        excluded["unpaired"] = unpaired
     labels = [UNLABELLED if label is None else label for label in rows.labels]
     return Selection(rows=rows, labels=labels, groups=groups, excluded=excluded)
+
+
+def preference_duplicates(rows: ExportRows, clusters: np.ndarray) -> np.ndarray:
+    """Cluster codes for deduplicating preference pairs: a duplicate-prompt cluster AND the same normalised
+    chosen, rejected and KTO label. Split groups still follow the prompt clusters alone."""
+    keys = zip(clusters.tolist(), map(normalise, rows.outputs),
+               (None if r is None else normalise(r) for r in rows.rejecteds), rows.kto_labels)
+    codes: dict = {}
+    return np.fromiter((codes.setdefault(key, len(codes)) for key in keys), dtype=np.int64, count=len(rows))
 
 
 _MODELS_SQL = "SELECT e.model, COUNT(*) FROM embeddings e JOIN examples x ON x.id = e.example_id " \

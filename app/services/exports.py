@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import end_read_transaction
-from app.embeddings.tokenizer import TOKENIZER_NAME, count_tokens_cached, token_cache_path, training_text
+from app.embeddings.tokenizer import training_text
 from app.errors import InvalidInput, NotFound
 from app.exports import FORMATS
 from app.exports.base import cyclic_gc_paused, pick
@@ -28,8 +28,17 @@ from app.exports.leakage import NearSearch, VectorsChanged, check_leakage
 from app.exports.splits import SPLIT_NAMES, assign_splits, connected_groups, split_counts
 from app.models import Dataset, Export, Job, JobKind, JobStatus
 from app.schemas.export import ExportParams, ExportPublic, SplitPreview
+from app.services import jobs
 from app.services.common import get_or_not_found
 from app.services.datasets import get_dataset
+from app.embeddings.target_tokenizer import (
+    TargetTokenizer,
+    TokenizerUnavailable,
+    cache_path,
+    count_cached,
+    for_dataset,
+)
+from app.services.export_budget import apply_budget
 from app.services.export_selection import (
     Selection,
     near_duplicate_threshold,
@@ -38,13 +47,6 @@ from app.services.export_selection import (
 )
 
 MAX_RESPLITS = 5
-
-
-def latest_analysis_job(session: Session, dataset_id: int) -> Job | None:
-    return session.scalars(
-        select(Job).where(Job.dataset_id == dataset_id, Job.kind == JobKind.analyze,
-                          Job.status == JobStatus.succeeded).order_by(Job.finished_at.desc(), Job.id.desc())
-    ).first()
 
 
 def _split(selection: Selection, params: ExportParams) -> None:
@@ -86,22 +88,33 @@ def _split_and_check(selection: Selection, params: ExportParams, near: NearSearc
 def preview_split_counts(session: Session, dataset_id: int, params: ExportParams) -> SplitPreview:
     """Counts per split and label for these parameters, without writing files or checking embeddings."""
     dataset = get_dataset(session, dataset_id)
+    check_format_fits(dataset, params.format)
     with cyclic_gc_paused():
         selection = select_pairs(session, dataset, params)
+        apply_budget(session, dataset, selection, params, compare=True)
         _split(selection, params)
         counts = split_counts(selection.labels, selection.split_codes)
     return SplitPreview(total=counts["total"], splits=counts["splits"], excluded=selection.excluded,
-                        within_one_of_target=selection.plan.within_one)
+                        within_one_of_target=selection.plan.within_one, budget=selection.budget)
 
 
-def _token_section(selection: Selection, params: ExportParams, settings: Settings) -> dict:
+def _token_section(selection: Selection, params: ExportParams, settings: Settings,
+                   tokenizer: TargetTokenizer) -> tuple[dict, np.ndarray]:
     rows = selection.rows
     texts = list(map(training_text, rows.systems, rows.histories, rows.inputs, rows.outputs))
-    counts = np.asarray(count_tokens_cached(texts, token_cache_path(settings.data_dir)), dtype=np.int64)
+    counts = np.asarray(count_cached(tokenizer, texts, cache_path(settings.data_dir, tokenizer)), dtype=np.int64)
     stats = {s: token_stats(counts[selection.split_codes == k]) for k, s in enumerate(SPLIT_NAMES)}
-    return {"tokenizer": f"the embedding model's tokenizer ({TOKENIZER_NAME} WordPiece, special tokens excluded)",
+    return {"tokenizer": tokenizer.label, "tokenizer_name": tokenizer.name,
             "splits": stats, "epochs": params.epochs,
-            "estimated_training_tokens": stats["train"]["total"] * params.epochs}
+            "estimated_training_tokens": stats["train"]["total"] * params.epochs}, counts
+
+
+def check_format_fits(dataset: Dataset, format: str) -> None:
+    """A preference format needs a preference dataset (an SFT format may export a preference set's chosen answers)."""
+    task_types = FORMATS[format].task_types
+    if task_types is not None and dataset.task_type not in task_types:
+        raise InvalidInput(f"format {format} exports preference pairs, but dataset '{dataset.name}' is a "
+                           f"{dataset.task_type} dataset", field="format")
 
 
 def export_folder(settings: Settings, export: Export) -> Path:
@@ -125,18 +138,24 @@ def create_export(session: Session, dataset_id: int, params: ExportParams, setti
 
 def _create_export(session: Session, dataset_id: int, params: ExportParams, settings: Settings) -> Export:
     dataset = get_dataset(session, dataset_id)
+    check_format_fits(dataset, params.format)
     selection = select_pairs(session, dataset, params)
+    apply_budget(session, dataset, selection, params)
     if not selection.rows:
         raise InvalidInput("nothing to export: every example was left out by the filters "
                            f"(left out: {selection.excluded})", field="include_status")
+    try:
+        tokenizer = for_dataset(dataset.settings, settings)
+    except TokenizerUnavailable as exc:
+        raise InvalidInput(str(exc), field="settings.tokenizer") from None
     _split_without_leakage(session, dataset, selection, params, settings)
-    analysis = latest_analysis_job(session, dataset_id)
+    analysis = jobs.latest_job(session, dataset_id, JobKind.analyze, status=JobStatus.succeeded)
     end_read_transaction(session)
 
     staging = settings.data_dir / "exports" / f".staging-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
-        written = _write_split_files(staging, selection, params, settings)
+        written = _write_split_files(staging, selection, params, settings, tokenizer)
         # The new transaction; a dataset deleted meanwhile is a 404, not a foreign-key error.
         if session.scalar(select(Dataset.id).where(Dataset.id == dataset_id)) is None:
             raise NotFound(f"dataset {dataset_id} not found")
@@ -163,22 +182,53 @@ class WrittenSplits:
     files: dict
     tokens: dict
     example_ids: dict
+    format_checks: dict | None = None
 
 
-def _write_split_files(folder: Path, selection: Selection, params: ExportParams, settings: Settings) -> WrittenSplits:
+def _write_split_files(folder: Path, selection: Selection, params: ExportParams, settings: Settings,
+                       tokenizer: TargetTokenizer) -> WrittenSplits:
     rows = selection.rows
-    lines = encode_lines(rows, FORMATS[params.format].encoder(rows))
+    export_format = FORMATS[params.format]
+    lines = encode_lines(rows, export_format.encoder(rows))
     # A seeded shuffle, so that no file is sorted by label or by duplicate group.
     order = np.random.default_rng(params.seed).permutation(len(rows))
     positions = {split: order[selection.split_codes[order] == k].tolist() for k, split in enumerate(SPLIT_NAMES)}
+    # An empty split gets no file (the card and the manifest leave it out too): `datasets` refuses a
+    # data_files entry that matches no data.
+    present = [split for split in SPLIT_NAMES if positions[split]]
     # Files are joined, hashed and written in a second thread while this one counts tokens.
     with ThreadPoolExecutor(max_workers=1) as pool:
         writing = {split: pool.submit(write_jsonl, folder / f"{split}.jsonl", pick(lines, positions[split]))
-                   for split in SPLIT_NAMES}
-        tokens = _token_section(selection, params, settings)
+                   for split in present}
+        tokens, counts = _token_section(selection, params, settings, tokenizer)
         files = {f"{split}.jsonl": job.result() for split, job in writing.items()}
+    checks = None
+    if export_format.check_export is not None:
+        checks = export_format.check_export({split: pick(lines, positions[split]) for split in present},
+                          {split: list(pick(rows.ids, positions[split])) for split in present},
+                          {split: counts[positions[split]] for split in present}, tokens["tokenizer"])
     return WrittenSplits(files=files, tokens=tokens,
-                         example_ids={split: list(pick(rows.ids, positions[split])) for split in SPLIT_NAMES})
+                         example_ids={split: list(pick(rows.ids, positions[split])) for split in SPLIT_NAMES},
+                         format_checks=checks)
+
+
+# Fewer held-out examples than this measure nothing: the export answer says so.
+TINY_SPLIT = 10
+
+
+def split_warnings(params: ExportParams, counts: dict) -> list[str]:
+    """What a user should know about the splits before training: an asked-for split left empty, or one
+    too small to measure anything."""
+    warnings = []
+    for split in SPLIT_NAMES:
+        ratio, total = params.splits.get(split, 0.0), counts["splits"][split]["total"]
+        if ratio > 0 and total == 0:
+            warnings.append(f"the {split} split is empty ({ratio:g} of {counts['total']} example(s) rounds to 0): "
+                            f"no {split}.jsonl was written")
+        elif 0 < total < TINY_SPLIT:
+            warnings.append(f"the {split} split has only {total} example(s): too few to "
+                            + ("train on" if split == "train" else "measure anything"))
+    return warnings
 
 
 def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: Selection, params: ExportParams,
@@ -186,23 +236,30 @@ def _write_manifest(folder: Path, export: Export, dataset: Dataset, selection: S
     export_format = FORMATS[params.format]
     plan = selection.plan
     files = dict(written.files)
+    counts = split_counts(selection.labels, selection.split_codes)
     manifest = {
         "winnow_export_version": 1,
         "export_id": export.id,
         "created_at": export.created_at.isoformat(),
         "dataset": {"id": dataset.id, "name": dataset.name, "task_type": dataset.task_type},
-        "format": {"name": export_format.name, "keys": list(export_format.keys),
-                   "description": export_format.description},
+        "format": {"name": export_format.name,
+                   "keys": list(export_format.keys) + (list(export_format.optional_keys) if selection.rows.tools else []),
+                   "description": export_format.description,
+                   "read_by": list(export_format.read_by),
+                   "not_carried": export_format.not_carried(selection.rows) if export_format.not_carried else []},
         "params": params.model_dump(),
         "seed": params.seed,
         "analysis_job_id": analysis.id if analysis else None,
         "analysis_finished_at": analysis.finished_at.isoformat() if analysis and analysis.finished_at else None,
-        "counts": split_counts(selection.labels, selection.split_codes),
+        "counts": counts,
+        "warnings": split_warnings(params, counts),
+        "format_checks": written.format_checks,
         "stratification": {"max_deviation_from_target": round(plan.max_deviation, 4),
                            "within_one_of_target": plan.within_one, "notes": plan.notes,
                            "targets": {s: {lab: round(t, 3) for lab, t in plan.targets[s].items()}
                                        for s in SPLIT_NAMES}},
         "excluded": selection.excluded,
+        "selection": selection.budget,
         "leakage": selection.leakage,
         "tokens": written.tokens,
         "example_ids": written.example_ids,
@@ -244,7 +301,9 @@ def to_public(export: Export, *, with_example_ids: bool = True) -> ExportPublic:
     manifest = export.manifest
     if manifest and not with_example_ids:
         manifest = {k: v for k, v in manifest.items() if k != "example_ids"}
+    written = (export.manifest or {}).get("files", {})
+    files = [name for name in EXPORT_FILES if name in written or name in ("manifest.json", "all.zip")]
     return ExportPublic(id=export.id, dataset_id=export.dataset_id, status=export.status, format=export.format,
                         params=export.params, manifest=manifest,
-                        files=list(EXPORT_FILES) if export.status == "succeeded" else [],
+                        files=files if export.status == "succeeded" else [],
                         created_at=export.created_at)

@@ -1,5 +1,7 @@
 """Findings: list, dismiss/resolve, and the replacement of a dataset's open findings after a run."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
@@ -7,7 +9,9 @@ from app.checks.base import FindingDraft
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus, utcnow
 from app.services.datasets import get_dataset
+from app.services import dataset_stats, paging
 from app.services.common import get_or_not_found, paged
+from app.services.paging import CountMode, SortKey
 
 # A person's verdict sticks while the example is unchanged: a re-run does not reopen these.
 STICKY_STATUSES = (FindingStatus.dismissed, FindingStatus.resolved)
@@ -29,6 +33,45 @@ def list_findings(
     return items, total
 
 
+# The order of every findings list: highest score first, ties in id order.
+FINDING_ORDER = (SortKey(Finding.score, descending=True), SortKey(Finding.id))
+
+
+@dataclass
+class FindingList:
+    items: list[Finding]
+    total: int
+    total_capped: bool
+    next_cursor: str | None
+
+
+def page_findings(
+    session: Session, dataset_id: int, *, check: str | None = None, status: str | None = None,
+    limit: int = 50, offset: int = 0, cursor: str | None = None, count: CountMode = CountMode.capped,
+) -> FindingList:
+    """One page of findings in FINDING_ORDER after `cursor` (keyset) or `offset` rows; see app/services/paging.py."""
+    get_dataset(session, dataset_id)
+    position = paging.decode_cursor(cursor, FINDING_ORDER) if cursor else None
+    query = select(Finding.id, Finding.score).where(Finding.dataset_id == dataset_id)
+    if check:
+        query = query.where(Finding.check == check)
+    if status:
+        query = query.where(Finding.status == status)
+    walk = query.offset(offset) if offset and position is None else query
+    page = paging.fetch(session, walk, FINDING_ORDER, cursor_values=position.values if position else None,
+                        limit=limit)
+    counted = position.count if position and count is CountMode.capped else None
+    if counted is None:
+        first_page_is_all = position is None and not offset and not page.more
+        counted = paging.Count(len(page.rows)) if first_page_is_all else paging.count(session, query, count)
+    ids = [row.id for row in page.rows]
+    by_id = {f.id: f for f in session.scalars(select(Finding).where(Finding.id.in_(ids)))} if ids else {}
+    items = [by_id[i] for i in ids if i in by_id]
+    last = page.rows[-1] if page.rows else None
+    next_cursor = paging.encode_cursor([last.score, last.id], counted) if page.more and last else None
+    return FindingList(items, counted.total, counted.capped, next_cursor)
+
+
 def get_finding(session: Session, finding_id: int) -> Finding:
     return get_or_not_found(session, Finding, finding_id, "finding")
 
@@ -37,10 +80,13 @@ def update_finding(session: Session, finding_id: int, status: str) -> Finding:
     if status not in {s.value for s in FindingStatus}:
         raise InvalidInput(f"status must be one of open, dismissed, resolved (got '{status}')", field="status")
     finding = get_finding(session, finding_id)
+    changed = finding.status != status
     finding.status = status
     finding.updated_at = utcnow()
     session.add(finding)
     session.flush()
+    if changed:
+        dataset_stats.touch(session, finding.dataset_id)
     return finding
 
 
@@ -75,4 +121,5 @@ def replace_open_findings(
     for start in range(0, len(rows), 5000):
         session.execute(insert(Finding), rows[start : start + 5000])
     session.flush()
+    dataset_stats.touch(session, dataset_id)
     return {"open": len(rows), "kept_dismissed": kept_dismissed}

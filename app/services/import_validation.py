@@ -34,7 +34,7 @@ MAX_REPORTED_ERRORS = 1000
 # They follow the table's column order, which is the order of the compiled INSERT's parameters, so
 # the tuples go to the driver as they are (re-ordering 50,000 tuples cost ~8% of an import).
 INSERT_COLUMNS = ("dataset_id", "external_id", "system", "input", "output", "history", "label", "metadata", "weight",
-                  "status", "input_hash", "content_hash", "version", "created_at", "updated_at")
+                  "status", "input_hash", "content_hash", "version", "created_at", "updated_at", "rejected", "kto_label")
 
 
 class RowEncoder:
@@ -103,7 +103,7 @@ class PieceResult:
 
 # What each spooled tuple holds, in this order (the write pass reads them by position: it is the hot path).
 SPOOLED_FIELDS = ("line", "external_id", "system", "input", "output", "history", "label", "metadata", "weight",
-                  "input_hash", "content_hash", "history_for_driver", "metadata_for_driver")
+                  "input_hash", "content_hash", "history_for_driver", "metadata_for_driver", "rejected", "kto_label")
 
 
 def validate_pairs(pairs: Iterable[ParsedPair | LineError], spool_path: str, *, abort: bool, batch_size: int,
@@ -129,8 +129,10 @@ def validate_pairs(pairs: Iterable[ParsedPair | LineError], spool_path: str, *, 
             if result.skipped and abort:
                 continue  # nothing will be written: only look for more errors
             batch.append((item.line, item.external_id, item.system, item.input, item.output, item.history,
-                          item.label, item.metadata, item.weight, *pair_hashes(item.system, item.input, item.output),
-                          encoder.json("history", item.history), encoder.json("metadata", item.metadata)))
+                          item.label, item.metadata, item.weight,
+                          *pair_hashes(item.system, item.input, item.output, item.rejected),
+                          encoder.json("history", item.history), encoder.json("metadata", item.metadata),
+                          item.rejected, item.kto_label))
             if len(batch) >= batch_size:
                 result.rows += _dump(batch, spool)
                 batch = []
@@ -157,11 +159,12 @@ class PieceTask:
     abort: bool
     batch_size: int
     dialect_url: str
+    options: dict = field(default_factory=dict)
 
 
 def validate_piece(task: PieceTask) -> PieceResult:
     """A worker's job: one piece of whole JSONL lines."""
-    return validate_pairs(iter_jsonl_chunk(task.data, task.first_line, task.format), task.spool_path,
+    return validate_pairs(iter_jsonl_chunk(task.data, task.first_line, task.format, task.options), task.spool_path,
                           abort=task.abort, batch_size=task.batch_size, encoder=encoder_for(task.dialect_url),
                           report_ids=True)
 
@@ -248,7 +251,7 @@ def validate_source(source: ImportSource, folder: Path, *, abort: bool, batch_si
             # The first piece keeps `auto`, so lines before the deciding one get the same error as in one pass.
             tasks = (PieceTask(data=data, first_line=first_line, format=given if index == 0 else format,
                                spool_path=str(folder / f"piece-{index}"), abort=abort, batch_size=batch_size,
-                               dialect_url=url)
+                               dialect_url=url, options=source.options)
                      for index, (data, first_line) in enumerate(itertools.chain([first], pieces)))
             source.format = format
             yield from run_in_workers(validate_piece, tasks, parallelism.workers, warm_up=warm_up_worker)

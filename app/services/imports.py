@@ -16,14 +16,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.importers import FORMATS, ImportSource, LineError
 from app.importers.reader import ImportStopped
 from app.models import Dataset, Example, ExampleStatus, TaskType, utcnow
+from app.services import references
 from app.progress import Progress
+from app.services import dataset_stats
 from app.services.datasets import get_dataset
 from app.services.examples import align_label, apply_changes
 from app.services.import_validation import (
@@ -39,6 +41,10 @@ from app.services.import_validation import (
 from app.text import pair_hashes
 
 log = logging.getLogger("winnow.import")
+# SQLite's page cache while an import writes (default: 2 MiB). At a million rows the indexes (external
+# id, input hash, status, label) outgrow a small cache: each random insert then evicts a dirty page,
+# written to the WAL again and again. Given back when the import's transaction ends.
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024
 PENDING = ExampleStatus.pending.value
 
 
@@ -55,12 +61,31 @@ class ImportOutcome:
     format: str | None = None
     errors: list[LineError] = field(default_factory=list)
     aborted: bool = False
+    # New pairs whose input another dataset already holds: {"total": n, "by_dataset": {name: n}}.
+    already_in_other_datasets: dict | None = None
 
 
 def check_format(format: str) -> str:
     if format != "auto" and format not in FORMATS:
         raise InvalidInput(f"unknown format '{format}'; use auto or one of: {', '.join(FORMATS)}", field="format")
     return format
+
+
+def check_rated_margin(margin: float | None) -> dict:
+    """The import options of a `rated` file: every pair above this score margin (None: best vs worst)."""
+    if margin is None:
+        return {}
+    if not (0 < margin < float("inf")):
+        raise InvalidInput("rated_margin must be a number > 0", field="rated_margin")
+    return {"rated_margin": float(margin)}
+
+
+def check_task_type(dataset: Dataset, format: str) -> None:
+    """A preference format only into a preference dataset, and an SFT format never into one."""
+    if dataset.task_type not in FORMATS[format].task_types:
+        kind = "preference pairs" if TaskType.preference in FORMATS[format].task_types else "single-answer pairs"
+        raise InvalidInput(f"the file holds {kind} (format {format}), but dataset '{dataset.name}' is a "
+                           f"{dataset.task_type} dataset", field="format")
 
 
 # Position of each field in a spooled tuple.
@@ -71,16 +96,18 @@ def _new_rows(batch: list[tuple], dataset: Dataset, classification: bool, timest
     """Spooled tuples (SPOOLED_FIELDS) as the INSERT_COLUMNS of new examples. The hot path: one
     comprehension picking by position (local names, as fast as literal indexes), no call per row."""
     dataset_id = dataset.id
-    external_id, system, input_, output, history, label, metadata, weight, input_hash, content_hash = (
-        SPOOLED[name] for name in ("external_id", "system", "input", "output", "history_for_driver", "label",
-                                   "metadata_for_driver", "weight", "input_hash", "content_hash"))
+    external_id, system, input_, output, history, label, metadata, weight, input_hash, content_hash, rejected, \
+        kto_label = (SPOOLED[name] for name in ("external_id", "system", "input", "output", "history_for_driver",
+                                                "label", "metadata_for_driver", "weight", "input_hash", "content_hash",
+                                                "rejected", "kto_label"))
     if not classification:
         return [(dataset_id, f[external_id], f[system], f[input_], f[output], f[history], f[label], f[metadata],
-                 f[weight], PENDING, f[input_hash], f[content_hash], 1, timestamp, timestamp) for f in batch]
+                 f[weight], PENDING, f[input_hash], f[content_hash], 1, timestamp, timestamp, f[rejected],
+                 f[kto_label]) for f in batch]
     # For classification the label is the output; a blank output takes the label (align_label).
     return [(dataset_id, f[external_id], f[system], f[input_], f[output], f[history], f[output].strip(), f[metadata],
-             f[weight], PENDING, f[input_hash], f[content_hash], 1, timestamp, timestamp) if f[output].strip()
-            else _blank_output_row(f, dataset, timestamp) for f in batch]
+             f[weight], PENDING, f[input_hash], f[content_hash], 1, timestamp, timestamp, f[rejected], f[kto_label])
+            if f[output].strip() else _blank_output_row(f, dataset, timestamp) for f in batch]
 
 
 def _blank_output_row(fields: tuple, dataset: Dataset, timestamp: Any) -> tuple:
@@ -88,12 +115,13 @@ def _blank_output_row(fields: tuple, dataset: Dataset, timestamp: Any) -> tuple:
     external_id, system, input_text, output, label, weight, in_hash, pair_hash, history, metadata = (
         field[name] for name in ("external_id", "system", "input", "output", "label", "weight", "input_hash",
                                  "content_hash", "history_for_driver", "metadata_for_driver"))
+    rejected, kto_label = field["rejected"], field["kto_label"]
     aligned_output, label = align_label(dataset, output, label)
     if aligned_output != output:  # the label stood in for the empty output: hash what is stored
         output = aligned_output
         in_hash, pair_hash = pair_hashes(system, input_text, output)
     return (dataset.id, external_id, system, input_text, output, history, label, metadata, weight,
-            PENDING, in_hash, pair_hash, 1, timestamp, timestamp)
+            PENDING, in_hash, pair_hash, 1, timestamp, timestamp, rejected, kto_label)
 
 
 def _update(example: Example, dataset: Dataset, fields: tuple, author: str) -> list:
@@ -103,6 +131,8 @@ def _update(example: Example, dataset: Dataset, fields: tuple, author: str) -> l
     output, label = align_label(dataset, output, label)
     changes = {"system": system, "input": input_text, "output": output, "history": history,
                "label": label, "metadata": metadata, "weight": weight}
+    if dataset.task_type == TaskType.preference:
+        changes.update(rejected=field["rejected"], kto_label=field["kto_label"])
     return apply_changes(example, dataset, changes, author)
 
 
@@ -113,9 +143,13 @@ class _Writer:
     callers begin the import with no other change pending (the routes end their read transaction
     first, the CLI rolls back an aborted import anyway)."""
 
-    def __init__(self, session: Session, dataset_id: int, encoder: RowEncoder, author: str) -> None:
+    def __init__(self, session: Session, dataset_id: int, encoder: RowEncoder, author: str,
+                 format: str | None = None) -> None:
         self.session, self.encoder, self.author = session, encoder, author
         self.dataset = get_dataset(session, dataset_id)
+        _widen_sqlite_cache(session)
+        if format is not None and format != "auto":
+            check_task_type(self.dataset, format)
         self.classification = self.dataset.task_type == TaskType.classification
         self.now = utcnow()
         self.timestamp = encoder.timestamp(self.now)
@@ -148,6 +182,8 @@ class _Writer:
         self.dataset.updated_at = self.now
         self.session.add(self.dataset)
         self.session.flush()
+        if self.imported or self.updated:
+            dataset_stats.touch(self.session, self.dataset.id)
 
     def discard(self) -> None:
         # The whole transaction, not a savepoint: on SQLite 3.40 (Debian 12), ROLLBACK TO a savepoint
@@ -155,6 +191,27 @@ class _Writer:
         # recovered after an unclean exit (tests/services/test_import_pieces.py reproduces it).
         self.session.rollback()
         self.imported = self.updated = 0
+
+
+def _last_example_id(session: Session) -> int:
+    return session.scalar(select(func.max(Example.id))) or 0
+
+
+def _widen_sqlite_cache(session: Session) -> None:
+    """SQLITE_IMPORT_CACHE_KIB of page cache on this session's SQLite connection until its transaction ends."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    previous = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
+
+    def restore(_session: Session) -> None:
+        raw.execute(f"PRAGMA cache_size={previous}")
+        raw.execute("PRAGMA shrink_memory")  # the pooled connection keeps no 256 MiB of pages
+
+    for name in ("after_commit", "after_rollback"):
+        event.listen(session, name, restore, once=True)
 
 
 def run_import(
@@ -188,7 +245,9 @@ def run_import(
             dropped = merger.add(piece)
             if abort and merger.skipped:
                 continue  # nothing will be kept: only look for more errors
-            writer = writer or _Writer(session, dataset_id, encoder, author)
+            if writer is None:
+                last_id_before = _last_example_id(session)  # the first statement: the lock comes with the rows
+                writer = _Writer(session, dataset_id, encoder, author, source.format)
             for batch in spooled_batches(piece, dropped):
                 writer.write(batch)
                 if progress:
@@ -200,9 +259,13 @@ def run_import(
             writer.discard()
         outcome.aborted = True
         return outcome
-    writer = writer or _Writer(session, dataset_id, encoder, author)  # an empty file: still a 404 for no dataset
+    if writer is None:  # an empty file: still a 404 for no dataset
+        last_id_before = _last_example_id(session)
+        writer = _Writer(session, dataset_id, encoder, author, source.format)
     writer.finish()
     outcome.imported, outcome.updated = writer.imported, writer.updated
+    if outcome.imported and session.scalar(select(func.count()).select_from(Dataset)) > 1:
+        outcome.already_in_other_datasets = references.count_across_datasets(session, dataset_id, last_id_before)
     log.info("import into dataset %s: %d new, %d updated, %d skipped in %.2f s (%d piece(s))", dataset_id,
              outcome.imported, outcome.updated, outcome.skipped, time.perf_counter() - started, pieces)
     return outcome

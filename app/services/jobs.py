@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlmodel import Session
 
 from app.errors import Conflict
@@ -35,10 +35,20 @@ def get_job(session: Session, job_id: int) -> Job:
     return get_or_not_found(session, Job, job_id, "job")
 
 
-def latest_job(session: Session, dataset_id: int, kind: str) -> Job | None:
-    return session.scalars(
-        select(Job).where(Job.dataset_id == dataset_id, Job.kind == kind).order_by(Job.id.desc()).limit(1)
-    ).first()
+def latest_jobs(session: Session, dataset_ids: list[int], kind: str, status: str | None = None) -> dict[int, Job]:
+    """Per dataset, its job of `kind` (with `status`, if given) created last. A dataset runs one job of a kind
+    at a time, so the one created last is also the one that finished last."""
+    if not dataset_ids:
+        return {}
+    latest = select(func.max(Job.id)).where(Job.dataset_id.in_(dataset_ids), Job.kind == kind)
+    if status is not None:
+        latest = latest.where(Job.status == status)
+    return {job.dataset_id: job for job in session.scalars(
+        select(Job).where(Job.id.in_(latest.group_by(Job.dataset_id))))}
+
+
+def latest_job(session: Session, dataset_id: int, kind: str, status: str | None = None) -> Job | None:
+    return latest_jobs(session, [dataset_id], kind, status).get(dataset_id)
 
 
 def active_job(session: Session, dataset_id: int, kind: str) -> Job | None:

@@ -4,48 +4,48 @@ The browser pages with a keyset cursor (the sort key and the id of the last row 
 thousandth page costs what the first does: no OFFSET that scans and throws away rows.
 """
 
-import base64
-import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.models import Dataset, Example, Finding, Revision
 from app.schemas.example import ExampleUpdate
+from app.services import example_query, paging
 from app.services.datasets import get_dataset
+from app.services.example_query import FINDING_STATUSES, example_conditions
+from app.services.paging import SortKey
 from app.services.examples import get_example, list_revisions, update_example
 from app.services.findings import list_findings
 
-# name -> (sort column, descending?); ties are broken by id in the same direction.
-SORTS: dict[str, tuple[Any, bool]] = {
-    "oldest": (Example.id, False),
-    "newest": (Example.id, True),
-    "label": (func.coalesce(Example.label, ""), False),
-    "updated": (Example.updated_at, True),
+# name -> the keyset order (app/services/paging.py); ties are broken by id in the same direction.
+# The highest score of the example's open findings (-1 without one): "score" lists the most suspicious first.
+OPEN_SCORE = func.coalesce(
+    select(func.max(Finding.score)).where(Finding.example_id == Example.id, Finding.status == "open")
+    .correlate(Example).scalar_subquery(), -1.0)
+SORTS: dict[str, tuple[SortKey, ...]] = {
+    "score": (SortKey(OPEN_SCORE, descending=True), SortKey(Example.id, descending=True)),
+    "oldest": (SortKey(Example.id),),
+    "newest": (SortKey(Example.id, descending=True),),
+    "label": (SortKey(func.coalesce(Example.label, "")), SortKey(Example.id)),
+    "updated": (SortKey(Example.updated_at, descending=True, kind="datetime"), SortKey(Example.id, descending=True)),
 }
-FINDING_STATUSES = ("open", "dismissed", "resolved")
-COUNT_CAP = 10_000
+__all__ = ["FINDING_STATUSES", "SORTS", "ExampleFilters", "browse_examples"]
 
 
 @dataclass
-class ExampleFilters:
-    q: str | None = None
-    status: str | None = None
-    label: str | None = None
-    check: str | None = None
-    finding_status: str | None = None
+class ExampleFilters(example_query.ExampleFilters):
+    """The shared filters (app/services/example_query.py) and the browser's sort."""
+
     sort: str = "oldest"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.sort not in SORTS:
             raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", field="sort")
-        if self.finding_status and self.finding_status not in FINDING_STATUSES:
-            raise InvalidInput(f"finding_status must be one of {', '.join(FINDING_STATUSES)}", field="finding_status")
 
 
 @dataclass
@@ -58,91 +58,57 @@ class ExamplePage:
 
     @property
     def total_is_capped(self) -> bool:
-        return self.total > COUNT_CAP
+        return self.total > paging.COUNT_CAP
 
 
-def _encode(sort: str, example: Example) -> str:
-    value: Any = example.id
+def _sort_values(sort: str, example: Example, scores: dict[int, float]) -> list[Any]:
+    if sort == "score":
+        return [scores[example.id], example.id]
     if sort == "label":
-        value = example.label or ""
-    elif sort == "updated":
-        value = example.updated_at.isoformat()
-    return base64.urlsafe_b64encode(json.dumps([value, example.id]).encode()).decode()
-
-
-def _decode(sort: str, cursor: str) -> tuple[Any, int]:
-    try:
-        value, example_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if sort == "updated":
-            value = datetime.fromisoformat(value)
-        return value, int(example_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("the page cursor is not valid; go back to the first page", field="after") from exc
-
-
-def _conditions(dataset_id: int, f: ExampleFilters) -> list:
-    conditions = [Example.dataset_id == dataset_id]
-    if f.status:
-        conditions.append(Example.status == f.status)
-    if f.label:
-        conditions.append(Example.label == f.label)
-    if f.check or f.finding_status:
-        findings = select(Finding.example_id).where(Finding.dataset_id == dataset_id)
-        if f.check:
-            findings = findings.where(Finding.check == f.check)
-        findings = findings.where(Finding.status == (f.finding_status or "open"))
-        conditions.append(Example.id.in_(findings))
-    if f.q:
-        pattern = f"%{f.q}%"
-        conditions.append(or_(Example.input.ilike(pattern), Example.output.ilike(pattern)))
-    return conditions
+        return [example.label or "", example.id]
+    if sort == "updated":
+        return [example.updated_at, example.id]
+    return [example.id]
 
 
 def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, *, after: str | None = None,
                     before: str | None = None, limit: int = 50) -> ExamplePage:
+    """One page of the browser, after the cursor `after` or before the cursor `before` (keyset, the same
+    paging as the API lists: app/services/paging.py). `total` is capped: COUNT_CAP + 1 means "more"."""
     get_dataset(session, dataset_id)
-    column, descending = SORTS[filters.sort]
-    conditions = _conditions(dataset_id, filters)
-    # Counting stops at COUNT_CAP: beyond it the page says "10,000+" instead of scanning every match
-    # (a substring search over 100,000 long texts would otherwise be read twice).
-    capped = select(Example.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(capped)) or 0
-    if filters.sort in ("oldest", "newest") and session.get_bind().dialect.name == "sqlite":
+    keys = SORTS[filters.sort]
+    conditions = example_conditions(dataset_id, filters, session.get_bind().dialect.name)
+    backwards = before is not None
+    cursor = paging.decode_cursor(before if backwards else after, keys, field="before" if backwards else "after") \
+        if (before or after) else None
+    walk_conditions = list(conditions)
+    if filters.sort in ("oldest", "newest") and not (filters.status or filters.label) \
+            and session.get_bind().dialect.name == "sqlite":
         # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
         # row to find the first page; `dataset_id + 0` keeps it on the primary key, already in id order.
-        conditions[0] = (Example.dataset_id + 0) == dataset_id
-    query = select(Example).where(*conditions)
-    backwards = before is not None
-    cursor = before if backwards else after
-    # Paging backwards walks the same order reversed, then flips the rows back.
-    walk_descending = descending != backwards
-    if filters.sort in ("oldest", "newest"):
-        key = Example.id
-        if cursor:
-            _, last_id = _decode(filters.sort, cursor)
-            query = query.where(key < last_id if walk_descending else key > last_id)
-        order = [key.desc() if walk_descending else key.asc()]
-    else:
-        key = tuple_(column, Example.id)
-        if cursor:
-            bound = tuple_(*_decode(filters.sort, cursor))
-            query = query.where(key < bound if walk_descending else key > bound)
-        order = [column.desc(), Example.id.desc()] if walk_descending else [column.asc(), Example.id.asc()]
-    # Sort narrow rows (ids), then load the page's examples: sorting whole rows (long texts) is what
-    # makes an unindexed sort slow.
-    page_ids = list(session.scalars(query.with_only_columns(Example.id).order_by(*order).limit(limit + 1)))
+        walk_conditions[0] = (Example.dataset_id + 0) == dataset_id
+    # Sort narrow rows (the sort values and ids), then load the page's examples: sorting whole rows
+    # (long texts) is what makes an unindexed sort slow.
+    query = select(*(key.column for key in keys[:-1]), Example.id).where(*walk_conditions)
+    page = paging.fetch(session, query, keys, cursor_values=cursor.values if cursor else None, limit=limit,
+                        backwards=backwards)
+    page_ids = [row.id for row in page.rows]
+    scores = {row.id: float(row[0]) for row in page.rows} if filters.sort == "score" else {}
     by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(page_ids)))} if page_ids else {}
-    rows = [by_id[i] for i in page_ids]
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows = [by_id[i] for i in page_ids if i in by_id]
     if backwards:
         rows.reverse()
+    counted = cursor.count if cursor else None
+    if counted is None:
+        counted = paging.Count(len(rows)) if not cursor and not page.more else \
+            paging.count(session, select(Example.id).where(*conditions))
+    total = counted.total + (1 if counted.capped else 0)  # the template shows "more than COUNT_CAP"
     next_cursor = prev_cursor = None
     if rows:
-        if more or backwards:
-            next_cursor = _encode(filters.sort, rows[-1])
-        if (more and backwards) or (cursor and not backwards):
-            prev_cursor = _encode(filters.sort, rows[0])
+        if page.more or backwards:
+            next_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[-1], scores), counted)
+        if (page.more and backwards) or (cursor and not backwards):
+            prev_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[0], scores), counted)
     return ExamplePage(rows, total, next_cursor, prev_cursor, _open_checks(session, [e.id for e in rows]))
 
 
@@ -179,7 +145,7 @@ def example_view(session: Session, example_id: int) -> ExampleView:
                        list(reversed(list_revisions(session, example_id))), findings)
 
 
-EDIT_FIELDS = ("system", "input", "output", "label")
+EDIT_FIELDS = ("system", "input", "output", "label", "rejected")  # rejected: preference pairs only
 
 
 def save_edit(session: Session, example_id: int, version: int, values: dict[str, str | None], author: str) -> Example:
@@ -192,6 +158,8 @@ def save_edit(session: Session, example_id: int, version: int, values: dict[str,
         value = values[name].replace("\r\n", "\n")
         if name in ("system", "label") and not value.strip():
             value = None
+        if name == "rejected" and example.rejected is None:
+            continue  # not a pair (an unpaired KTO example or an SFT pair): there is no second side to edit
         if value != getattr(example, name):
             changes[name] = value
     try:

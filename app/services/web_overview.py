@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from app.models import Example, Finding, FindingStatus, Job, JobKind
 from app.schemas.dataset import DatasetPublic
+from app.services import jobs
+from app.services.dataset_stats import example_stats
 from app.services.datasets import get_dataset, list_datasets, to_public
 
 
@@ -48,19 +50,11 @@ def _open_findings(session: Session, dataset_ids: list[int]) -> dict[int, dict[s
     return counts
 
 
-def _last_analyses(session: Session, dataset_ids: list[int]) -> dict[int, Job]:
-    latest = (
-        select(func.max(Job.id)).where(Job.dataset_id.in_(dataset_ids), Job.kind == JobKind.analyze)
-        .group_by(Job.dataset_id)
-    )
-    return {job.dataset_id: job for job in session.scalars(select(Job).where(Job.id.in_(latest)))}
-
-
 def _cards(session: Session, datasets: list[DatasetPublic]) -> list[DatasetCard]:
     ids = [d.id for d in datasets]
     if not ids:
         return []
-    statuses, findings, analyses = _status_counts(session, ids), _open_findings(session, ids), _last_analyses(session, ids)
+    statuses, findings, analyses = _status_counts(session, ids), _open_findings(session, ids), jobs.latest_jobs(session, ids, JobKind.analyze)
     return [DatasetCard(d, statuses[d.id], findings[d.id], analyses.get(d.id)) for d in datasets]
 
 
@@ -73,10 +67,8 @@ def dataset_card(session: Session, dataset_id: int) -> DatasetCard:
     return _cards(session, [to_public(session, get_dataset(session, dataset_id))])[0]
 
 
-def distinct_labels(session: Session, dataset_id: int, limit: int = 200) -> list[str]:
-    """Labels in use (for filters and label shortcuts), most frequent first."""
-    rows = session.execute(
-        select(Example.label, func.count().label("n")).where(Example.dataset_id == dataset_id, Example.label.is_not(None))
-        .group_by(Example.label).order_by(func.count().desc(), Example.label).limit(limit)
-    ).all()
-    return [label for label, _ in rows]
+def distinct_labels(session: Session, dataset_id: int, limit: int = 200, *, allow_stale: bool = False) -> list[str]:
+    """Labels in use (for filters and label shortcuts), most frequent first, from the dataset's cached
+    counts (app/services/dataset_stats.py); `allow_stale`: as last counted, if this process has counted."""
+    stats = example_stats(session, get_dataset(session, dataset_id), allow_stale=allow_stale)
+    return stats.labels_by_frequency()[:limit]

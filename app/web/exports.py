@@ -4,12 +4,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, QueryParams
 
-from app.auth import Admin
+from app.auth import Admin, Reviewer
 from app.deps import SessionDep, SettingsDep
-from app.errors import InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.exports import FORMATS
+from app.task_types import TaskType
 from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, KNOWN_CHECKS, ExportParams
-from app.services import exports
+from app.services import exports, training_view
 from app.services.datasets import get_dataset
 from app.web.forms import FormDep, FormErrors, build
 from app.web.routing import HTMLRoute
@@ -17,14 +18,16 @@ from app.web.templating import render, render_htmx
 
 router = APIRouter(route_class=HTMLRoute)
 SPLITS = ("train", "validation", "test")
-DEFAULT_VALUES = {"format": "openai_chat", "seed": "42", "dedupe": "keep_one", "epochs": "3",
+PREFERENCE_DEFAULT_FORMAT = "trl_preference"
+DEFAULT_VALUES = {"format": "openai_chat", "seed": "42", "dedupe": "keep_one", "epochs": "3", "max_examples": "",
+                  "selection": "diverse",
                   "include_status": ["accepted", "pending"], "exclude_checks": list(DEFAULT_EXCLUDED_CHECKS),
                   "split_train": "0.8", "split_validation": "0.1", "split_test": "0.1"}
 
 
 def _values(fields: FormData | QueryParams) -> dict:
     values = {key: str(fields.get(key, DEFAULT_VALUES.get(key, ""))) for key in
-              ("format", "seed", "dedupe", "epochs", *(f"split_{s}" for s in SPLITS))}
+              ("format", "seed", "dedupe", "epochs", "max_examples", "selection", *(f"split_{s}" for s in SPLITS))}
     values["include_status"] = [str(v) for v in fields.getlist("include_status")]
     values["exclude_checks"] = [str(v) for v in fields.getlist("exclude_checks")]
     return values
@@ -39,17 +42,40 @@ def _params(values: dict) -> ExportParams:
             raise FormErrors({"splits": f"the {name} ratio must be a number"}) from exc
     return build(ExportParams, {"format": values["format"], "seed": values["seed"], "dedupe": values["dedupe"],
                                 "epochs": values["epochs"], "splits": splits,
-                                "include_status": values["include_status"], "exclude_checks": values["exclude_checks"]})
+                                "include_status": values["include_status"], "exclude_checks": values["exclude_checks"],
+                                "max_examples": values["max_examples"].strip() or None,
+                                "selection": values["selection"] or "diverse"})
+
+
+@router.get("/examples/{example_id}/training-view", dependencies=[Reviewer])
+def example_training_view(example_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                          mode: str = "assistant") -> Response:
+    """The pair rendered with the dataset's chat template, trained tokens marked (an htmx fragment)."""
+    view = training_view.example_training_view(session, example_id, mode, settings)
+    return render(request, "examples/_training_view.html", {"tv": view})
+
+
+@router.get("/datasets/{dataset_id}/export/training-view", dependencies=[Admin])
+def export_training_view(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                         format: str = "openai_chat") -> Response:
+    """A sample pair as the chosen format's trainer trains on it (the export preview)."""
+    example, view = training_view.export_sample_view(session, dataset_id, format, settings)
+    return render(request, "examples/_training_view.html", {"tv": view, "sample": example})
 
 
 def _context(session, dataset_id: int, values: dict, **extra) -> dict:
-    return {"dataset": get_dataset(session, dataset_id), "values": values, "formats": list(FORMATS),
-            "checks": KNOWN_CHECKS, "splits": SPLITS, **extra}
+    dataset = get_dataset(session, dataset_id)
+    formats = [name for name, declared in FORMATS.items() if dataset.task_type in declared.task_types]
+    return {"dataset": dataset, "values": values, "formats": formats, "checks": KNOWN_CHECKS, "splits": SPLITS,
+            **extra}
 
 
 @router.get("/datasets/{dataset_id}/export", dependencies=[Admin])
 def export_form(dataset_id: int, request: Request, session: SessionDep) -> Response:
-    return render(request, "datasets/export.html", _context(session, dataset_id, dict(DEFAULT_VALUES)))
+    values = dict(DEFAULT_VALUES)
+    if get_dataset(session, dataset_id).task_type == TaskType.preference:
+        values["format"] = PREFERENCE_DEFAULT_FORMAT
+    return render(request, "datasets/export.html", _context(session, dataset_id, values))
 
 
 @router.get("/datasets/{dataset_id}/export/preview", dependencies=[Admin])
@@ -60,7 +86,7 @@ def preview(dataset_id: int, request: Request, session: SessionDep) -> Response:
         counts, errors = exports.preview_split_counts(session, dataset_id, _params(values)), {}
     except FormErrors as exc:
         counts, errors = None, exc.errors
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict) as exc:  # Conflict: a reference set, never exported
         counts, errors = None, {str(exc.details.get("field") or "form"): exc.message}
     return render_htmx(request, "datasets/export.html", _context(session, dataset_id, values, preview=counts,
                                                                    errors=errors), block="preview")

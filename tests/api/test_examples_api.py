@@ -30,7 +30,8 @@ def test_import_then_reimport_updates_instead_of_duplicating(client, make_datase
     ds = make_dataset()
     lines = [json.dumps({"id": i, "prompt": f"p{i}", "completion": f"c{i}"}) for i in range(3)]
     first = import_jsonl(ds["id"], "\n".join(lines))
-    assert first.json() == {"imported": 3, "updated": 0, "skipped": 0, "format": "prompt_completion", "errors": []}
+    assert first.json() == {"imported": 3, "updated": 0, "skipped": 0, "format": "prompt_completion", "errors": [],
+                            "already_in_other_datasets": None}
     lines[1] = json.dumps({"id": 1, "prompt": "p1", "completion": "changed"})
     second = import_jsonl(ds["id"], "\n".join(lines)).json()
     assert (second["imported"], second["updated"]) == (0, 3)

@@ -30,12 +30,12 @@ def examples_of(client, dataset_id: int) -> list[dict]:
 ])
 def test_every_format_is_stored(client, make_dataset, import_jsonl, record, expected):
     ds = make_dataset()
-    response = import_jsonl(ds["id"], jsonl({**record, "id": "r1", "metadata": {"src": "t"}, "weight": 0.5}))
+    response = import_jsonl(ds["id"], jsonl({**record, "id": "r1", "metadata": {"src": "t"}, "weight": 0}))
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == 1
     (example,) = examples_of(client, ds["id"])
     assert (example["system"], example["input"], example["output"], example["history"]) == expected
-    assert (example["external_id"], example["metadata"], example["weight"]) == ("r1", {"src": "t"}, 0.5)
+    assert (example["external_id"], example["metadata"], example["weight"]) == ("r1", {"src": "t"}, 0.0)
 
 
 def test_explicit_format_and_unknown_format(client, make_dataset, import_jsonl):
@@ -59,7 +59,8 @@ def test_multipart_json_array_and_csv(client, make_dataset):
     csv_body = "\ufeffid,instruction,input,output\r\nc,Do it,,done\r\nd,\"Say, \"\"hi\"\"\",ctx,hi\r\n"
     response = client.post(f"/api/v1/datasets/{ds['id']}/import",
                            files={"file": ("pairs.csv", csv_body.encode(), "text/csv")})
-    assert response.json() == {"imported": 2, "updated": 0, "skipped": 0, "format": "alpaca", "errors": []}
+    assert response.json() == {"imported": 2, "updated": 0, "skipped": 0, "format": "alpaca", "errors": [],
+                            "already_in_other_datasets": None}
     stored = {e["external_id"]: (e["input"], e["output"]) for e in examples_of(client, ds["id"])}
     assert stored == {"a": ("p1", "c1"), "b": ("p2", "c2"), "c": ("Do it", "done"), "d": ('Say, "hi"\n\nctx', "hi")}
 
@@ -151,7 +152,8 @@ def test_abort_imports_nothing_and_skip_imports_the_good_lines(client, make_data
     assert aborted.status_code == 422
     assert aborted.json() == {"imported": 0, "updated": 0, "skipped": 2, "format": "prompt_completion", "errors": [
         {"line": 2, "field": None, "message": aborted.json()["errors"][0]["message"]},
-        {"line": 3, "field": "completion", "message": "missing field 'completion'"}]}
+        {"line": 3, "field": "completion", "message": "missing field 'completion'"}],
+        "already_in_other_datasets": None}
     assert examples_of(client, ds["id"]) == []
     skipped = import_jsonl(ds["id"], body, on_error="skip")
     assert skipped.status_code == 200

@@ -17,7 +17,8 @@ def make_ctx():
             label = pair.get("label", pair["output"].strip() if task_type == "classification" else None)
             rows.append(ExampleRow(id=pair.get("id", i), input=pair["input"], output=pair.get("output", ""),
                                    label=label, system=pair.get("system"), history=pair.get("history"),
-                                   status=pair.get("status", "pending"), input_hash=input_hash(pair["input"])))
+                                   status=pair.get("status", "pending"), input_hash=input_hash(pair["input"]),
+                                   rejected=pair.get("rejected"), kto_label=pair.get("kto_label")))
         ctx = AnalysisContext(
             dataset=DatasetInfo(id=1, task_type=task_type, label_set=label_set, output_schema=output_schema),
             examples=rows, settings=effective_settings(settings or {}),

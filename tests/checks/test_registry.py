@@ -19,19 +19,24 @@ def test_each_check_declares_everything_about_itself(name):
     defaults = check.settings_model()
     assert defaults.enabled is True
     for field, info in check.settings_model.model_fields.items():
-        if info.annotation in (int, float):  # every number has a range, so no setting can ask for 447 GiB
+        if info.annotation in (int, float, int | None, float | None):  # every number has a range (no 447 GiB)
             bounds = {type(m).__name__ for m in info.metadata}
             assert bounds & {"Ge", "Gt"} and "Le" in bounds, f"{name}.{field} needs a lower and an upper bound"
 
 
 def test_the_lists_of_checks_are_derived_from_the_declarations():
     # The same lists the code once spelled out by hand (report, review, export selection, export schema).
+    # (with the preference checks: identical_sides, contradicting_preference, length_bias)
     assert set(registry.CHECK_NAMES) == {"format", "exact_duplicate", "near_duplicate", "conflicting_output",
-                                         "label_issue", "class_imbalance", "outlier"}
-    assert set(registry.CLUSTER_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output"}
-    assert set(registry.BLOCKING_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output"}
-    assert set(registry.EXCLUDED_FROM_EXPORT) == {"format", "conflicting_output", "label_issue"}
-    assert registry.DATASET_LEVEL_CHECKS == ("class_imbalance",)
+                                         "label_issue", "class_imbalance", "outlier", "contamination", "identical_sides",
+                                         "contradicting_preference", "length_bias"}
+    assert set(registry.CLUSTER_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output",
+                                            "contradicting_preference"}
+    assert set(registry.BLOCKING_CHECKS) == {"exact_duplicate", "near_duplicate", "conflicting_output", "contamination",
+                                             "identical_sides", "contradicting_preference"}
+    assert set(registry.EXCLUDED_FROM_EXPORT) == {"format", "conflicting_output", "label_issue", "contamination",
+                                                  "identical_sides", "contradicting_preference"}
+    assert registry.DATASET_LEVEL_CHECKS == ("class_imbalance", "length_bias")
     assert registry.names_where(needs_embeddings=False, forms_clusters=True) == ("exact_duplicate",)
 
 

@@ -26,6 +26,8 @@ def test_cpu_fast_path_equals_sentence_transformers(sentence_transformers_vector
     vectors = embedder.encode(TEXTS)
     assert embedder.device == "cpu" and vectors.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
     assert np.abs(vectors - sentence_transformers_vectors).max() < 1e-5
+    embedder.pipeline_texts = 3  # as on a GPU: tokenised in pieces, the next while this one is encoded
+    assert np.abs(embedder.encode(TEXTS) - sentence_transformers_vectors).max() < 1e-5
     assert embedder.encode([]).shape == (0, 384)
 
 

@@ -9,7 +9,7 @@ import pytest
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.schemas.export import ExportParams
-from app.services.exports import create_export, export_folder, preview_split_counts
+from app.services.exports import create_export, export_folder, preview_split_counts, to_public
 
 
 def labelled_rows(sizes: dict[str, int]) -> list[dict]:
@@ -116,12 +116,13 @@ def test_manifest_files_and_card(session, dataset_with, add_analysis_job):
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == manifest["files"][name]["sha256"]
     train_lines = (folder / "train.jsonl").read_text().splitlines()
     assert len(train_lines) == len(manifest["example_ids"]["train"]) == 16
-    assert all(set(json.loads(line)) == {"instruction", "input", "output"} for line in train_lines)
+    assert all(set(json.loads(line)) == {"instruction", "input", "output", "system", "history"} for line in train_lines)
     tokens = manifest["tokens"]
     assert tokens["splits"]["train"]["min"] <= tokens["splits"]["train"]["mean"] <= tokens["splits"]["train"]["max"]
     assert tokens["estimated_training_tokens"] == 2 * tokens["splits"]["train"]["total"] > 0
     card = (folder / "README.md").read_text()
-    assert card.startswith("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: train.jsonl")
+    assert card.startswith(f"---\nconfigs:\n- config_name: export-{made.id}-")
+    assert "  default: true\n  data_files:\n  - split: train\n    path: train.jsonl" in card
     assert "- text-classification" in card and "- n<1K" in card and "| x | 10 |" in card
 
 
@@ -159,10 +160,12 @@ def test_history_system_and_weight_survive_the_database_read(session, dataset_wi
     folder = export_folder(get_settings(), made)
     lines = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
     rich = next(line for line in lines if line["messages"][0]["role"] == "system")
-    assert rich["messages"] == [{"role": "system", "content": "Be kind."}, *history,
+    # One weighted pair: every assistant turn of every line carries a 0/1 weight, 1 where none was set.
+    assert rich["messages"] == [{"role": "system", "content": "Be kind."}, history[0], {**history[1], "weight": 1},
                                 {"role": "user", "content": "and now?"},
-                                {"role": "assistant", "content": "now this", "weight": 0.0}]
-    assert sum(len(line["messages"]) == 2 for line in lines) == 4
+                                {"role": "assistant", "content": "now this", "weight": 0}]
+    plain = [line["messages"] for line in lines if len(line["messages"]) == 2]
+    assert len(plain) == 4 and all(messages[-1]["weight"] == 1 for messages in plain)
 
 
 def test_a_dataset_of_one_example_exports_a_train_split_only(session, dataset_with):
@@ -170,7 +173,12 @@ def test_a_dataset_of_one_example_exports_a_train_split_only(session, dataset_wi
     made = export(session, dataset.id)
     assert made.manifest["example_ids"] == {"train": ids, "validation": [], "test": []}
     folder = export_folder(get_settings(), made)
-    assert (folder / "validation.jsonl").read_bytes() == b"" and (folder / "test.jsonl").read_bytes() == b""
+    # Files, manifest and card agree: an empty split has no file (`datasets` refuses a file with no data).
+    assert not (folder / "validation.jsonl").exists() and not (folder / "test.jsonl").exists()
+    assert set(made.manifest["files"]) == {"train.jsonl", "README.md"}
+    assert to_public(made).files == ["train.jsonl", "manifest.json", "README.md", "all.zip"]
+    assert any("validation split is empty" in w for w in made.manifest["warnings"])
+    assert any("train split has only 1 example" in w for w in made.manifest["warnings"])
     card = (folder / "README.md").read_text()
     assert "split: train" in card and "split: test" not in card and "split: validation" not in card
     assert made.manifest["tokens"]["splits"]["test"] == {"examples": 0, "min": 0, "mean": 0.0, "p95": 0.0,

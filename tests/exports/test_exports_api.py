@@ -99,7 +99,7 @@ def test_files_load_with_the_datasets_library_offline(client, dataset_id, tmp_pa
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import datasets
 
-    for format_name in FORMATS:
+    for format_name in [name for name, f in FORMATS.items() if "generation" in f.task_types]:  # preference: own tests
         export = client.post(f"/api/v1/datasets/{dataset_id}/exports", json={"format": format_name}).json()
         files = {}
         for split in ("train", "validation", "test"):

@@ -36,31 +36,36 @@ def reimport(records: list[dict], format_name: str) -> list[ParsedPair]:
     return pairs
 
 
-def test_registry_lists_the_five_formats():
-    assert set(FORMATS) == {"openai_chat", "trl_prompt_completion", "trl_messages", "alpaca", "sharegpt"}
+# The preference formats have their own tests (tests/exports/test_preference_formats.py).
+SFT_FORMATS = [name for name, export_format in FORMATS.items() if "generation" in export_format.task_types]
+
+
+def test_registry_lists_the_five_sft_formats():
+    assert set(SFT_FORMATS) == {"openai_chat", "trl_prompt_completion", "trl_messages", "alpaca", "sharegpt"}
 
 
 @pytest.mark.parametrize("name, keys", [("openai_chat", {"messages"}), ("trl_messages", {"messages"}),
                                         ("trl_prompt_completion", {"prompt", "completion"}),
-                                        ("alpaca", {"instruction", "input", "output"}),
+                                        ("alpaca", {"instruction", "input", "output", "system", "history"}),
                                         ("sharegpt", {"conversations"})])
 def test_plain_pair_lines_carry_exactly_the_format_keys(name, keys):
     (record,) = lines_of(name, [PLAIN])
     assert set(record) == keys
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_plain_pairs_round_trip_through_the_importer(name):
     (pair,) = reimport(lines_of(name, [PLAIN]), ROUND_TRIP_FORMAT[name])
     assert (pair.system, pair.input, pair.output, pair.history) == (None, PLAIN.input, PLAIN.output, None)
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_every_format_round_trips_system_history_and_weight_where_it_carries_them(name):
     pairs = reimport(lines_of(name, [PLAIN, RICH]), ROUND_TRIP_FORMAT[name])
     assert [(p.system, p.input, p.output, p.history) for p in pairs] == [
         (None, PLAIN.input, PLAIN.output, None), (RICH.system, RICH.input, RICH.output, RICH.history)]
-    assert [p.weight for p in pairs] == ([None, RICH.weight] if name in CARRIES_WEIGHT else [None, None])
+    # openai_chat: once a pair has a weight every answer carries one, 1 (train) by default.
+    assert [p.weight for p in pairs] == ([1.0, RICH.weight] if name in CARRIES_WEIGHT else [None, None])
 
 
 def test_a_zero_weight_comes_back_from_the_answer_message():
@@ -73,7 +78,7 @@ TRICKY_TEXTS = ["", "plain", 'quote " and \\ backslash', "new\nline\ttab\r", "\x
                 "</script>", "x" * 5000]
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_lines_from_the_template_are_the_bytes_of_the_record(name):
     plain = [PLAIN._replace(id=i, input=a, output=b, label=str(i))
              for i, (a, b) in enumerate(zip(TRICKY_TEXTS, reversed(TRICKY_TEXTS)))]
@@ -97,7 +102,7 @@ def test_openai_chat_restores_history_between_system_and_final_user_turn_with_we
     (record,) = lines_of("openai_chat", [RICH])
     assert [m["role"] for m in record["messages"]] == ["system", "user", "assistant", "user", "assistant"]
     assert record["messages"][-1] == {"role": "assistant", "content": "6", "weight": 1.0}
-    assert all("weight" not in m for m in record["messages"][:-1])
+    assert [m.get("weight") for m in record["messages"][:-1]] == [None, None, 1, None]
     (plain,) = lines_of("openai_chat", [PLAIN])
     assert "weight" not in plain["messages"][-1]
 
@@ -108,7 +113,10 @@ def test_sharegpt_speakers():
     assert all(set(t) == {"from", "value"} for t in record["conversations"])
 
 
-def test_prompt_completion_switches_to_conversational_for_the_whole_file_when_needed():
+def test_prompt_completion_is_always_conversational():
+    (alone,) = lines_of("trl_prompt_completion", [PLAIN])
+    assert alone == {"prompt": [{"role": "user", "content": PLAIN.input}],
+                     "completion": [{"role": "assistant", "content": PLAIN.output}]}
     plain, rich = lines_of("trl_prompt_completion", [PLAIN, RICH])
     assert set(plain) == set(rich) == {"prompt", "completion"}
     assert plain["prompt"] == [{"role": "user", "content": PLAIN.input}]
@@ -116,7 +124,9 @@ def test_prompt_completion_switches_to_conversational_for_the_whole_file_when_ne
     assert rich["completion"] == [{"role": "assistant", "content": "6"}]
 
 
-def test_alpaca_adds_system_and_history_columns_only_when_the_export_has_them():
+def test_alpaca_lines_always_carry_system_and_history():
+    (alone,) = lines_of("alpaca", [PLAIN])
+    assert alone == {"instruction": PLAIN.input, "input": "", "output": PLAIN.output, "system": "", "history": []}
     plain, rich = lines_of("alpaca", [PLAIN, RICH])
     assert set(plain) == set(rich) == {"instruction", "input", "output", "system", "history"}
     assert rich["history"] == [["What is 2+2?", "4"]] and plain["history"] == []
@@ -136,7 +146,7 @@ ROWS_IN_DATABASE = [
 ] + [{"input": f"bulk question {i}", "output": f"bulk answer {i}"} for i in range(20)]
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_exported_files_import_back_as_the_same_pairs(name, session, dataset_with):
     dataset, _ = dataset_with(ROWS_IN_DATABASE, name=f"round-trip-{name}")
     made = create_export(session, dataset.id, ExportParams(format=name, exclude_checks=[]), get_settings())
@@ -146,7 +156,8 @@ def test_exported_files_import_back_as_the_same_pairs(name, session, dataset_wit
     assert all(isinstance(p, ParsedPair) for p in pairs), pairs
 
     def key(system, input_text, output, history, weight):
-        return (system, input_text, output, history, weight if name in CARRIES_WEIGHT else None)
+        # A weight of 1 is OpenAI's default: a weighted openai_chat export writes it on every answer.
+        return (system, input_text, output, history, (1.0 if weight is None else weight) if name in CARRIES_WEIGHT else None)
 
     assert sorted(map(repr, (key(p.system, p.input, p.output, p.history, p.weight) for p in pairs))) == sorted(
         repr(key(r.get("system"), r["input"], r["output"], r.get("history"), r.get("weight")))

@@ -6,11 +6,11 @@ import uuid
 from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow
 from app.checks.format import FormatCheck
 from app.config import get_settings
-from app.embeddings import tokenizer
 from app.embeddings.token_cache import cached_counts
 from app.embeddings.tokenizer import count_tokens, training_text
 from app.schemas.export import ExportParams
 from app.services.exports import create_export
+from app.embeddings.target_tokenizer import TargetTokenizer, cache_path, load_tokenizer
 
 
 def test_cached_counts_equal_the_tokenizer_and_only_new_texts_are_counted(tmp_path):
@@ -64,18 +64,22 @@ def test_an_export_after_the_format_check_counts_no_token_anew(session, dataset_
     dataset, ids = dataset_with(rows)
     asked: list[str] = []
 
-    def counting(texts):
-        asked.extend(texts)
-        return count_tokens(texts)
+    real_count = TargetTokenizer.count
 
-    monkeypatch.setattr(tokenizer, "count_tokens", counting)
+    def counting(self, texts):
+        asked.extend(texts)
+        return real_count(self, texts)
+
+    monkeypatch.setattr(TargetTokenizer, "count", counting)
+    target = load_tokenizer("o200k_base")  # what the analysis gives the check: the dataset's target tokenizer
     ctx = AnalysisContext(dataset=DatasetInfo(id=dataset.id, task_type="generation"),
                           examples=[ExampleRow(id=i, **row) for i, row in zip(ids, rows)],
-                          token_cache=tokenizer.token_cache_path(get_settings().data_dir))
+                          tokenizer=target, token_cache=cache_path(get_settings().data_dir, target))
     FormatCheck().run(ctx)
     assert len(asked) == len(rows)
     made = create_export(session, dataset.id, ExportParams(splits={"train": 1.0, "validation": 0.0, "test": 0.0}),
                          get_settings())
     assert len(asked) == len(rows)  # every count came from the cache the format check filled
-    expected = count_tokens([training_text(r["system"], r["history"], r["input"], r["output"]) for r in rows])
+    expected = real_count(load_tokenizer("o200k_base"),  # the default target tokenizer
+                          [training_text(r["system"], r["history"], r["input"], r["output"]) for r in rows])
     assert made.manifest["tokens"]["splits"]["train"]["total"] == sum(expected)

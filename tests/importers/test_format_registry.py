@@ -7,7 +7,8 @@ from app.task_types import ALL_TASK_TYPES
 
 
 def test_every_module_with_a_format_declaration_is_registered():
-    assert set(FORMATS) == {"messages", "sharegpt", "alpaca", "prompt_completion", "input_output"}
+    assert set(FORMATS) == {"messages", "sharegpt", "alpaca", "prompt_completion", "input_output",
+                            "trl_preference", "openai_dpo", "hh", "rated", "kto"}
     for name, declared in FORMATS.items():
         assert isinstance(declared, ImportFormat) and declared.name == name and declared.description
         assert set(declared.task_types) <= ALL_TASK_TYPES and declared.shape in UNKNOWN_FORMAT

@@ -27,9 +27,9 @@ def only_pair(body, format="auto") -> ParsedPair:
 
 def test_prompt_completion():
     pair = only_pair(jsonl({"prompt": "Capital of France?", "completion": "Paris", "id": 7, "label": "geo",
-                            "weight": 2, "metadata": {"src": "quiz"}, "extra": 1}))
+                            "weight": 1, "metadata": {"src": "quiz"}, "extra": 1}))
     assert (pair.input, pair.output, pair.external_id, pair.label, pair.weight) == ("Capital of France?", "Paris",
-                                                                                   "7", "geo", 2.0)
+                                                                                   "7", "geo", 1.0)
     # Unknown keys are kept, in metadata.
     assert pair.metadata == {"src": "quiz", "extra": 1}
 
@@ -53,7 +53,7 @@ def test_messages_weight_comes_from_the_final_assistant_message_unless_the_recor
     pair = only_pair(jsonl({"messages": [*earlier, {"role": "user", "content": "2+2?"}, answer]}))
     assert pair.weight == 0.0 and pair.history == [{"role": "user", "content": "Hi"},
                                                    {"role": "assistant", "content": "Hello"}]
-    assert only_pair(jsonl({"messages": [{"role": "user", "content": "q"}, answer], "weight": 2})).weight == 2.0
+    assert only_pair(jsonl({"messages": [{"role": "user", "content": "q"}, answer], "weight": 1})).weight == 1.0
     assert only_pair(jsonl({"messages": [*earlier, {"role": "user", "content": "q"},
                                          {"role": "assistant", "content": "a"}]})).weight is None
     # Only the messages format reads it: elsewhere `messages` is an unknown key, kept in metadata.
@@ -138,6 +138,8 @@ def test_auto_detection_fails_with_a_line_error():
     ({"prompt": "p", "completion": "c", "id": {"a": 1}}, "prompt_completion", "id"),
     ({"prompt": "p", "completion": "c", "id": "  "}, "prompt_completion", "id"),
     ({"prompt": "p", "completion": "c", "weight": -1}, "prompt_completion", "weight"),
+    ({"prompt": "p", "completion": "c", "weight": 0.5}, "prompt_completion", "weight"),  # OpenAI: only 0 and 1
+    ({"prompt": "p", "completion": "c", "weight": 2}, "prompt_completion", "weight"),
     ({"prompt": "p", "completion": "c", "weight": "1"}, "prompt_completion", "weight"),
     ({"prompt": "p", "completion": "c", "metadata": [1]}, "prompt_completion", "metadata"),
     ({"prompt": "p", "completion": "c", "label": ["a"]}, "prompt_completion", "label"),
@@ -156,6 +158,10 @@ def test_auto_detection_fails_with_a_line_error():
                    {"role": "user", "content": "a"}]}, "messages", "messages[2]"),
     ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": -1}]},
      "messages", "messages[1].weight"),
+    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": 0.3}]},
+     "messages", "messages[1].weight"),
+    ({"messages": [{"role": "user", "content": "q", "weight": 0}, {"role": "assistant", "content": "a"}]},
+     "messages", "messages[0].weight"),
     ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": "1"}]},
      "messages", "messages[1].weight"),
     ({"prompt": [{"role": "user", "content": "q"}], "completion": "a"}, "prompt_completion", "completion"),
@@ -237,14 +243,14 @@ def test_json_that_is_not_an_array_is_one_error():
 
 def test_csv_with_bom_crlf_quoted_newlines_and_json_columns():
     body = ("\ufeffid,prompt,completion,label,weight,metadata\r\n"
-            '1,"multi\nline",yes,pos,0.5,"{""k"": 1}"\r\n'
+            '1,"multi\nline",yes,pos,0,"{""k"": 1}"\r\n'
             "2,plain,,,,\r\n"
             "3,bad,x,,heavy,\r\n")
     items, fmt = parse(body, filename="pairs.csv")
     assert fmt == "prompt_completion"
     first, second, third = items
     assert (first.external_id, first.input, first.output, first.label, first.weight, first.metadata) == (
-        "1", "multi\nline", "yes", "pos", 0.5, {"k": 1})
+        "1", "multi\nline", "yes", "pos", 0.0, {"k": 1})
     assert (second.input, second.output, second.label, second.weight) == ("plain", "", None, None)
     assert isinstance(third, LineError) and (third.line, third.field) == (5, "weight")
 
@@ -253,3 +259,46 @@ def test_csv_chat_columns_as_json():
     body = 'messages\n"[{""role"": ""user"", ""content"": ""q""}, {""role"": ""assistant"", ""content"": ""a""}]"\n'
     items, fmt = parse(body, content_type="text/csv")
     assert fmt == "messages" and (items[0].input, items[0].output) == ("q", "a")
+
+
+CALL = {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\": \"Paris\"}"}}
+TOOL_TURNS = [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": None, "tool_calls": [CALL]},
+              {"role": "tool", "content": "sunny", "tool_call_id": "c1"}, {"role": "assistant", "content": "Sunny."}]
+
+
+def test_tool_calls_and_earlier_weights_are_kept_on_the_history():
+    tools = [{"type": "function", "function": {"name": "weather"}}]
+    pair = only_pair(jsonl({"messages": [*TOOL_TURNS[:3], {**TOOL_TURNS[3], "weight": 0},
+                                         {"role": "user", "content": "Tomorrow?"},
+                                         {"role": "assistant", "content": "Rain."}], "tools": tools}))
+    assert pair.history == [{"role": "user", "content": "Weather?"},
+                            {"role": "assistant", "content": "", "tool_calls": [CALL]},
+                            {"role": "tool", "content": "sunny", "tool_call_id": "c1"},
+                            {"role": "assistant", "content": "Sunny.", "weight": 0.0}]
+    assert (pair.input, pair.output, pair.weight, pair.metadata) == ("Tomorrow?", "Rain.", None, {"tools": tools})
+
+
+@pytest.mark.parametrize("messages, field", [
+    (TOOL_TURNS[:1] + TOOL_TURNS[2:] + [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+     "messages[1].tool_call_id"),  # an orphan tool turn
+    (TOOL_TURNS[:2] + [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "messages[2]"),
+    (TOOL_TURNS[:2], "messages[1].tool_calls"),  # the answer itself is a call
+    (TOOL_TURNS, "messages[2]"),  # the answer follows a tool result, not the user's turn
+    ([{"role": "user", "content": "q"}, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "x", "function": {"name": "f", "arguments": "{not json"}}]},
+      {"role": "tool", "content": "r", "tool_call_id": "x"}, {"role": "user", "content": "q"},
+      {"role": "assistant", "content": "a"}], "messages[1].tool_calls[0].function.arguments"),
+])
+def test_broken_tool_conversations_are_refused_with_the_field(messages, field):
+    (error,), _ = parse(jsonl({"messages": messages}))
+    assert isinstance(error, LineError) and error.field == field, error
+
+
+def test_sharegpt_function_call_and_observation_become_a_call_and_its_result():
+    pair = only_pair(jsonl({"conversations": [
+        {"from": "human", "value": "Weather?"}, {"from": "function_call", "value": "{\"name\": \"weather\", \"arguments\": {}}"},
+        {"from": "observation", "value": "sunny"}, {"from": "gpt", "value": "Sunny."},
+        {"from": "human", "value": "ok"}, {"from": "gpt", "value": "bye"}]}))
+    call, result = pair.history[1], pair.history[2]
+    assert call["tool_calls"][0]["function"] == {"name": "weather", "arguments": "{}"}
+    assert result == {"role": "tool", "content": "sunny", "tool_call_id": call["tool_calls"][0]["id"]}

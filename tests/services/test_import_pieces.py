@@ -56,7 +56,7 @@ MIXED = lines(
     b"{not json",
     {"id": "d", "prompt": 5, "completion": "bad type"},
     {"id": "a", "prompt": "repeats an id of an earlier piece", "completion": "x"},
-    {"id": "e", "prompt": "weighted", "completion": "w", "weight": 0.5, "system": "be brief"},
+    {"id": "e", "prompt": "weighted", "completion": "w", "weight": 0, "system": "be brief"},
     b'{"id": "f", "prompt": "invalid utf-8 \xff", "completion": "x"}',
     {"prompt": "no id", "completion": "q", "extra": "kept in metadata"},
     {"id": "g", "prompt": "nul \u0000 byte", "completion": "x"},

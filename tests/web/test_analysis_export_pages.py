@@ -75,3 +75,31 @@ def test_export_form_previews_split_counts_and_exports(page_client, seed_pairs):
     nothing = page_client.post(f"/datasets/{ds['id']}/exports", data={**params, "include_status": ["rejected"]},
                                headers={"HX-Request": "true"})
     assert nothing.status_code == 422 and "nothing to export" in nothing.text
+
+
+def test_export_answer_shows_empty_split_warnings_and_openai_rule_violations(page_client, seed_pairs):
+    ds, _ = seed_pairs(n=3)
+    params = {"format": "openai_chat", "seed": "1", "dedupe": "keep_one", "epochs": "1", "split_train": "0.8",
+              "split_validation": "0.1", "split_test": "0.1", "include_status": ["pending", "accepted"]}
+    done = page_client.post(f"/datasets/{ds['id']}/exports", data=params, headers={"HX-Request": "true"})
+    assert done.status_code == 201 and 'id="export-warnings"' in done.text
+    assert "the test split is empty" in done.text and "no test.jsonl was written" in done.text
+    assert 'id="export-format-checks"' in done.text and "OpenAI requires at least 10" in done.text
+    assert "files/test.jsonl" not in done.text  # only the files that exist are offered
+
+
+def test_training_view_on_the_example_page_and_in_the_export_preview(page_client, seed_pairs):
+    ds, ids = seed_pairs(rows=[{"id": "a", "messages": [{"role": "system", "content": "Be terse."},
+                                                         {"role": "user", "content": "2+2?"},
+                                                         {"role": "assistant", "content": "4"}]}])
+    page = page_client.get(f"/examples/{ids[0]}")
+    assert f'hx-get="/examples/{ids[0]}/training-view"' in page.text
+    view = page_client.get(f"/examples/{ids[0]}/training-view", params={"mode": "assistant"},
+                           headers={"HX-Request": "true"})
+    assert view.status_code == 200 and 'id="training-view"' in view.text and "<html" not in view.text
+    assert '<span class="tok-train">4</span>' in view.text and "o200k_base" in view.text
+    assert page_client.get(f"/examples/{ids[0]}/training-view", params={"mode": "nope"}).status_code == 422
+    preview = page_client.get(f"/datasets/{ds['id']}/export/training-view", params={"format": "trl_messages"},
+                              headers={"HX-Request": "true"})
+    assert preview.status_code == 200 and "every token" in preview.text
+    assert 'id="training-view-slot"' in page_client.get(f"/datasets/{ds['id']}/export").text

@@ -93,3 +93,26 @@ def test_pages_escape_user_text(page_client, seed_pairs, add_findings):
 
 def test_unknown_example_is_404(page_client):
     assert page_client.get("/examples/12345").status_code == 404
+
+
+def test_the_api_and_the_browser_select_the_same_examples(page_client, seed_pairs, add_findings):
+    """One query builder (app/services/example_query.py): every filter means the same in both faces."""
+    ds, ids = seed_pairs(rows=[
+        {"id": "a", "prompt": "the cat sat", "completion": "animal", "label": "pets"},
+        {"id": "b", "prompt": "stock prices", "completion": "finance talk", "label": "money"},
+        {"id": "c", "prompt": "dog walk", "completion": "a CAT chased it", "label": "pets"},
+    ])
+    add_findings(ds["id"], [{"example_id": ids[1], "check": "outlier", "score": 0.9, "details": {"message": "odd"}},
+                            {"example_id": ids[2], "check": "outlier", "score": 0.8, "details": {"message": "odd"},
+                             "status": "dismissed"},
+                            {"example_id": ids[0], "check": "format", "score": 0.5, "details": {"message": "x"},
+                             "status": "resolved"}])
+    for params in ({}, {"q": "cat"}, {"label": "pets"}, {"check": "outlier"}, {"finding_status": "dismissed"},
+                   {"check": "outlier", "finding_status": "dismissed"}, {"finding_status": "resolved"},
+                   {"check": "format", "finding_status": "open"}, {"q": "cat", "label": "pets", "check": "outlier",
+                                                                  "finding_status": "dismissed"}):
+        api = page_client.get(f"/api/v1/datasets/{ds['id']}/examples", params=params).json()
+        browser = _ids(page_client.get(f"/datasets/{ds['id']}/examples", params=params).text)
+        assert [e["id"] for e in api["items"]] == browser, params
+    bad = page_client.get(f"/api/v1/datasets/{ds['id']}/examples", params={"finding_status": "gone"})
+    assert bad.status_code == 422

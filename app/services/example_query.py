@@ -1,0 +1,68 @@
+"""The one definition of which examples a filter selects: the JSON API's list and the example browser
+both build their queries from `example_conditions`."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, String, cast, func, select
+
+from app.errors import InvalidInput
+from app.models import Example, Finding, FindingStatus
+from app.services.text_search import contains
+
+FINDING_STATUSES = tuple(s.value for s in FindingStatus)
+
+
+@dataclass
+class ExampleFilters:
+    q: str | None = None  # text contained in the input or the output
+    status: str | None = None
+    label: str | None = None
+    check: str | None = None  # examples with a finding of this check...
+    finding_status: str | None = None  # ...in this status (open when only `check` is given)
+    meta_key: str | None = None     # with meta_value: metadata[meta_key] equals it (as text); alone: the key is set
+    meta_value: str | None = None
+    min_score: float | None = None  # an open finding (of `check`, if given) scoring at least / at most this
+    max_score: float | None = None
+    min_length: int | None = None   # the input's length in characters
+    max_length: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.finding_status and self.finding_status not in FINDING_STATUSES:
+            raise InvalidInput(f"finding_status must be one of {', '.join(FINDING_STATUSES)}", field="finding_status")
+
+
+def example_conditions(dataset_id: int, filters: ExampleFilters, dialect_name: str) -> list[ColumnElement[bool]]:
+    """WHERE conditions selecting the dataset's examples that match `filters`; the first is the dataset's.
+    `dialect_name` picks the form of the text search (app/services/text_search.py)."""
+    conditions: list[ColumnElement[bool]] = [Example.dataset_id == dataset_id]
+    if filters.status:
+        conditions.append(Example.status == filters.status)
+    if filters.label:
+        conditions.append(Example.label == filters.label)
+    if filters.check or filters.finding_status:
+        findings = select(Finding.example_id).where(Finding.dataset_id == dataset_id,
+                                                    Finding.status == (filters.finding_status or FindingStatus.open))
+        if filters.check:
+            findings = findings.where(Finding.check == filters.check)
+        conditions.append(Example.id.in_(findings))
+    if filters.q:
+        conditions.append(contains(dialect_name, filters.q, Example.input, Example.output))
+    if filters.meta_key:
+        value = Example.meta[filters.meta_key].as_string()
+        wanted = filters.meta_value
+        conditions.append(value.is_not(None) if wanted is None else cast(value, String) == wanted)
+    if filters.min_score is not None or filters.max_score is not None:
+        scored = select(Finding.example_id).where(Finding.dataset_id == dataset_id,
+                                                  Finding.status == FindingStatus.open)
+        if filters.check:
+            scored = scored.where(Finding.check == filters.check)
+        if filters.min_score is not None:
+            scored = scored.where(Finding.score >= filters.min_score)
+        if filters.max_score is not None:
+            scored = scored.where(Finding.score <= filters.max_score)
+        conditions.append(Example.id.in_(scored))
+    if filters.min_length is not None:
+        conditions.append(func.length(Example.input) >= filters.min_length)
+    if filters.max_length is not None:
+        conditions.append(func.length(Example.input) <= filters.max_length)
+    return conditions

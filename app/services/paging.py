@@ -1,0 +1,133 @@
+"""Keyset paging and bounded counts, shared by every list (API examples and findings, the web
+example browser, the review queues).
+
+A page is found by the sort key of the last row shown (the cursor), never by OFFSET: the
+thousandth page costs what the first does. The cursor is opaque to clients: base64 of a JSON array
+of the sort values, the last of which is always the row's id, so rows with equal sort values
+(ties) still have one strict order and none is skipped or shown twice.
+
+Counting every match of a 1,000,000-row dataset costs a scan on each request, so a list counts at
+most COUNT_CAP + 1 matches: `total` is exact up to COUNT_CAP and `total_capped` says it is
+"COUNT_CAP or more" beyond. The first page of a walk counts; its cursors carry that count, so the
+next pages count nothing (their `total` is as of the first page). A first page that shows every
+match needs no count at all. `count=exact` (one scan, what every request used to pay) is there
+for a client that needs it.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlmodel import Session
+
+from app.errors import InvalidInput
+
+COUNT_CAP = 10_000
+
+
+class CountMode(StrEnum):
+    capped = "capped"  # exact up to COUNT_CAP, then "COUNT_CAP or more"
+    exact = "exact"  # every match counted (a scan of all of them)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a keyset order; `kind` turns a cursor's JSON value back into the column's type."""
+
+    column: Any
+    descending: bool = False
+    kind: str = "plain"  # plain | datetime
+
+
+@dataclass
+class Count:
+    total: int
+    capped: bool = False
+
+
+@dataclass
+class Cursor:
+    """Where the next page starts, and the count the walk's first page made (so later pages count nothing)."""
+
+    values: list[Any]
+    count: Count | None = None
+
+
+def encode_cursor(values: Sequence[Any], count: Count | None = None) -> str:
+    plain: dict[str, Any] = {"after": [v.isoformat() if isinstance(v, datetime) else v for v in values]}
+    if count is not None:
+        plain["total"], plain["capped"] = count.total, count.capped
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: Sequence[SortKey], field: str = "cursor") -> Cursor:
+    """A cursor made by encode_cursor for the same `keys`; InvalidInput if it is not one."""
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+        values = plain["after"]
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError("wrong length")
+        decoded = []
+        for key, value in zip(keys, values):
+            if key.kind == "datetime":
+                value = datetime.fromisoformat(value)
+            elif isinstance(value, (dict, list)):
+                raise ValueError("not a scalar")
+            decoded.append(value)
+        if not isinstance(decoded[-1], int) or isinstance(decoded[-1], bool):
+            raise ValueError("the last value is an id")
+        count = None
+        if isinstance(plain.get("total"), int) and plain["total"] >= 0:
+            count = Count(plain["total"], capped=plain.get("capped") is True)
+        return Cursor(decoded, count)
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput("the page cursor is not valid; start again from the first page "
+                           "(use the next_cursor of an answer as it is)", field=field) from exc
+
+
+def after(keys: Sequence[SortKey], values: Sequence[Any], *, backwards: bool = False):
+    """The condition "comes after `values` in the order of `keys`" (before, when `backwards`).
+
+    Written as (k1 > v1) OR (k1 = v1 AND k2 > v2) ..., which works with mixed directions and lets
+    both databases use an index whose leading columns are the equality filters.
+    """
+    clauses = []
+    for index, key in enumerate(keys):
+        forward = key.descending == backwards
+        step = key.column > values[index] if forward else key.column < values[index]
+        clauses.append(and_(*[keys[i].column == values[i] for i in range(index)], step))
+    return or_(*clauses)
+
+
+def order_by(keys: Sequence[SortKey], *, backwards: bool = False) -> list:
+    return [key.column.desc() if key.descending != backwards else key.column.asc() for key in keys]
+
+
+def count(session: Session, query: Select, mode: CountMode = CountMode.capped) -> Count:
+    """How many rows `query` matches: all of them (exact) or at most COUNT_CAP + 1 (capped)."""
+    if mode is CountMode.exact:
+        return Count(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    bounded = query.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(bounded)) or 0
+    return Count(min(total, COUNT_CAP), capped=total > COUNT_CAP)
+
+
+@dataclass
+class KeysetPage:
+    rows: list
+    more: bool  # another page follows in the walking direction
+
+
+def fetch(session: Session, query: Select, keys: Sequence[SortKey], *, cursor_values: Sequence[Any] | None,
+          limit: int, backwards: bool = False) -> KeysetPage:
+    """One page of `query` (a select of the rows' ids) after `cursor_values` in `keys` order."""
+    if cursor_values is not None:
+        query = query.where(after(keys, cursor_values, backwards=backwards))
+    rows = list(session.execute(query.order_by(*order_by(keys, backwards=backwards)).limit(limit + 1)))
+    return KeysetPage(rows[:limit], more=len(rows) > limit)

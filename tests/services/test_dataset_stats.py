@@ -1,0 +1,61 @@
+"""The cached per-dataset counts follow every change: import, edit, delete, findings, verdicts."""
+
+import json
+
+from sqlmodel import Session, select
+
+from app.services import dataset_stats
+
+
+def report(client, dataset_id: int) -> dict:
+    answer = client.get(f"/api/v1/datasets/{dataset_id}/report")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_report_counts_follow_import_edit_delete_and_findings(client, make_dataset, import_jsonl, database):
+    ds = make_dataset("stats", task_type="classification")
+    import_jsonl(ds["id"], "\n".join(json.dumps({"prompt": f"p{i}", "completion": "a" if i < 3 else "b"})
+                                     for i in range(5)))
+    first = report(client, ds["id"])
+    assert first["examples"] == 5 and first["labels"] == {"a": 3, "b": 2} and first["clean_examples"] == 5
+    assert report(client, ds["id"]) == first  # from the cache
+
+    import_jsonl(ds["id"], json.dumps({"prompt": "late", "completion": "c"}))
+    assert report(client, ds["id"])["labels"] == {"a": 3, "b": 2, "c": 1}
+
+    items = client.get(f"/api/v1/datasets/{ds['id']}/examples", params={"limit": 10}).json()["items"]
+    client.patch(f"/api/v1/examples/{items[0]['id']}", json={"version": 1, "status": "rejected"})
+    after_reject = report(client, ds["id"])
+    assert after_reject["labels"] == {"a": 2, "b": 2, "c": 1}
+    assert after_reject["examples_by_status"] == {"pending": 5, "rejected": 1}
+
+    client.delete(f"/api/v1/examples/{items[1]['id']}")
+    assert report(client, ds["id"])["examples"] == 5
+
+    from app.services.findings import FindingDraft, replace_open_findings
+    with Session(database) as session:
+        replace_open_findings(session, ds["id"], [FindingDraft(items[2]["id"], "outlier", 0.9)], {}, None)
+        session.commit()
+    flagged = report(client, ds["id"])
+    assert flagged["clean_examples"] == 3 and flagged["clean_labels"] == {"b": 2, "c": 1}
+    finding = client.get(f"/api/v1/datasets/{ds['id']}/findings").json()["items"][0]
+    client.patch(f"/api/v1/findings/{finding['id']}", json={"status": "dismissed"})
+    assert report(client, ds["id"])["clean_examples"] == 4
+
+
+def test_counts_made_inside_a_transaction_that_changed_the_dataset_are_not_cached(make_dataset, import_jsonl,
+                                                                                   database):
+    from app.models import Dataset, Example
+    from app.services.examples import delete_example
+
+    ds = make_dataset("uncommitted")
+    import_jsonl(ds["id"], "\n".join(json.dumps({"prompt": f"p{i}", "completion": "x"}) for i in range(3)))
+    with Session(database) as session:
+        dataset = session.get(Dataset, ds["id"])
+        example_id = session.exec(select(Example.id).where(Example.dataset_id == ds["id"])).first()
+        delete_example(session, example_id)
+        assert dataset_stats.example_stats(session, dataset).total() == 2
+        session.rollback()
+    with Session(database) as session:
+        assert dataset_stats.example_stats(session, session.get(Dataset, ds["id"])).total() == 3
