@@ -72,7 +72,7 @@
     if (!item || !window.htmx) return;
     var queue = document.getElementById("queue");
     var values = { action: action, finding_id: item.getAttribute("data-finding-id"),
-                   offset: queue.getAttribute("data-offset") || "0" };
+                   offset: queue.getAttribute("data-offset") || "0", q: queue.getAttribute("data-q") || "" };
     if (label !== undefined) values.label = label;
     htmx.ajax("POST", queue.getAttribute("data-action-url"), { target: "#queue", swap: "outerHTML", values: values });
   }
@@ -81,6 +81,19 @@
     var item = currentItem();
     var link = item && item.querySelector("[data-edit]");
     if (link) { if (window.htmx && link.hasAttribute("hx-get")) htmx.trigger(link, "click"); else link.click(); }
+  }
+
+  function clickIn(root, selector) {
+    var button = root && root.querySelector(selector);
+    if (button && window.htmx) { htmx.trigger(button, "click"); return true; }
+    return false;
+  }
+
+  function focusLabelSearch() {
+    var item = currentItem();
+    var field = item && item.querySelector("[data-label-search]");
+    if (field) { field.focus(); return true; }
+    return false;
   }
 
   function toggleSelected() {
@@ -102,6 +115,13 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    // The label field of a queue item: Enter applies the typed label (one of the dataset's, or a new one).
+    if (event.key === "Enter" && event.target.matches && event.target.matches("[data-label-search]")) {
+      event.preventDefault();
+      var typed = event.target.value.trim();
+      if (typed) { event.target.blur(); act("label", typed); }
+      return;
+    }
     if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
     if (typing(event.target)) return;
     if (event.key === "?") { event.preventDefault(); showShortcuts(); return; }
@@ -121,12 +141,25 @@
     else if (key === "e") edit();
     else if (key === "s" && currentItem() && currentItem().querySelector("[data-swap]")) act("swap");
     else if (key === "x") toggleSelected();
+    else if (key === "u") handled = clickIn(document.getElementById("notice"), "[data-undo]");
+    else if (key === "l") handled = focusLabelSearch();
+    else if (event.shiftKey && /^Digit[1-9]$/.test(event.code)) {
+      handled = clickIn(currentItem(), '[data-keep-key="' + event.code.slice(5) + '"]');
+    }
     else if (/^[1-9]$/.test(key)) {
       var item = currentItem();
       var option = item && item.querySelector('[data-label-key="' + key + '"]');
       if (option) act("label", option.getAttribute("data-label")); else handled = false;
     } else handled = false;
     if (handled) event.preventDefault();
+  });
+
+  // A result that arrives below the fold (an export's outcome) is scrolled into view.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "export-outcome" && target.firstElementChild) {
+      target.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
   });
 
   // After the queue is swapped in, keep the cursor on the item the server marked current.

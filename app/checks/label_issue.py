@@ -126,8 +126,10 @@ class LabelIssueCheck:
             suggested = classes[int(np.argmax(probabilities[position]))]
             if suggested == example.label:
                 continue
+            top = np.argsort(-probabilities[position])[:3]
             drafts.append(FindingDraft(example.id, self.name, clip01(1.0 - quality[position]), {
                 "given_label": example.label, "suggested_label": suggested,
+                "top_labels": [[classes[int(k)], round(float(probabilities[position][k]), 3)] for k in top],
                 "label_quality": round(float(quality[position]), 4),
                 "message": f"The label '{example.label}' looks wrong for this input; '{suggested}' fits it better "
                            f"(label quality {quality[position]:.2f} of 1).",

@@ -30,5 +30,6 @@ def make_encoder(rows: ExportRows):
 FORMAT = ExportFormat(
     name="kto", description="KTO unpaired: prompt/completion/label (a pair gives a true and a false line)",
     keys=("prompt", "completion", "label"), to_record=to_record, make_encoder=make_encoder,
+    read_by=("TRL KTOTrainer", "datasets"),
     task_types=PREFERENCE_TASK_TYPES, needs_pairs=False,
 )

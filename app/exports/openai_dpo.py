@@ -15,5 +15,6 @@ def to_record(row: ExportRow) -> dict:
 FORMAT = ExportFormat(
     name="openai_dpo", description="OpenAI DPO: input.messages / preferred_output / non_preferred_output",
     keys=("input", "preferred_output", "non_preferred_output"), to_record=to_record,
+    read_by=("OpenAI fine-tuning (method: dpo)", "datasets"),
     task_types=PREFERENCE_TASK_TYPES, needs_pairs=True,
 )

@@ -30,5 +30,7 @@ FORMAT = ExportFormat(
     name="trl_preference",
     description="TRL preference: prompt/chosen/rejected (strings; message lists when system prompts or history exist)",
     keys=("prompt", "chosen", "rejected"), to_record=to_record, make_encoder=make_encoder,
+    read_by=("TRL DPOTrainer (tested: one step, standard and conversational)", "TRL ORPOTrainer / CPOTrainer",
+             "datasets"),
     task_types=PREFERENCE_TASK_TYPES, needs_pairs=True,
 )

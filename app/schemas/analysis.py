@@ -48,9 +48,15 @@ class JobPublic(BaseModel):
     cancel_requested_at: datetime | None = None
 
 
+class ReadinessReason(BaseModel):
+    message: str
+    check: str | None = None  # the review queue that settles it, if one does
+
+
 class Readiness(BaseModel):
     ready: bool
     reasons: list[str]
+    items: list[ReadinessReason] = []  # the same reasons, each with the check whose queue settles it
 
 
 class DatasetReport(BaseModel):

@@ -18,7 +18,7 @@ from app.embeddings import get_embedder, neighbour_graph
 from app.embeddings.target_tokenizer import cache_path, for_dataset
 from app.errors import Conflict
 from app.models import Dataset, Example, Job, JobKind
-from app.services import embeddings_store, findings, jobs, references
+from app.services import embeddings_store, findings, jobs, projection, references
 from app.progress import Progress
 from app.services.datasets import get_dataset
 
@@ -159,6 +159,7 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
     if needs_vectors:
         save_neighbour_graph(ctx, identities)
+    projection.save_health_arrays(ctx, settings.data_dir)  # the health page's map and length histograms
     if report:
         report(embed_total + steps, embed_total + steps, "saving findings")
     with session_scope() as session:

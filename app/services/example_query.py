@@ -3,7 +3,7 @@ both build their queries from `example_conditions`."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, String, cast, func, select
 
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus
@@ -19,6 +19,12 @@ class ExampleFilters:
     label: str | None = None
     check: str | None = None  # examples with a finding of this check...
     finding_status: str | None = None  # ...in this status (open when only `check` is given)
+    meta_key: str | None = None     # with meta_value: metadata[meta_key] equals it (as text); alone: the key is set
+    meta_value: str | None = None
+    min_score: float | None = None  # an open finding (of `check`, if given) scoring at least / at most this
+    max_score: float | None = None
+    min_length: int | None = None   # the input's length in characters
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.finding_status and self.finding_status not in FINDING_STATUSES:
@@ -41,4 +47,22 @@ def example_conditions(dataset_id: int, filters: ExampleFilters, dialect_name: s
         conditions.append(Example.id.in_(findings))
     if filters.q:
         conditions.append(contains(dialect_name, filters.q, Example.input, Example.output))
+    if filters.meta_key:
+        value = Example.meta[filters.meta_key].as_string()
+        wanted = filters.meta_value
+        conditions.append(value.is_not(None) if wanted is None else cast(value, String) == wanted)
+    if filters.min_score is not None or filters.max_score is not None:
+        scored = select(Finding.example_id).where(Finding.dataset_id == dataset_id,
+                                                  Finding.status == FindingStatus.open)
+        if filters.check:
+            scored = scored.where(Finding.check == filters.check)
+        if filters.min_score is not None:
+            scored = scored.where(Finding.score >= filters.min_score)
+        if filters.max_score is not None:
+            scored = scored.where(Finding.score <= filters.max_score)
+        conditions.append(Example.id.in_(scored))
+    if filters.min_length is not None:
+        conditions.append(func.length(Example.input) >= filters.min_length)
+    if filters.max_length is not None:
+        conditions.append(func.length(Example.input) <= filters.max_length)
     return conditions

@@ -5,13 +5,15 @@ from sqlmodel import Session
 
 from app.checks.registry import BLOCKING_CHECKS, effective_settings
 from app.models import Finding, FindingStatus, JobKind
-from app.schemas.analysis import DatasetReport, JobPublic, Readiness
+from app.schemas.analysis import DatasetReport, JobPublic, Readiness, ReadinessReason
 from app.services import references
 from app.services.dataset_stats import example_stats
 from app.services.datasets import get_dataset
 from app.services.jobs import latest_job
 
 MIN_CLEAN_EXAMPLES = 500
+# Label noise blocks an export above this share of the examples: a few suspicious labels are normal.
+MAX_LABEL_ISSUE_SHARE = 0.02
 
 
 def build_report(session: Session, dataset_id: int) -> DatasetReport:
@@ -37,24 +39,32 @@ def build_report(session: Session, dataset_id: int) -> DatasetReport:
     min_count = int(settings["class_imbalance"]["min_count"])
     small = sorted(label for label in labels if clean_labels.get(label, 0) < min_count)
     job = latest_job(session, dataset_id, JobKind.analyze)
-    reasons = []
+    reasons: list[ReadinessReason] = []
     if job is None or job.status != "succeeded":
-        reasons.append("no finished analysis yet: run one")
+        reasons.append(ReadinessReason(message="no finished analysis yet: run one"))
     if clean_total < MIN_CLEAN_EXAMPLES:
-        reasons.append(f"only {clean_total} clean examples; at least {MIN_CLEAN_EXAMPLES} are needed")
+        reasons.append(ReadinessReason(
+            message=f"only {clean_total} clean examples; at least {MIN_CLEAN_EXAMPLES} are needed"))
     if small:
         shown = ", ".join(small[:10]) + (" and more" if len(small) > 10 else "")
-        reasons.append(f"{len(small)} label(s) have fewer than {min_count} clean examples: {shown}")
+        reasons.append(ReadinessReason(message=f"{len(small)} label(s) have fewer than {min_count} clean examples: "
+                                               f"{shown}", check="class_imbalance"))
     for check in BLOCKING_CHECKS:
         n = by_check.get(check, {}).get(FindingStatus.open, 0)
         if n:
-            reasons.append(f"{n} open {check.replace('_', ' ')} finding(s) to review")
+            reasons.append(ReadinessReason(message=f"{n} open {check.replace('_', ' ')} finding(s) to review",
+                                           check=check))
+    label_issues = by_check.get("label_issue", {}).get(FindingStatus.open, 0)
+    if total and label_issues / total > MAX_LABEL_ISSUE_SHARE:
+        reasons.append(ReadinessReason(
+            message=f"{label_issues} open label issue(s): {label_issues / total:.1%} of the examples, above the "
+                    f"{MAX_LABEL_ISSUE_SHARE:.0%} that a dataset may keep", check="label_issue"))
     return DatasetReport(
         dataset_id=dataset_id, examples=total, clean_examples=clean_total, labels=labels, clean_labels=clean_labels,
         imbalance_ratio=round(imbalance, 3) if imbalance else None, findings_by_check=by_check,
         findings_by_status=by_finding_status, examples_by_status=by_status, small_classes=small,
         last_analysis=JobPublic.model_validate(job) if job else None,
         contamination=references.contamination_rates(session, dataset_id, dataset.settings),
-        readiness=Readiness(ready=not reasons, reasons=reasons),
+        readiness=Readiness(ready=not reasons, reasons=[r.message for r in reasons], items=reasons),
         length_bias=((job.result or {}).get("notes") or {}).get("length_bias") if job else None,
     )

@@ -22,7 +22,12 @@ from app.services.examples import get_example, list_revisions, update_example
 from app.services.findings import list_findings
 
 # name -> the keyset order (app/services/paging.py); ties are broken by id in the same direction.
+# The highest score of the example's open findings (-1 without one): "score" lists the most suspicious first.
+OPEN_SCORE = func.coalesce(
+    select(func.max(Finding.score)).where(Finding.example_id == Example.id, Finding.status == "open")
+    .correlate(Example).scalar_subquery(), -1.0)
 SORTS: dict[str, tuple[SortKey, ...]] = {
+    "score": (SortKey(OPEN_SCORE, descending=True), SortKey(Example.id, descending=True)),
     "oldest": (SortKey(Example.id),),
     "newest": (SortKey(Example.id, descending=True),),
     "label": (SortKey(func.coalesce(Example.label, "")), SortKey(Example.id)),
@@ -56,7 +61,9 @@ class ExamplePage:
         return self.total > paging.COUNT_CAP
 
 
-def _sort_values(sort: str, example: Example) -> list[Any]:
+def _sort_values(sort: str, example: Example, scores: dict[int, float]) -> list[Any]:
+    if sort == "score":
+        return [scores[example.id], example.id]
     if sort == "label":
         return [example.label or "", example.id]
     if sort == "updated":
@@ -86,6 +93,7 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     page = paging.fetch(session, query, keys, cursor_values=cursor.values if cursor else None, limit=limit,
                         backwards=backwards)
     page_ids = [row.id for row in page.rows]
+    scores = {row.id: float(row[0]) for row in page.rows} if filters.sort == "score" else {}
     by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(page_ids)))} if page_ids else {}
     rows = [by_id[i] for i in page_ids if i in by_id]
     if backwards:
@@ -98,9 +106,9 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     next_cursor = prev_cursor = None
     if rows:
         if page.more or backwards:
-            next_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[-1]), counted)
+            next_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[-1], scores), counted)
         if (page.more and backwards) or (cursor and not backwards):
-            prev_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[0]), counted)
+            prev_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[0], scores), counted)
     return ExamplePage(rows, total, next_cursor, prev_cursor, _open_checks(session, [e.id for e in rows]))
 
 

@@ -4,10 +4,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import Admin, Reviewer
-from app.deps import SessionDep
-from app.services import analysis, jobs, report
+from app.deps import SessionDep, SettingsDep
+from app.services import analysis, health as health_service, jobs, report, web_overview
 from app.services.datasets import get_dataset
-from app.web.charts import class_distribution
+from app.web.charts import class_distribution, embedding_map, histogram, score_histogram
+from app.web.review_queue import check_title
 from app.web.routing import HTMLRoute
 from app.web.templating import is_htmx, render
 
@@ -24,7 +25,11 @@ def analyze(dataset_id: int, request: Request, session: SessionDep) -> Response:
 
 @router.get("/jobs/{job_id}/progress", dependencies=[Reviewer])
 def job_progress(job_id: int, request: Request, session: SessionDep) -> Response:
-    return render(request, "jobs/_progress.html", {"job": jobs.get_job(session, job_id)})
+    job = jobs.get_job(session, job_id)
+    # When an analysis has just ended, the dataset page's queue card is refreshed in the same answer.
+    card = (web_overview.dataset_card(session, job.dataset_id)
+            if job.kind == "analyze" and job.status == "succeeded" and job.dataset_id else None)
+    return render(request, "jobs/_progress.html", {"job": job, "queues_card": card, "check_title": check_title})
 
 
 @router.post("/jobs/{job_id}/cancel", dependencies=[Admin])
@@ -36,8 +41,17 @@ def cancel_job(job_id: int, request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/datasets/{dataset_id}/health", dependencies=[Reviewer])
-def health(dataset_id: int, request: Request, session: SessionDep) -> Response:
+def health(dataset_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     health_report = report.build_report(session, dataset_id)
+    details = health_service.health_details(session, dataset_id, settings.data_dir)
     chart = class_distribution(health_report.labels, health_report.clean_labels, health_report.small_classes)
-    return render(request, "datasets/health.html", {"dataset": get_dataset(session, dataset_id),
-                                                    "report": health_report, "chart": chart})
+    context = {
+        "dataset": get_dataset(session, dataset_id), "report": health_report, "chart": chart, "details": details,
+        "check_title": check_title,
+        "score_charts": {c.name: score_histogram(c.score_bins, c.threshold) for c in details.checks if c.total},
+        "cluster_chart": histogram(details.cluster_sizes),
+        "input_chart": histogram(details.input_tokens) if details.input_tokens else None,
+        "output_chart": histogram(details.output_tokens) if details.output_tokens else None,
+        "map": embedding_map(details.map) if details.map else None,
+    }
+    return render(request, "datasets/health.html", context)

@@ -19,6 +19,7 @@ from app.services.import_validation import Parallelism
 from app.services.imports import OnError, check_format, check_rated_margin, run_import
 from app.uploads import spool_request_body, stop_on_disconnect
 from app.web.forms import FormDep, FormErrors, build, domain_field_errors, parse_json_object, split_labels
+from app.web.review_queue import check_title
 from app.web.routing import HTMLRoute
 from app.web.templating import is_htmx, render, render_htmx
 
@@ -71,6 +72,7 @@ def show_dataset(dataset_id: int, request: Request, session: SessionDep) -> Resp
     card = web_overview.dataset_card(session, dataset_id)
     formats = ["auto", *(name for name, declared in FORMATS.items() if card.dataset.task_type in declared.task_types)]
     return render(request, "datasets/show.html", {"card": card, "dataset": card.dataset, "formats": formats,
+                                                  "check_title": check_title,
                                                   **_references_context(session, card.dataset)})
 
 

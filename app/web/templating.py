@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.web import csrf
+from app.web.highlight import highlight
 from app.web.diffing import diff_segments
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -46,6 +47,7 @@ def _describe(value: Any) -> str:
 env.filters["pretty_json"] = _pretty_json
 env.filters["describe"] = _describe
 env.filters["dt"] = _datetime
+env.filters["highlight"] = highlight
 # Word-level differences, for every page that shows two texts side by side (review queue, preference pairs).
 env.globals["diff"] = diff_segments
 # The shared page pieces (pager, tabs, action buttons, alerts), as `ui.<macro>` in every template.

@@ -54,7 +54,7 @@ def test_cancel_a_running_job_through_the_api(client, slow_kind):
 
 def test_a_queued_job_is_cancelled_at_once(client, reviewer_client):
     with session_scope() as session:
-        job = jobs.create_job(session, "no-runner-knows-this-kind", None)
+        job = jobs.create_job(session, "test-unclaimed", None)
     assert reviewer_client.post(f"/api/v1/jobs/{job.id}/cancel").status_code == 403
     response = client.post(f"/api/v1/jobs/{job.id}/cancel")
     assert response.status_code == 202 and response.json()["status"] == "cancelled"

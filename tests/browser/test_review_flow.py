@@ -59,7 +59,8 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     assert result["embedding_model"] == "all-MiniLM-L6-v2" and result["embedded"] == 51
     assert "label_issue" in result["seconds"], result["seconds"]
     page.goto(dataset_url + "/health")
-    expect(page.locator("svg.chart")).to_be_visible()
+    expect(page.locator("#distribution svg.chart")).to_be_visible()
+    expect(page.locator("svg.map circle").first).to_be_visible()  # the map of the real embeddings
     screenshot(page, "browser-health")
 
     # Review the exact-duplicate queue with the keyboard alone.
@@ -76,20 +77,22 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     screenshot(page, "browser-queue")
     url_before = page.url
     page.keyboard.press("a")
-    expect(page.locator("#notice")).to_contain_text(f"accept: finding {first}")
+    expect(page.locator("#notice")).to_contain_text("accepted")
+    expect(page.locator("#notice")).not_to_contain_text(f"finding {first}")  # words, not internal ids
     expect(count).to_contain_text(f"{total - 1} open")
     assert page.url == url_before  # no page load: the queue fragment was swapped in
     expect(page.locator(".queue-item.current")).to_have_attribute("data-finding-id", second)
     page.keyboard.press("d")
-    expect(page.locator("#notice")).to_contain_text(f"dismiss: finding {second}")
+    expect(page.locator("#notice")).to_contain_text("dismissed")
     expect(page.locator(".queue-item.current a[data-edit]")).to_be_visible()
+    expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping")).to_have_count(0)
+    third = page.locator(".queue-item.current").get_attribute("data-finding-id")
     page.keyboard.press("e")  # the editor of the current item, with a way back
     page.wait_for_url(re.compile(r"/examples/\d+\?back="))
     page.click("text=Back to the queue")
-    expect(page.locator(".queue-item.current")).to_be_visible()
-    third = page.locator(".queue-item.current").get_attribute("data-finding-id")
+    expect(page.locator(".queue-item.current")).to_have_attribute("data-finding-id", third)  # the same item
     page.keyboard.press("3")  # the third listed label: "account"
-    expect(page.locator("#notice")).to_contain_text(f"label: finding {third}")
+    expect(page.locator("#notice")).to_contain_text("labelled “account”")
     # Bulk: x selects the current item, j moves on, x selects the next; one click rejects both.
     expect(count).to_contain_text("2 open")
     # htmx re-selects the server's current item when the swap settles: let it finish first.
@@ -100,7 +103,7 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     page.keyboard.press("x")
     expect(page.locator("input[name=finding_ids]:checked")).to_have_count(2)
     page.click(".queue-toolbar button[value=reject]")
-    expect(page.locator("#notice")).to_contain_text("reject: 2 items")
+    expect(page.locator("#notice")).to_contain_text("2 items rejected")
     expect(page.locator("#queue-empty")).to_be_visible()
     page.keyboard.press("?")
     expect(page.locator("#shortcuts")).to_be_visible()
@@ -132,5 +135,6 @@ def test_create_upload_analyse_review_edit_export(page, tmp_path):
     page.click("#export-button")
     expect(page.locator("#export-done")).to_contain_text("succeeded")
     expect(page.locator("#export-done a", has_text="train.jsonl")).to_be_visible()
+    expect(page.locator("#export-done")).to_be_in_viewport()  # the result is scrolled into view
     screenshot(page, "browser-export")
     assert page.problems == []

@@ -34,6 +34,8 @@ def test_flipped_labels_are_found_and_correct_ones_mostly_not(make_ctx):
     assert draft.details["given_label"] == "graphics" and draft.details["suggested_label"] == "network"
     assert 0 <= draft.score <= 1 and abs(draft.score - (1 - draft.details["label_quality"])) < 1e-3
     assert "graphics" in draft.details["message"]
+    top = draft.details["top_labels"]  # the reviewer's label picker shows these with their probabilities
+    assert len(top) == 3 and top[0][0] == "network" and top[0][1] >= top[1][1] >= top[2][1]
 
 
 def test_classes_too_small_for_the_folds_are_reported_not_crashed_on(make_ctx):

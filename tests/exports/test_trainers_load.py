@@ -49,6 +49,7 @@ def tokenizer():
     return tiny_tokenizer()
 
 
+# SFT formats; the preference formats load and train in tests/exports/test_preference_formats.py and _trl.py.
 @pytest.mark.parametrize("name", SFT_FORMATS)
 def test_every_export_loads_in_datasets_by_files_and_by_its_card(name, session, dataset_with, tmp_path):
     dataset, _ = dataset_with(ROWS, name=f"load-{name}")

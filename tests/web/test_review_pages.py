@@ -71,7 +71,7 @@ def test_bulk_actions_apply_to_the_selection(page_client, seed_pairs, add_findin
     bulk = f"/datasets/{ds['id']}/review/label_issue/bulk"
     done = page_client.post(bulk, data={"finding_ids": [fids[0], fids[2]], "bulk_action": "label", "bulk_label": "c"},
                             headers={"HX-Request": "true"})
-    assert done.status_code == 200 and _queue_ids(done.text) == [fids[1], fids[3]] and "label: 2 items" in done.text
+    assert done.status_code == 200 and _queue_ids(done.text) == [fids[1], fids[3]] and "2 items relabelled" in done.text
     assert _example(page_client, ids[0])["label"] == "c" and _example(page_client, ids[2])["label"] == "c"
     rejected = page_client.post(bulk, data={"finding_ids": [fids[1], fids[3]], "bulk_action": "reject"})
     assert rejected.status_code == 200 and "<html" in rejected.text  # a plain form post gets the whole page
@@ -96,10 +96,10 @@ def test_cluster_shows_members_side_by_side_with_differences_and_keeps_one(page_
     assert cluster.count('class="member') == 3
     assert '<del class="diff">passcode</del><ins class="diff">password</ins>' in cluster
     kept = page_client.post(f"/datasets/{ds['id']}/review/near_duplicate/keep", headers={"HX-Request": "true"},
-                            data={"keep": ids[0], "members": ",".join(map(str, ids))})
-    assert kept.status_code == 200 and 'id="queue-empty"' in kept.text and "rejected 2" in kept.text
+                            data={"keep": ids[0], "cluster_id": f"near:{ids[0]}"})
+    assert kept.status_code == 200 and 'id="queue-empty"' in kept.text and "rejected 2 others" in kept.text
     assert [_example(page_client, i)["status"] for i in ids] == ["accepted", "rejected", "rejected"]
-    other = page_client.post(f"/datasets/{ds['id']}/review/near_duplicate/keep", data={"keep": 99999, "members": ""})
+    other = page_client.post(f"/datasets/{ds['id']}/review/near_duplicate/keep", data={"keep": 99999, "cluster_id": f"near:{ids[0]}"})
     assert other.status_code == 422
 
 

@@ -1,0 +1,76 @@
+"""Example list filters by metadata, finding score and input length; search matches highlighted."""
+
+import re
+from urllib.parse import unquote
+
+
+def _listed(page) -> list[int]:
+    return [int(i) for i in re.findall(r'<td class="num"><a href="/examples/(\d+)">', page.text)]
+
+
+def test_metadata_score_and_length_filters(page_client, seed_pairs, add_findings):
+    rows = [{"id": "a", "prompt": "short", "completion": "x", "metadata": {"source": "forum", "turns": 3}},
+            {"id": "b", "prompt": "a much longer input text here", "completion": "y", "metadata": {"source": "docs"}},
+            {"id": "c", "prompt": "medium input", "completion": "z"}]
+    ds, ids = seed_pairs(rows=rows)
+    add_findings(ds["id"], [{"example_id": ids[0], "check": "outlier", "score": 0.9, "details": {}},
+                            {"example_id": ids[1], "check": "outlier", "score": 0.3, "details": {}}])
+    url = f"/datasets/{ds['id']}/examples"
+    assert _listed(page_client.get(url, params={"meta_key": "source", "meta_value": "docs"})) == [ids[1]]
+    assert _listed(page_client.get(url, params={"meta_key": "source"})) == ids[:2]
+    assert _listed(page_client.get(url, params={"meta_key": "turns", "meta_value": "3"})) == [ids[0]]
+    assert _listed(page_client.get(url, params={"min_score": "0.5"})) == [ids[0]]
+    assert _listed(page_client.get(url, params={"max_score": "0.5", "check": "outlier"})) == [ids[1]]
+    assert _listed(page_client.get(url, params={"min_length": "6", "max_length": "20"})) == [ids[2]]
+    bad = page_client.get(url, params={"min_score": "high"})
+    assert bad.status_code == 422 and "min score must be a number" in bad.text
+
+
+def test_search_matches_are_highlighted_and_escaped(page_client, seed_pairs):
+    long_prefix = "word " * 100
+    ds, ids = seed_pairs(rows=[{"id": "a", "prompt": long_prefix + "the <b>Needle</b> here", "completion": "ok"}])
+    page = page_client.get(f"/datasets/{ds['id']}/examples", params={"q": "needle"})
+    assert "&lt;b&gt;<mark>Needle</mark>&lt;/b&gt;" in page.text  # the match shows though it is past 300 chars
+
+
+def test_highlight_window_and_escaping():
+    from app.web.highlight import highlight
+
+    assert str(highlight("a<b>c", None)) == "a&lt;b&gt;c"
+    assert str(highlight("Cat cat", "cat")) == "<mark>Cat</mark> <mark>cat</mark>"
+    assert str(highlight("x" * 500 + "cat", "cat", 100)).startswith("…")
+
+
+def test_all_matching_examples_with_a_stated_count(page_client, seed_pairs):
+    rows = [{"id": f"r{i}", "prompt": f"{'printer' if i < 3 else 'screen'} trouble {i}", "completion": "x"}
+            for i in range(5)]
+    ds, ids = seed_pairs(rows=rows)
+    url = f"/datasets/{ds['id']}/examples/bulk"
+    hx = {"HX-Request": "true"}
+    asked = page_client.post(url, data={"q": "printer", "bulk_action": "reject"}, headers=hx)
+    assert asked.status_code == 200 and "Reject: all 3 matching examples?" in asked.text
+    stale = page_client.post(url, data={"q": "printer", "bulk_action": "reject", "expected": 4}, headers=hx)
+    assert stale.status_code == 409 and "3 examples match now, not the 4" in stale.text
+    done = page_client.post(url, data={"q": "printer", "bulk_action": "reject", "expected": 3}, headers=hx)
+    assert done.status_code == 200 and "3 examples set to rejected" in done.text
+    statuses = [page_client.get(f"/api/v1/examples/{i}").json()["status"] for i in ids]
+    assert statuses == ["rejected"] * 3 + ["pending"] * 2
+    labelled = page_client.post(url, data={"q": "screen", "bulk_action": "label", "bulk_label": "display",
+                                           "expected": 2}, headers=hx)
+    assert "2 examples labelled “display”" in labelled.text
+
+
+def test_sort_by_score_pages_through_every_example(page_client, seed_pairs, add_findings):
+    ds, ids = seed_pairs(4)
+    add_findings(ds["id"], [{"example_id": ids[2], "check": "outlier", "score": 0.9, "details": {}},
+                            {"example_id": ids[0], "check": "outlier", "score": 0.4, "details": {}},
+                            {"example_id": ids[0], "check": "format", "score": 0.6, "details": {}}])
+    seen, url, params = [], f"/datasets/{ds['id']}/examples", {"sort": "score", "limit": 1}
+    for _ in range(5):
+        page = page_client.get(url, params=params)
+        seen += _listed(page)
+        after = re.search(r'id="next-page" href="[^"]*after=([^"&]+)', page.text)
+        if not after:
+            break
+        params = {"sort": "score", "limit": 1, "after": unquote(after.group(1))}
+    assert seen == [ids[2], ids[0], ids[3], ids[1]]  # highest open score first; none: newest id first
