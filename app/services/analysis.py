@@ -103,10 +103,11 @@ def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     )
 
 
-def _row(id_, input_, output, label, system, history, status, *rest) -> ExampleRow:
+def _row(id_, input_, output, label, system, history, status, input_hash, version, rejected,
+         kto_label) -> ExampleRow:
     # One string object per distinct label and status instead of one per row (a million rows hold ~60 labels).
     return ExampleRow(id_, input_, output, sys.intern(str(label)) if label else label, system, history,
-                      sys.intern(str(status)), *rest)
+                      sys.intern(str(status)), input_hash, version, rejected, kto_label)
 
 
 def attach_vectors(ctx: AnalysisContext, ids: np.ndarray, vectors: np.ndarray) -> None:

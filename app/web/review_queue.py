@@ -138,7 +138,7 @@ def rule_confirmation(queue: Queue, clusters: list, fields: dict) -> Confirmatio
     return Confirmation(
         f"{len(clusters):,} cluster{'s' if len(clusters) != 1 else ''} have members that all give the same answer. "
         f"Keep the oldest member of each, reject the other copies and resolve {findings:,} finding"
-        f"{'s' if findings != 1 else ''}?", f"Yes, settle {findings:,} findings", _url(queue, "rule"), findings, fields)
+        f"{'s' if findings != 1 else ''} of this queue (and the other duplicate findings of the rejected copies)?", f"Yes, settle {findings:,} findings", _url(queue, "rule"), findings, fields)
 
 
 def _url(queue: Queue, action: str) -> str:

@@ -31,6 +31,8 @@ ROWS = [
                  {"role": "assistant", "content": "It is sunny."}]},
 ]
 TRL_FORMATS = ("openai_chat", "trl_messages", "trl_prompt_completion")
+# The SFT formats (preference formats have their own tests, on preference datasets).
+SFT_FORMATS = [name for name, declared in FORMATS.items() if "generation" in declared.task_types]
 
 
 def export_to(session, dataset_id, name, **params):
@@ -48,7 +50,7 @@ def tokenizer():
 
 
 # SFT formats; the preference formats load and train in tests/exports/test_preference_formats.py and _trl.py.
-@pytest.mark.parametrize("name", [name for name, f in FORMATS.items() if "generation" in f.task_types])
+@pytest.mark.parametrize("name", SFT_FORMATS)
 def test_every_export_loads_in_datasets_by_files_and_by_its_card(name, session, dataset_with, tmp_path):
     dataset, _ = dataset_with(ROWS, name=f"load-{name}")
     made, folder = export_to(session, dataset.id, name)
