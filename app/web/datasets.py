@@ -63,7 +63,8 @@ def create_dataset(request: Request, session: SessionDep, form: FormDep) -> Resp
 
 
 def _references_context(session, dataset) -> dict:
-    return {"reference_sets": datasets_service.reference_sets(session),
+    reference_sets = datasets_service.reference_sets(session)
+    return {"reference_sets": reference_sets, "reference_names": {ref.id: ref.name for ref in reference_sets},
             "chosen_references": set(references.reference_ids(dataset.settings))}
 
 

@@ -47,6 +47,7 @@ def test_the_dataset_page_chooses_the_reference_sets(page_client, make_dataset):
     saved = page_client.post(f"/datasets/{train['id']}/references", data={"reference_datasets": [str(ref["id"])]},
                              headers={"HX-Request": "true"})
     assert saved.status_code == 200 and "checked" in saved.text and "saved" in saved.text
+    assert ">evalset</a>" in page_client.get(f"/datasets/{train['id']}").text  # "checked against", by name
     settings = page_client.get(f"/api/v1/datasets/{train['id']}").json()["settings"]
     assert settings["contamination"]["reference_datasets"] == [ref["id"]]
     assert 'id="references"' not in page_client.get(f"/datasets/{ref['id']}").text  # a reference set checks nothing
