@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ["README.md", "docs/architecture.md", "benchmarks/README.md"]
+DOCS = ["README.md", "docs/architecture.md", "docs/analysis.md", "docs/exports.md", "docs/review.md",
+        "docs/security.md", "benchmarks/README.md"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
