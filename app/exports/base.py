@@ -1,6 +1,7 @@
 """What every export format receives: the pairs, reduced to the fields a trainer line can carry."""
 
 import gc
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -196,6 +197,18 @@ def chat_messages(row: ExportRow) -> list[dict[str, str]]:
 
 # What an earlier turn may carry besides role and content (kept by the importer, stored in `history`).
 MESSAGE_EXTRAS = ("weight", "tool_calls", "tool_call_id", "name")
+
+
+def trl_record(row: ExportRow, shape, tools: dict | None) -> dict:
+    """A TRL line: `shape(messages)` gives its message columns (weights dropped: TRL reads none), plus TRL's
+    `tools` column as a JSON string when the export has tools (one Arrow type whatever the schemas hold)."""
+    messages = conversation(row)
+    for message in messages:
+        message.pop("weight", None)
+    record = shape(messages)
+    if tools is not None:
+        record["tools"] = json.dumps(tools[row.id], ensure_ascii=False) if row.id in tools else None
+    return record
 
 
 def conversation(row: ExportRow) -> list[dict[str, Any]]:

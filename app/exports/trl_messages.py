@@ -3,20 +3,13 @@
 Earlier turns keep their tool calls (TRL passes them to the chat template); TRL reads no weights.
 """
 
-import json
 from functools import partial
 
-from app.exports.base import ExportFormat, ExportRow, ExportRows, conversation, has_message_weights
+from app.exports.base import ExportFormat, ExportRow, ExportRows, has_message_weights, trl_record
 
 
 def to_record(row: ExportRow, tools: dict | None = None) -> dict:
-    messages = conversation(row)
-    for message in messages:
-        message.pop("weight", None)
-    record = {"messages": messages}
-    if tools is not None:  # TRL's `tools` column, a JSON string (one Arrow type whatever the schemas hold)
-        record["tools"] = json.dumps(tools[row.id], ensure_ascii=False) if row.id in tools else None
-    return record
+    return trl_record(row, lambda messages: {"messages": messages}, tools)
 
 
 def make_encoder(rows: ExportRows):

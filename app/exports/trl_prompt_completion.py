@@ -10,20 +10,13 @@ are a clean boundary, and the file has one schema whatever the pairs hold. Earli
 tool calls; per-message weights are not read by TRL (the manifest says what is lost).
 """
 
-import json
 from functools import partial
 
-from app.exports.base import ExportFormat, ExportRow, ExportRows, conversation, has_message_weights
+from app.exports.base import ExportFormat, ExportRow, ExportRows, has_message_weights, trl_record
 
 
 def to_record(row: ExportRow, tools: dict | None = None) -> dict:
-    messages = conversation(row)
-    for message in messages:
-        message.pop("weight", None)
-    record = {"prompt": messages[:-1], "completion": messages[-1:]}
-    if tools is not None:  # TRL's `tools` column, a JSON string (one Arrow type whatever the schemas hold)
-        record["tools"] = json.dumps(tools[row.id], ensure_ascii=False) if row.id in tools else None
-    return record
+    return trl_record(row, lambda messages: {"prompt": messages[:-1], "completion": messages[-1:]}, tools)
 
 
 def make_encoder(rows: ExportRows):

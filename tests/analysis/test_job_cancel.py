@@ -11,16 +11,7 @@ from app.db import session_scope
 from app.jobs.registry import JOB_FUNCTIONS, register
 from app.jobs.runner import JobRunner, wake_runners
 from app.services import jobs
-
-
-def wait_for(client, job_id: int, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job['status']}")
+from tests.analysis.helpers import wait_for_job
 
 
 @pytest.fixture
@@ -47,7 +38,7 @@ def test_cancel_a_running_job_through_the_api(client, slow_kind):
     assert slow_kind.wait(10)
     response = client.post(f"/api/v1/jobs/{job.id}/cancel")
     assert response.status_code == 202 and response.json()["cancel_requested_at"]
-    finished = wait_for(client, job.id, timeout=10)
+    finished = wait_for_job(client, job.id, timeout=10)
     assert finished["status"] == "cancelled" and finished["result"] is None
     assert client.post(f"/api/v1/jobs/{job.id}/cancel").status_code == 409
 
@@ -66,7 +57,7 @@ def test_a_cancelled_analysis_leaves_the_previous_findings(client, make_dataset,
     dataset = make_dataset("cancel-me")
     for i in range(4):
         client.post(f"/api/v1/datasets/{dataset['id']}/examples", json={"input": "same question", "output": f"a{i}"})
-    first = wait_for(client, client.post(f"/api/v1/datasets/{dataset['id']}/analyze").json()["id"])
+    first = wait_for_job(client, client.post(f"/api/v1/datasets/{dataset['id']}/analyze").json()["id"])
     assert first["status"] == "succeeded"
     before = client.get(f"/api/v1/datasets/{dataset['id']}/findings", params={"limit": 1000}).json()
     assert before["total"] > 0
@@ -85,7 +76,7 @@ def test_a_cancelled_analysis_leaves_the_previous_findings(client, make_dataset,
     assert checks_done.wait(30)
     assert client.post(f"/api/v1/jobs/{second['id']}/cancel").status_code == 202
     go_on.set()
-    assert wait_for(client, second["id"])["status"] == "cancelled"
+    assert wait_for_job(client, second["id"])["status"] == "cancelled"
     after = client.get(f"/api/v1/datasets/{dataset['id']}/findings", params={"limit": 1000}).json()
     assert [f["id"] for f in after["items"]] == [f["id"] for f in before["items"]]
 
