@@ -96,3 +96,25 @@ def test_preference_columns_are_nullable_additions_to_examples(empty_database_ur
     finally:
         engine.dispose()
     assert columns["rejected"]["nullable"] and columns["kto_label"]["nullable"]
+
+
+def test_the_removed_label_issue_setting_is_dropped_from_saved_settings(empty_database_url):
+    """0010: datasets that saved label_issue.sparse_max_rows still analyse (strict settings would 422)."""
+    import json
+
+    upgrade(empty_database_url, "0005")
+    engine = create_engine(empty_database_url)
+    saved = {"label_issue": {"folds": 3, "sparse_max_rows": 20000}, "outlier": {"k": 5}}
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO datasets (name, description, task_type, settings, created_at, updated_at) "
+                "VALUES ('d', '', 'classification', :settings, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"settings": json.dumps(saved)})
+        upgrade(empty_database_url)
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT settings FROM datasets")).scalar_one()
+    finally:
+        engine.dispose()
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    assert stored == {"label_issue": {"folds": 3}, "outlier": {"k": 5}}

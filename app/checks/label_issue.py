@@ -1,18 +1,19 @@
 """label_issue: labels that are probably wrong, by confident learning (cleanlab).
 
-Out-of-sample class probabilities come from K-fold cross-validated logistic regression (scikit-learn
-`StratifiedKFold`, `LogisticRegression`) on input features: the input embedding next to TF-IDF of
-hashed word 1-2-grams (`HashingVectorizer` + `TfidfTransformer`: no vocabulary to build or hold), or
-the embedding alone (`features`).
+Out-of-sample class probabilities come from K-fold cross-validated linear classifiers (scikit-learn
+`StratifiedKFold`; `SGDClassifier` with log loss by default, `LogisticRegression` lbfgs on request) on
+input features: the input embedding next to TF-IDF of hashed word 1-2-grams (`HashingVectorizer` +
+`TfidfTransformer`: no vocabulary to build or hold; n-grams seen in only one text are dropped, they
+add noise and no signal), or the embedding alone (`features`).
 `cleanlab.filter.find_label_issues` picks the likely errors and `cleanlab.rank.get_label_quality_scores`
 scores them (score = 1 - quality). Classes with fewer than K examples cannot be cross-validated: they
 are left out and named in the job result.
 
-Scale: above `sparse_max_rows` pairs the TF-IDF part is randomly projected to a few hundred dense
-columns (the solver then runs in BLAS), and each fold's model learns from at most `max_train_rows` of
-its training rows (a random sample that keeps every row of a class under `SMALL_CLASS`); features are
-built batch by batch. So a million pairs cost minutes and bounded memory; benchmarks/README.md has
-the figures and the quality of each path.
+Scale: SGD costs a few passes over its training rows, and each fold's model learns from at most
+`max_train_rows` of them (a random sample that keeps every row of a class under `SMALL_CLASS`). The
+features of a row are built when a fold needs them, batch by batch, never for the whole dataset at
+once, so a million pairs cost minutes and bounded memory. benchmarks/README.md has the quality of each
+model against the transformer-based check this one replaced (`benchmarks/bench_label_issue.py`).
 
 Re-analysis: the probabilities and the K fold models are kept in the dataset's cache folder.
 When few pairs changed (at most `reuse_max_changed` of them) and the classes are the same, the
@@ -34,26 +35,24 @@ from app.checks.base import AnalysisContext, CheckSettings, FindingDraft, clip01
 from app.task_types import SFT_TASK_TYPES
 from app.text import sha256_hex
 
-CACHE_VERSION = 2
-HASHED_FEATURES = 2**16  # about the vocabulary size the TF-IDF used to keep (50,000)
+CACHE_VERSION = 3
+HASHED_FEATURES = 2**18  # few enough collisions for a million texts' word pairs
+MIN_DOCUMENT_FREQUENCY = 2  # an n-gram must appear in this many of the IDF's texts to be a feature
 FEATURE_BATCH = 50_000
-FIT_ROWS = 100_000  # rows the IDF and projection are fitted on
-REDUCED_DIMS = 256
+FIT_ROWS = 100_000  # rows the IDF is fitted on: more would not change it
 SMALL_CLASS = 200  # classes with fewer training rows than this are never sampled down
-MAX_ITER = 300  # today's solver budget, on the sparse features
-DENSE_MAX_ITER = 100  # on the dense ones lbfgs settles well within this
+MAX_ITER = 300  # lbfgs's solver budget
+SGD_EPOCHS = 30  # passes over the training rows at most (it stops earlier once the loss settles)
+SGD_JOBS = 2  # classes fitted side by side (one-vs-rest); SGD's inner loop releases the GIL
 
 
 class TextFeatures:
-    """The classifier's input: the embedding, next to TF-IDF of hashed word 1-2-grams (sparse), or, above
-    `sparse_max_rows`, next to a random projection of that TF-IDF to `REDUCED_DIMS` dense columns (dense
-    features keep the solver in BLAS, and a million rows of them fit in memory; README has the quality)."""
+    """The classifier's input: the embedding, next to TF-IDF of hashed word 1-2-grams (sparse)."""
 
-    def __init__(self, with_tfidf: bool = True, reduced: bool = False) -> None:
+    def __init__(self, with_tfidf: bool = True) -> None:
         self.with_tfidf = with_tfidf
-        self.reduced = reduced
         self.tfidf = None
-        self.projection = None
+        self.columns: np.ndarray | None = None  # the hashed columns kept (document frequency high enough)
 
     @staticmethod
     def _counts(texts: list[str]):
@@ -63,7 +62,7 @@ class TextFeatures:
                                  dtype=np.float32).transform(texts)
 
     def fit(self, texts: list[str], seed: int = 0) -> "TextFeatures":
-        """IDF (and the projection) from at most FIT_ROWS of the texts: more would not change them."""
+        """Kept columns and IDF from at most FIT_ROWS of the texts."""
         from sklearn.feature_extraction.text import TfidfTransformer
 
         if not self.with_tfidf or not texts:
@@ -71,39 +70,23 @@ class TextFeatures:
         if len(texts) > FIT_ROWS:
             picked = np.random.default_rng(seed).choice(len(texts), FIT_ROWS, replace=False)
             texts = [texts[i] for i in np.sort(picked)]
-        self.tfidf = TfidfTransformer(sublinear_tf=True).fit(self._counts(texts))
-        if self.reduced:
-            from sklearn.random_projection import SparseRandomProjection
-
-            # Fitted on one float32 row: the projection depends only on the width, and keeps float32.
-            self.projection = SparseRandomProjection(n_components=REDUCED_DIMS, dense_output=True, random_state=seed)
-            self.projection.fit(np.zeros((1, HASHED_FEATURES), dtype=np.float32))
+        counts = self._counts(texts)
+        frequency = np.bincount(counts.indices, minlength=HASHED_FEATURES)
+        self.columns = np.flatnonzero(frequency >= min(MIN_DOCUMENT_FREQUENCY, len(texts)))
+        self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts[:, self.columns])
         return self
 
-    def text_part(self, texts: list[str], progress=None):
-        """The TF-IDF part for texts, batch by batch (sparse, or dense float32 when reduced); None without."""
+    def text_part(self, texts: list[str]):
+        """The TF-IDF part of texts (sparse float32); None without."""
         if self.tfidf is None:
             return None
-        from scipy.sparse import vstack
-
-        parts = []
-        for start in range(0, len(texts), FEATURE_BATCH):
-            part = self.tfidf.transform(self._counts(texts[start:start + FEATURE_BATCH])).astype(np.float32)
-            parts.append(self.projection.transform(part).astype(np.float32) if self.projection is not None
-                         else part)
-            if progress:
-                progress(min(start + FEATURE_BATCH, len(texts)), len(texts))
-        if not parts:
-            return None
-        return np.vstack(parts) if self.projection is not None else vstack(parts, format="csr")
+        return self.tfidf.transform(self._counts(texts)[:, self.columns]).astype(np.float32)
 
     @staticmethod
     def join(vectors: np.ndarray, text_part):
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if text_part is None:
             return vectors
-        if isinstance(text_part, np.ndarray):
-            return np.hstack([vectors, text_part])
         from scipy.sparse import csr_matrix, hstack
 
         return hstack([csr_matrix(vectors), text_part], format="csr")
@@ -122,10 +105,17 @@ def training_sample(rows: np.ndarray, labels: np.ndarray, max_rows: int, seed: i
     return rows[keep]
 
 
-def new_model(c: float, dense: bool):
+def new_model(settings: "LabelIssueSettings", seed: int = 0):
+    """The fold classifier. SGD (log loss, one-vs-rest, its classes fitted in parallel) makes a few passes
+    over the rows, so its cost grows linearly; lbfgs logistic regression is the exact multinomial fit."""
+    if settings.model == "sgd":
+        from sklearn.linear_model import SGDClassifier
+
+        return SGDClassifier(loss="log_loss", alpha=settings.alpha, max_iter=SGD_EPOCHS, tol=1e-4,
+                             random_state=seed, n_jobs=SGD_JOBS)
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=c, max_iter=DENSE_MAX_ITER if dense else MAX_ITER)
+    return LogisticRegression(C=settings.C, max_iter=MAX_ITER)
 
 
 def predict(model, features, n_classes: int) -> np.ndarray:
@@ -135,15 +125,15 @@ def predict(model, features, n_classes: int) -> np.ndarray:
     return probabilities
 
 
-def cross_validated(text_part, vectors: np.ndarray, labels: np.ndarray, folds: int, c: float, max_train_rows: int,
-                    seed: int = 0, progress=None, vector_rows: np.ndarray | None = None):
-    """(out-of-sample probabilities, fold models, fold index of each row). Row i's embedding is
-    vectors[vector_rows[i]] (all of `vectors` in order without vector_rows: no copy of them is made)."""
-    from scipy.sparse import csr_matrix
+def cross_validated(featurizer: TextFeatures, texts: list[str], vectors: np.ndarray, labels: np.ndarray,
+                    settings: "LabelIssueSettings", seed: int = 0, progress=None,
+                    vector_rows: np.ndarray | None = None):
+    """(out-of-sample probabilities, fold models, fold index of each row). Row i is texts[i], and its
+    embedding is vectors[vector_rows[i]] (all of `vectors` in order without vector_rows: no copy is made)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold
 
-    n, n_classes = len(labels), int(labels.max()) + 1
+    n, n_classes, folds = len(labels), int(labels.max()) + 1, settings.folds
     probabilities = np.zeros((n, n_classes))
     fold_of = np.zeros(n, dtype=np.int64)
     models = []
@@ -151,15 +141,15 @@ def cross_validated(text_part, vectors: np.ndarray, labels: np.ndarray, folds: i
 
     def features(rows):
         embedding = vectors[vector_rows[rows] if vector_rows is not None else rows]
-        return TextFeatures.join(embedding, text_part[rows] if text_part is not None else None)
+        return featurizer.of_texts([texts[i] for i in rows], embedding)
 
     for fold, (train, test) in enumerate(splitter.split(np.zeros(n), labels)):
         if progress:
             progress(fold, folds)
-        sample = training_sample(train, labels, max_train_rows, seed + fold)
+        sample = training_sample(train, labels, settings.max_train_rows, seed + fold)
         with warnings.catch_warnings():  # a bounded number of iterations is the point: no "did not converge" noise
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = new_model(c, not isinstance(text_part, csr_matrix)).fit(features(sample), labels[sample])
+            model = new_model(settings, seed + fold).fit(features(sample), labels[sample])
         for start in range(0, len(test), FEATURE_BATCH):
             part = test[start:start + FEATURE_BATCH]
             probabilities[part] = predict(model, features(part), n_classes)
@@ -177,11 +167,12 @@ def fingerprints(texts: list[str], labels: list[str]) -> np.ndarray:
 class LabelIssueSettings(CheckSettings):
     folds: Annotated[int, Field(ge=2, le=50, description="cross-validation folds (K)")] = 5
     features: Literal["embedding+tfidf", "embedding"] = "embedding+tfidf"
-    C: Annotated[float, Field(gt=0, le=1_000_000, description="inverse regularisation of the classifier")] = 4.0
+    model: Literal["sgd", "lbfgs"] = "sgd"
+    alpha: Annotated[float, Field(gt=0, le=1, description="regularisation of the SGD classifier")] = 3e-5
+    C: Annotated[float, Field(gt=0, le=1_000_000, description="inverse regularisation of the lbfgs "
+                                                             "classifier")] = 4.0
     reuse_max_changed: Annotated[float, Field(ge=0, le=1, description="share of changed pairs that still reuses "
                                                                      "the last run's models")] = 0.05
-    sparse_max_rows: Annotated[int, Field(ge=0, le=100_000_000, description="above this many pairs the TF-IDF "
-                                          "part is projected to dense columns")] = 20_000
     max_train_rows: Annotated[int, Field(ge=100, le=100_000_000, description="training pairs per fold at most "
                                          "(a random sample above it)")] = 50_000
 
@@ -189,7 +180,7 @@ class LabelIssueSettings(CheckSettings):
 class LabelIssueCheck:
     name = "label_issue"
     description = ("Pairs whose label is probably wrong: cleanlab on out-of-sample probabilities of K-fold "
-                   "cross-validated logistic regression over the input (embedding + TF-IDF of hashed word "
+                   "cross-validated linear classifiers over the input (embedding + TF-IDF of hashed word "
                    "n-grams).")
     # Preference datasets have their own answer checks (identical_sides, contradicting_preference).
     task_types = SFT_TASK_TYPES
@@ -240,26 +231,18 @@ class LabelIssueCheck:
         texts = [ctx.examples[i].input for i in rows]
         prints = fingerprints(texts, [ctx.examples[i].label for i in rows])
         key = {"version": CACHE_VERSION, "model": ctx.embedding_model, "classes": classes,
-               **settings.model_dump(include={"folds", "features", "C", "sparse_max_rows", "max_train_rows"})}
+               **settings.model_dump(include={"folds", "features", "model", "alpha", "C", "max_train_rows"})}
         reused = self._reuse(ctx, rows, texts, prints, key, settings)
         if reused is not None:
             return reused
-        featurizer = TextFeatures(with_tfidf=settings.features != "embedding",
-                                  reduced=len(rows) > settings.sparse_max_rows).fit(texts)
-
-        def hashed(done: int, total: int) -> None:
-            if ctx.progress:
-                ctx.progress("label_issue: word n-grams", done, total, "texts")
+        featurizer = TextFeatures(with_tfidf=settings.features != "embedding").fit(texts)
 
         def folded(done: int, total: int) -> None:
             if ctx.progress:
                 ctx.progress("label_issue: cross-validation", done, total, "folds")
 
-        text_part = featurizer.text_part(texts, hashed)
         probabilities, models, fold_of = cross_validated(
-            text_part, ctx.vectors, labels, settings.folds, settings.C, settings.max_train_rows, progress=folded,
-            vector_rows=np.asarray(rows))
-        del text_part
+            featurizer, texts, ctx.vectors, labels, settings, progress=folded, vector_rows=np.asarray(rows))
         order = np.argsort(prints, kind="stable")
         self._save(ctx.cache_dir, {
             "key": key, "fingerprints": prints[order], "probabilities": probabilities[order].astype(np.float32),

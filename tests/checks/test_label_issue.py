@@ -84,23 +84,40 @@ def test_a_re_run_after_a_small_edit_reuses_the_fold_models(make_ctx, tmp_path):
     assert "label_issue_reused" not in many.notes
 
 
-def test_the_large_dataset_path_projects_tfidf_and_samples_training_rows(make_ctx, tmp_path):
-    """Forced on small data: dense projected TF-IDF (sparse_max_rows 0) and sampled training rows."""
+def test_sampled_training_rows_still_find_flips_and_reuse_on_re_analysis(make_ctx, tmp_path):
+    """The large-dataset path, forced on small data: each fold learns from a sample of its training rows."""
     pairs = topic_pairs(per_class=60)
     flipped = {5: "graphics", 70: "database", 150: "network"}
     for position, wrong in flipped.items():
         pairs[position]["output"] = wrong
-    settings = {"label_issue": {"sparse_max_rows": 0, "max_train_rows": 100}}  # of 144 per fold
+    settings = {"label_issue": {"max_train_rows": 100}}  # of 144 per fold
     ctx = make_ctx(pairs, task_type="classification", settings=settings)
     ctx.cache_dir = tmp_path
     found = by_example(LabelIssueCheck().run(ctx))
-    assert len({p + 1 for p in flipped} & set(found)) >= 2  # coarser features, 100 training rows: most flips
+    assert len({p + 1 for p in flipped} & set(found)) >= 2  # 100 training rows: most flips
     assert len(set(found) - {p + 1 for p in flipped}) <= 6
-    cache = LabelIssueCheck()._load(tmp_path)
-    assert cache["featurizer"].projection is not None  # the dense path ran
-    # Re-analysis after one edit on this path: reused, the edited pair predicted by its fold's model.
+    assert all(len(model.classes_) == 3 for model in LabelIssueCheck()._load(tmp_path)["models"])
+    # Re-analysis after one edit: reused, the edited pair predicted by its fold's model.
     pairs[7]["input"] += " router"
     again = make_ctx(pairs, task_type="classification", settings=settings)
     again.cache_dir = tmp_path
     assert set(found) <= set(by_example(LabelIssueCheck().run(again))) | {8}
     assert again.notes["label_issue_reused"] == len(pairs) - 1
+
+
+def test_the_lbfgs_model_is_there_on_request(make_ctx, tmp_path):
+    pairs = topic_pairs()
+    pairs[3]["output"] = "graphics"
+    ctx = make_ctx(pairs, task_type="classification", settings={"label_issue": {"model": "lbfgs", "C": 4.0}})
+    ctx.cache_dir = tmp_path
+    assert 4 in by_example(LabelIssueCheck().run(ctx))
+    assert type(LabelIssueCheck()._load(tmp_path)["models"][0]).__name__ == "LogisticRegression"
+
+
+def test_n_grams_of_a_single_text_are_not_features():
+    from app.checks.label_issue import TextFeatures
+
+    featurizer = TextFeatures().fit(["alpha beta", "alpha gamma", "alpha beta delta"])
+    part = featurizer.text_part(["alpha beta", "gamma delta"])
+    # kept: alpha, beta, "alpha beta" (in two texts each); gamma, delta and the other pairs are in one text only
+    assert len(featurizer.columns) == 3 and part[0].nnz == 3 and part[1].nnz == 0
