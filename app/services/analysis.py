@@ -234,19 +234,24 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
         embed_total = total or 0
         progress("embedding", done or 0, embed_total, "texts", done, embed_total + steps)
 
+    if report:  # never inside a transaction: the report writes, in its own one
+        report(None, None, "loading examples")
+    with session_scope() as session:  # every text is read once, here; the embedding step reuses them
+        ctx = load_context(session, dataset_id)
+        dataset_settings = get_dataset(session, dataset_id).settings
+    loading_seconds = time.perf_counter() - started
     if needs_vectors:
         with session_scope() as session:
             step = {"batch_size": batch_size} if batch_size else {}  # else the embedder's own step
-            embedded = embeddings_store.embed_missing(session, dataset_id, embedder, progress=embedding_progress,
-                                                      checkpoint=session.commit, **step)
-    embed_seconds = time.perf_counter() - started
+            embedded = embeddings_store.embed_missing(
+                session, dataset_id, embedder, progress=embedding_progress, checkpoint=session.commit,
+                examples=[(e.id, e.input) for e in ctx.examples], **step)
+    embed_seconds = time.perf_counter() - started - loading_seconds
     stage_started = time.perf_counter()
-    if report:  # never inside a transaction: the report writes, in its own one
-        report(None, None, "loading examples and vectors" if needs_vectors else "loading examples")
-    with session_scope() as session:
-        ctx = load_context(session, dataset_id)
-        dataset_settings = get_dataset(session, dataset_id).settings
-        if needs_vectors:
+    if needs_vectors:
+        if report:
+            report(None, None, "loading vectors")
+        with session_scope() as session:
             identities = embeddings_store.vector_identities(session, embedder.name, ctx.ids)
             ctx.vectors = load_aligned_vectors(session, dataset_id, embedder.name, ctx.ids)
     load_comparisons(ctx, dataset_id, embedder if needs_vectors else None)
@@ -257,7 +262,8 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
     ctx.token_cache = cache_path(settings.data_dir, ctx.tokenizer)
     ctx.exact_search_max_rows = index.EXACT_MAX_ROWS
     ctx.neighbours_k = neighbours_needed(ctx.settings)
-    stages = {"embedding": round(embed_seconds, 3), "loading": round(time.perf_counter() - stage_started, 3)}
+    stages = {"loading": round(loading_seconds, 3), "embedding": round(embed_seconds, 3),
+              "loading vectors": round(time.perf_counter() - stage_started, 3)}
     if needs_vectors:
         stage_started = time.perf_counter()
         ctx.progress = StageProgress(report)

@@ -49,6 +49,20 @@ def stale_examples(session: Session, dataset_id: int, model: str) -> list[tuple[
     return stale
 
 
+def stale_among(session: Session, model: str, examples: Sequence[tuple[int, str]]) -> list[tuple[int, str, str]]:
+    """The same as `stale_examples` for (example id, input) rows the caller has already read, sorted by id:
+    only the stored hashes are read, so the analysis reads each text once."""
+    ids = np.fromiter((example_id for example_id, _ in examples), dtype=np.int64, count=len(examples))
+    _, stored = vector_identities(session, model, ids)
+    stale = []
+    for (example_id, input_text), stored_hash in zip(examples, stored, strict=True):
+        text = embedding_text(input_text)
+        digest = text_hash(text)
+        if digest.encode() != stored_hash:
+            stale.append((example_id, text, digest))
+    return stale
+
+
 def texts_per_step(embedder: Embedder) -> int:
     """Texts encoded and written per step: a few seconds of work, so that progress moves and writes stay short."""
     return int(getattr(embedder, "texts_per_step", 256))
@@ -62,8 +76,11 @@ def _encode_locally(embedder: Embedder, texts: list[str], step: int) -> Iterator
 def embed_missing(
     session: Session, dataset_id: int, embedder: Embedder, progress: Progress | None = None,
     batch_size: int | None = None, checkpoint: Callable[[], None] | None = None, backend: str | None = None,
+    examples: Sequence[tuple[int, str]] | None = None,
 ) -> int:
     """Embed the examples whose text changed; returns how many texts were embedded.
+
+    `examples`: the dataset's (id, input) rows, sorted by id, when the caller holds them already.
 
     `backend` `local` encodes in this process, `ray` on the Ray cluster (app/embeddings/ray_backend.py);
     default: `Settings.embed_backend`. Either way the vectors are written here, step by step.
@@ -72,7 +89,8 @@ def embed_missing(
 
     settings = get_settings()
     backend = backend or settings.embed_backend
-    stale = stale_examples(session, dataset_id, embedder.name)
+    stale = (stale_examples(session, dataset_id, embedder.name) if examples is None
+             else stale_among(session, embedder.name, examples))
     if checkpoint:
         checkpoint()  # end the reading transaction before the slow part
     total = len(stale)
