@@ -18,6 +18,7 @@ Stages, in one process, each with its seconds and the process's peak RSS while i
             editing 1% of the inputs
   export    Winnow's export (openai_chat, default split)
   semhash   SemHash.from_records + self_deduplicate with the same static model, on the same prompts
+            (last: the peak memory of Winnow's stages is their own)
 Quality: near-copy recall (the copy and its source in one duplicate group for Winnow; the copy or
 its source removed as a duplicate of the other for SemHash), label-flip average precision (findings'
 scores, unflagged pairs scored 0) and the label_issue findings' precision and recall.
@@ -302,7 +303,7 @@ def winnow_quality(dataset_id: int, truth: dict) -> dict:
 def semhash_quality(result, truth: dict) -> dict:
     removed: dict[str, set[str]] = {}
     for item in result.filtered:
-        removed[item.record["id"]] = {record["id"] for record, _ in item.duplicates}
+        removed[item.record["id"]] = {item.duplicate_of["id"]}
     found = sum(1 for copy, source in truth["copies"]
                 if source in removed.get(copy, ()) or copy in removed.get(source, ()))
     return {"near_copy_recall": round(found / max(len(truth["copies"]), 1), 4), "removed": len(removed)}
@@ -449,11 +450,6 @@ def run(n: int, workdir: Path, skip: set[str]) -> None:
         results["bare_executemany_s"] = round(timed(rss, results, "bare", bare_executemany, path,
                                                     workdir / "bare.db"), 2)
     dataset_id = timed(rss, results, "import", winnow_import, path)
-    if "semhash" not in skip:
-        deduplicated = timed(rss, results, "semhash", semhash_dedup, path, embedder)
-        results["semhash_quality"] = semhash_quality(deduplicated, truth)
-        del deduplicated
-        print(json.dumps(results["semhash_quality"]), flush=True)
     analysis = timed(rss, results, "analysis", winnow_analysis, dataset_id)
     results["analysis_stages"] = analysis["seconds"]
     results["findings"] = analysis["findings"]
@@ -465,6 +461,12 @@ def run(n: int, workdir: Path, skip: set[str]) -> None:
         results["edited"] = edit_one_percent(dataset_id)
         rerun = timed(rss, results, "reanalysis", winnow_analysis, dataset_id)
         results["reanalysis_stages"] = rerun["seconds"]
+    # Last, so that the peak memory of Winnow's stages above is not SemHash's left behind.
+    if "semhash" not in skip:
+        deduplicated = timed(rss, results, "semhash", semhash_dedup, path, embedder)
+        results["semhash_quality"] = semhash_quality(deduplicated, truth)
+        del deduplicated
+        print(json.dumps(results["semhash_quality"]), flush=True)
     print(json.dumps(results, indent=1), flush=True)
     (workdir / f"results-{n}.json").write_text(json.dumps(results, indent=1))
 
