@@ -6,27 +6,46 @@ through a service that calls `touch`, which bumps `datasets.content_version`; th
 this process keyed by (dataset id, content_version), so a page reads the version with the dataset
 row it loads anyway and counts again only after a change. Another server process bumps the same
 column, so no process serves counts older than the last committed change.
+
+A change of a few examples (an edit, a verdict, a deletion) also logs what it did to the counts in
+`dataset_changes` ([status, label, unclean, +-n] per group). After such changes a server that has
+counts of an earlier version adds the logged deltas to them, a few rows read instead of a million
+counted; an import or an analysis logs no delta, and the next view counts again.
 """
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, exists, func, insert, select, update
 from sqlmodel import Session
 
 from app.checks.registry import DATASET_LEVEL_CHECKS
-from app.models import Dataset, Example, ExampleStatus, Finding, FindingStatus
+from app.models import Dataset, DatasetChange, Example, ExampleStatus, Finding, FindingStatus
 
 MAX_CACHED_DATASETS = 32
 TOUCHED = "winnow_touched_datasets"
+KEPT_CHANGES = 1000  # change rows kept per dataset; a server further behind than this counts again
+MAX_DELTA_ROWS = 5000  # more changes than this since the last count: counting again is as cheap
+
+Group = tuple[str, str | None, bool]  # (status, label, has an open example-level finding)
 
 
 @dataclass(frozen=True)
 class ExampleStats:
     """(status, label, has an open example-level finding) -> number of examples."""
 
-    groups: dict[tuple[str, str | None, bool], int] = field(default_factory=dict)
+    groups: dict[Group, int] = field(default_factory=dict)
+
+    def plus(self, delta: list[list]) -> "ExampleStats":
+        groups = dict(self.groups)
+        for status, label, unclean, n in delta:
+            key = (status, label, bool(unclean))
+            groups[key] = groups.get(key, 0) + n
+            if not groups[key]:
+                del groups[key]
+        return ExampleStats(groups)
 
     def by_status(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -60,8 +79,9 @@ _cache: OrderedDict[tuple, ExampleStats] = OrderedDict()
 _lock = threading.Lock()
 
 
-def touch(session: Session, dataset_id: int) -> None:
-    """Say that the dataset's examples or findings changed (in the caller's transaction)."""
+def touch(session: Session, dataset_id: int, delta: list[list] | None = None) -> None:
+    """Say that the dataset's examples or findings changed (in the caller's transaction). `delta`: what the
+    change did to the counts (`group_delta`), or None when it may have changed anything."""
     # Counts made later in this same transaction see changes that may yet roll back: not cached.
     if TOUCHED not in session.info:
         for name in ("after_commit", "after_rollback"):
@@ -70,9 +90,45 @@ def touch(session: Session, dataset_id: int) -> None:
     session.execute(update(Dataset).where(Dataset.id == dataset_id)
                     .values(content_version=Dataset.content_version + 1)
                     .execution_options(synchronize_session=False))
+    version = session.scalar(select(Dataset.content_version).where(Dataset.id == dataset_id))
+    session.execute(insert(DatasetChange).values(dataset_id=dataset_id, version=version, delta=delta))
+    if version % 100 == 0:
+        session.execute(delete(DatasetChange).where(DatasetChange.dataset_id == dataset_id,
+                                                    DatasetChange.version <= version - KEPT_CHANGES))
     dataset = session.get(Dataset, dataset_id)
     if dataset is not None:
         session.expire(dataset, ["content_version"])
+
+
+def changing(session: Session, dataset_id: int, example_id: int) -> Callable[[], None]:
+    """Call before changing one example or its findings, and call what it returns after the change is
+    flushed: that touches the dataset with the example's count delta. The dataset row is locked first
+    (Postgres; SQLite writers are serial anyway), so "before" and "after" see no other writer's change."""
+    session.execute(select(Dataset.id).where(Dataset.id == dataset_id).with_for_update())
+    before = group_of(session, example_id)
+
+    def changed() -> None:
+        touch(session, dataset_id, group_delta(before, group_of(session, example_id)))
+
+    return changed
+
+
+def group_of(session: Session, example_id: int) -> Group | None:
+    """The example's count group now (None if it does not exist): read before and after a change."""
+    row = session.execute(select(Example.status, Example.label).where(Example.id == example_id)).first()
+    if row is None:
+        return None
+    unclean = session.scalar(select(exists().where(
+        Finding.example_id == example_id, Finding.status == FindingStatus.open,
+        Finding.check.not_in(DATASET_LEVEL_CHECKS))))
+    return (str(row[0]), row[1], bool(unclean))
+
+
+def group_delta(before: Group | None, after: Group | None) -> list[list]:
+    """The count delta of one example moving from group `before` to `after` (None: absent)."""
+    if before == after:
+        return []
+    return ([[*before, -1]] if before else []) + ([[*after, 1]] if after else [])
 
 
 def unclean_example_ids(dataset_id: int):
@@ -94,7 +150,11 @@ def example_stats(session: Session, dataset: Dataset, *, allow_stale: bool = Fal
             for (dataset_id, created_at, _), stats in _cache.items():
                 if (dataset_id, created_at) == key[:2]:
                     return stats
-    stats = _count(session, dataset.id)
+        earlier = max(((k, v) for k, v in _cache.items() if k[:2] == key[:2] and k[2] < key[2]),
+                      default=None, key=lambda item: item[0][2])
+    stats = _since(session, dataset.id, *(earlier or ((None, None, None), None)), key[2])
+    if stats is None:
+        stats = _count(session, dataset.id)
     if dataset.id in session.info.get(TOUCHED, ()):
         return stats
     with _lock:
@@ -104,6 +164,20 @@ def example_stats(session: Session, dataset: Dataset, *, allow_stale: bool = Fal
         while len(_cache) > MAX_CACHED_DATASETS:
             _cache.popitem(last=False)
     return stats
+
+
+def _since(session: Session, dataset_id: int, earlier_key: tuple, earlier: ExampleStats | None,
+           version: int) -> ExampleStats | None:
+    """The counts at `version` from those of an earlier version plus the logged deltas in between; None
+    when a change in between logged none (or they are gone, or too many)."""
+    if earlier is None or version - earlier_key[2] > MAX_DELTA_ROWS:
+        return None
+    changes = session.execute(select(DatasetChange.delta).where(
+        DatasetChange.dataset_id == dataset_id, DatasetChange.version > earlier_key[2],
+        DatasetChange.version <= version)).scalars().all()
+    if len(changes) != version - earlier_key[2] or any(delta is None for delta in changes):
+        return None
+    return earlier.plus([row for delta in changes for row in delta])
 
 
 def _count(session: Session, dataset_id: int) -> ExampleStats:

@@ -70,7 +70,8 @@ def create_example(session: Session, dataset_id: int, data: ExampleCreate, autho
     )
     session.add(example)
     session.flush()
-    dataset_stats.touch(session, dataset_id)
+    dataset_stats.touch(session, dataset_id,
+                        dataset_stats.group_delta(None, (str(example.status), example.label, False)))
     return example
 
 
@@ -115,6 +116,7 @@ def update_example(session: Session, example_id: int, data: ExampleUpdate, autho
         raise InvalidInput("status must not be null", field="status")
     changes = {k: storable_json(v) for k, v in changes.items()}
     dataset = get_dataset(session, example.dataset_id)
+    changed = dataset_stats.changing(session, dataset.id, example.id)
     if "rejected" in changes or "kto_label" in changes:
         check_preference_fields(dataset, changes.get("rejected", example.rejected),
                                 changes.get("kto_label", example.kto_label))
@@ -125,15 +127,16 @@ def update_example(session: Session, example_id: int, data: ExampleUpdate, autho
     except StaleDataError as exc:  # a concurrent edit of the same version won the race
         raise Conflict(f"example {example_id} was changed by someone else; reload it") from exc
     if revisions:
-        dataset_stats.touch(session, dataset.id)
+        changed()
     return example
 
 
 def delete_example(session: Session, example_id: int) -> None:
     example = get_example(session, example_id)
+    changed = dataset_stats.changing(session, example.dataset_id, example.id)
     session.delete(example)
     session.flush()
-    dataset_stats.touch(session, example.dataset_id)
+    changed()
 
 
 @dataclass

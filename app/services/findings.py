@@ -80,13 +80,14 @@ def update_finding(session: Session, finding_id: int, status: str) -> Finding:
     if status not in {s.value for s in FindingStatus}:
         raise InvalidInput(f"status must be one of open, dismissed, resolved (got '{status}')", field="status")
     finding = get_finding(session, finding_id)
-    changed = finding.status != status
+    if finding.status == status:
+        return finding
+    changed = dataset_stats.changing(session, finding.dataset_id, finding.example_id)
     finding.status = status
     finding.updated_at = utcnow()
     session.add(finding)
     session.flush()
-    if changed:
-        dataset_stats.touch(session, finding.dataset_id)
+    changed()
     return finding
 
 

@@ -59,3 +59,43 @@ def test_counts_made_inside_a_transaction_that_changed_the_dataset_are_not_cache
         session.rollback()
     with Session(database) as session:
         assert dataset_stats.example_stats(session, session.get(Dataset, ds["id"])).total() == 3
+
+
+def test_after_edits_verdicts_and_deletions_the_counts_add_the_logged_deltas_instead_of_counting(
+        client, make_dataset, import_jsonl, database, monkeypatch):
+    from app.models import Dataset
+    from app.services.findings import FindingDraft, replace_open_findings
+
+    ds = make_dataset("deltas", task_type="classification")
+    import_jsonl(ds["id"], "\n".join(json.dumps({"prompt": f"p{i}", "completion": "a" if i < 4 else "b"})
+                                     for i in range(8)))
+    items = client.get(f"/api/v1/datasets/{ds['id']}/examples", params={"limit": 10}).json()["items"]
+    with Session(database) as session:
+        replace_open_findings(session, ds["id"], [FindingDraft(items[0]["id"], "outlier", 0.9),
+                                                  FindingDraft(items[0]["id"], "near_duplicate", 0.9),
+                                                  FindingDraft(items[1]["id"], "outlier", 0.8)], {}, None)
+        session.commit()
+    report(client, ds["id"])  # counted once here
+
+    counted = []
+    real_count = dataset_stats._count
+    monkeypatch.setattr(dataset_stats, "_count", lambda *args: counted.append(1) or real_count(*args))
+    findings = client.get(f"/api/v1/datasets/{ds['id']}/findings").json()["items"]
+    first_of_item0 = next(f for f in findings if f["example_id"] == items[0]["id"])
+    client.patch(f"/api/v1/findings/{first_of_item0['id']}", json={"status": "dismissed"})  # still unclean
+    client.patch(f"/api/v1/examples/{items[2]['id']}", json={"version": 1, "output": "b"})  # a -> b
+    client.patch(f"/api/v1/examples/{items[3]['id']}", json={"version": 1, "status": "rejected"})
+    client.delete(f"/api/v1/examples/{items[1]['id']}")  # an unclean one
+    client.post(f"/api/v1/datasets/{ds['id']}/examples", json={"input": "new", "output": "c"})
+    by_deltas = report(client, ds["id"])
+    assert counted == []  # no pass over the examples: the deltas were added
+    dataset_stats.forget_all()
+    assert by_deltas == report(client, ds["id"]) and counted == [1]  # the same as counting afresh
+    assert by_deltas["labels"] == {"a": 1, "b": 5, "c": 1} and by_deltas["examples"] == 8
+
+    with Session(database) as session:  # an analysis logs no delta: the next view counts again
+        replace_open_findings(session, ds["id"], [], {}, None)
+        session.commit()
+    assert report(client, ds["id"])["clean_examples"] == 7 and counted == [1, 1]
+    with Session(database) as session:
+        assert session.get(Dataset, ds["id"]).content_version >= 7
