@@ -5,11 +5,12 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, QueryParams
 
 from app.auth import Admin, Reviewer
+from app.checks.registry import CHECKS
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
 from app.exports import FORMATS
 from app.task_types import TaskType
-from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, KNOWN_CHECKS, ExportParams
+from app.schemas.export import DEFAULT_EXCLUDED_CHECKS, ExportParams
 from app.services import exports, training_view
 from app.services.datasets import get_dataset
 from app.web.forms import FormDep, FormErrors, build
@@ -66,8 +67,9 @@ def export_training_view(dataset_id: int, request: Request, session: SessionDep,
 def _context(session, dataset_id: int, values: dict, **extra) -> dict:
     dataset = get_dataset(session, dataset_id)
     formats = [name for name, declared in FORMATS.items() if dataset.task_type in declared.task_types]
-    return {"dataset": dataset, "values": values, "formats": formats, "checks": KNOWN_CHECKS, "splits": SPLITS,
-            **extra}
+    # The checks that run on this kind of dataset (a preference check's findings never exist on SFT data).
+    checks = [name for name, check in CHECKS.items() if dataset.task_type in check.task_types]
+    return {"dataset": dataset, "values": values, "formats": formats, "checks": checks, "splits": SPLITS, **extra}
 
 
 @router.get("/datasets/{dataset_id}/export", dependencies=[Admin])

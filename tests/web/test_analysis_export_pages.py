@@ -52,6 +52,8 @@ def test_export_form_previews_split_counts_and_exports(page_client, seed_pairs):
     ds, _ = seed_pairs(rows=rows, task_type="classification")
     form = page_client.get(f"/datasets/{ds['id']}/export")
     assert form.status_code == 200 and 'id="export-form"' in form.text and 'hx-get="/datasets/' in form.text
+    # Only the checks that run on a classification dataset are offered for exclusion.
+    assert 'value="label_issue"' in form.text and 'value="identical_sides"' not in form.text
     params = {"format": "openai_chat", "seed": "1", "dedupe": "keep_one", "epochs": "1", "split_train": "0.5",
               "split_validation": "0.25", "split_test": "0.25", "include_status": ["pending", "accepted"]}
     preview = page_client.get(f"/datasets/{ds['id']}/export/preview", params=params, headers={"HX-Request": "true"})
