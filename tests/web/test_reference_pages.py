@@ -13,6 +13,8 @@ def test_a_reference_set_is_created_from_the_form_and_cannot_be_exported(page_cl
     preview = page_client.get(f"/datasets/{dataset['id']}/export/preview", params={"include_status": "pending"},
                               headers={"HX-Request": "true"})
     assert 'id="preview-errors"' in preview.text and "never exported" in preview.text
+    form = page_client.get(f"/datasets/{dataset['id']}/export")  # a note instead of a form that can only fail
+    assert 'id="reference-set-note"' in form.text and 'id="export-form"' not in form.text
 
 
 def test_the_preview_shows_what_a_budget_buys(page_client, make_dataset, import_jsonl):
