@@ -5,10 +5,20 @@ from typing import Annotated
 
 import typer
 
+from app.checks.registry import EXCLUDED_FROM_EXPORT
 from app.cli_models import models_cli
 from app.config import get_settings
 from app.db import session_scope
+from app.exports import FORMATS as EXPORT_FORMATS
+from app.importers import FORMATS as IMPORT_FORMATS
 from app.services.imports import OnError
+from app.task_types import TaskType
+
+# Help texts name what the registries hold, so a new format or check shows up here by itself.
+IMPORT_FORMAT_HELP = "auto, " + ", ".join(sorted(IMPORT_FORMATS))
+EXPORT_FORMAT_HELP = (", ".join(sorted(n for n, f in EXPORT_FORMATS.items() if TaskType.generation in f.task_types))
+                      + "; preference sets also: "
+                      + ", ".join(sorted(n for n, f in EXPORT_FORMATS.items() if f.task_types == {TaskType.preference})))
 
 cli = typer.Typer(help="Winnow: curate supervised fine-tuning pairs.", no_args_is_help=True)
 
@@ -26,8 +36,7 @@ def migrate(revision: str = "head") -> None:
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, JSON array or CSV (.gz too)")],
     dataset: Annotated[str, typer.Option(help="dataset name")],
-    format: Annotated[str, typer.Option(help="auto, prompt_completion, messages, alpaca, sharegpt, input_output, "
-                                             "trl_preference, openai_dpo, hh, rated, kto")] = "auto",
+    format: Annotated[str, typer.Option(help=IMPORT_FORMAT_HELP)] = "auto",
     on_error: Annotated[OnError, typer.Option(help="abort: a bad line imports nothing; skip: import the rest")] = OnError.abort,
     create: Annotated[bool, typer.Option(help="create the dataset if it does not exist")] = True,
     task_type: Annotated[str, typer.Option(help="task type of a dataset created here: generation, "
@@ -156,12 +165,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
 def export_dataset(
     dataset: Annotated[str, typer.Option(help="dataset name")],
     out: Annotated[Path, typer.Option(file_okay=False, help="folder to copy the export's files into")],
-    format: Annotated[str, typer.Option(help="openai_chat, trl_prompt_completion, trl_messages, alpaca, sharegpt; "
-                                             "preference sets: trl_preference, openai_dpo, kto")] = "openai_chat",
+    format: Annotated[str, typer.Option(help=EXPORT_FORMAT_HELP)] = "openai_chat",
     splits: Annotated[str, typer.Option(help="train,validation,test ratios")] = "0.8,0.1,0.1",
     seed: int = 42,
     include_status: Annotated[list[str] | None, typer.Option(help="repeat for several; default accepted+pending")] = None,
-    exclude_check: Annotated[list[str] | None, typer.Option(help="repeat for several; default format, conflicting_output, label_issue")] = None,
+    exclude_check: Annotated[list[str] | None, typer.Option(
+        help=f"repeat for several; default {', '.join(EXCLUDED_FROM_EXPORT)}")] = None,
     dedupe: Annotated[str, typer.Option(help="keep_one or keep_all")] = "keep_one",
     epochs: Annotated[int, typer.Option(help="epochs for the training-token estimate")] = 3,
     max_examples: Annotated[int | None, typer.Option(help="a budget: keep at most this many clean pairs")] = None,
