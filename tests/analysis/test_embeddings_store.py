@@ -88,3 +88,18 @@ def test_an_example_deleted_while_its_batch_is_encoded_gets_no_vector(session):
     assert embed_missing(session, dataset.id, DeletingEmbedder()) == 5
     ids, _ = load_vectors(session, dataset.id, "hashing")
     assert len(ids) == 4 and victim.id not in set(ids)
+
+
+def test_the_rows_a_caller_already_read_give_the_same_stale_texts(session):
+    """The analysis passes the texts it loaded (`examples=`), so the embedding step does not read them again."""
+    dataset = add_examples(session, 12)
+    embedder = CountingEmbedder()
+    embed_missing(session, dataset.id, embedder)
+    examples = list(session.scalars(select(Example).where(Example.dataset_id == dataset.id).order_by(Example.id)))
+    examples[4].input += " (edited)"
+    session.flush()
+    held = [(e.id, e.input) for e in examples]
+    embedder.texts.clear()
+    assert embed_missing(session, dataset.id, embedder, examples=held) == 1
+    assert embedder.texts == [examples[4].input]
+    assert embed_missing(session, dataset.id, embedder, examples=held) == 0
