@@ -17,7 +17,7 @@ from app.checks.base import AnalysisContext, DatasetInfo, ExampleRow, FindingDra
 from app.checks.registry import effective_settings, enabled_checks, neighbours_needed
 from app.config import Settings
 from app.db import session_scope
-from app.embeddings import get_embedder, index, neighbour_graph, neighbour_update
+from app.embeddings import get_embedder, index, neighbour_graph, neighbour_update, vector_cache
 from app.embeddings.target_tokenizer import cache_path, for_dataset
 from app.errors import Conflict
 from app.models import Dataset, Embedding, Example, Job, JobKind
@@ -149,6 +149,29 @@ def load_aligned_vectors(session: Session, dataset_id: int, model: str, wanted: 
     return out if out is not None else np.zeros((len(wanted), 1), dtype=np.float32)
 
 
+def load_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarray, embedding_ids: np.ndarray,
+                 cache_dir) -> np.ndarray:
+    """The vectors of `wanted` (sorted example ids): those whose embeddings row is unchanged since the last
+    analysis from its cache file, the others from the database; the result is kept for the next one."""
+    vectors, cached = vector_cache.cached_rows(cache_dir, model, wanted, embedding_ids)
+    if vectors is None:
+        vectors = load_aligned_vectors(session, dataset_id, model, wanted)
+    else:
+        missing = wanted[~cached & (embedding_ids != neighbour_graph.NO_VECTOR)]
+        for start in range(0, len(missing), VECTOR_BATCH):
+            batch = missing[start:start + VECTOR_BATCH].tolist()
+            rows = session.execute(select(Embedding.example_id, Embedding.vector).where(
+                Embedding.model == model, Embedding.example_id.in_(batch))).all()
+            if rows:
+                ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+                aligned(wanted, ids, np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+                        .reshape(len(rows), -1), vectors)
+        if not len(missing):
+            return vectors
+    vector_cache.keep(cache_dir, model, wanted, embedding_ids, vectors)
+    return vectors
+
+
 def find_neighbours(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Every example's k nearest others. Exact below `ctx.exact_search_max_rows`; above, from an HNSW index
     kept in the cache folder, and after a small edit by updating the last analysis's graph with it
@@ -253,7 +276,8 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
             report(None, None, "loading vectors")
         with session_scope() as session:
             identities = embeddings_store.vector_identities(session, embedder.name, ctx.ids)
-            ctx.vectors = load_aligned_vectors(session, dataset_id, embedder.name, ctx.ids)
+            ctx.vectors = load_vectors(session, dataset_id, embedder.name, ctx.ids, identities[0],
+                                       neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id))
     load_comparisons(ctx, dataset_id, embedder if needs_vectors else None)
     ctx.embedding_model = embedder.name
     ctx.cache_dir = neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id)

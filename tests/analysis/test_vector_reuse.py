@@ -1,0 +1,37 @@
+"""A re-analysis reads from the database only the vectors of the examples whose text changed."""
+
+import numpy as np
+from sqlmodel import Session
+
+from app.config import get_settings
+from app.embeddings import get_embedder, vector_cache
+from app.embeddings.neighbour_graph import analysis_cache_dir
+from app.services import analysis, embeddings_store
+from tests.analysis.helpers import analyse, jsonl
+
+
+def test_a_re_analysis_takes_the_unchanged_vectors_from_the_last_one(client, make_dataset, import_jsonl, database,
+                                                                     monkeypatch):
+    dataset = make_dataset("reuse")
+    pairs = [{"prompt": f"question {i} about package number {i * 7}", "completion": f"answer {i}"}
+             for i in range(30)]
+    assert import_jsonl(dataset["id"], jsonl(pairs)).status_code == 200
+    analyse(client, dataset["id"])
+
+    streamed = []
+    real = analysis.load_aligned_vectors
+    monkeypatch.setattr(analysis, "load_aligned_vectors", lambda *args: streamed.append(1) or real(*args))
+    first = client.get(f"/api/v1/datasets/{dataset['id']}/examples", params={"limit": 1}).json()["items"][0]
+    edited = client.patch(f"/api/v1/examples/{first['id']}", json={"version": first["version"],
+                                                                   "input": "a different question entirely"})
+    assert edited.status_code == 200
+    analyse(client, dataset["id"])
+    assert streamed == []  # not every vector again: the cached ones, and the edited one by id
+
+    model = get_embedder().name
+    with Session(database) as session:
+        ids, stored = embeddings_store.load_vectors(session, dataset["id"], model)
+        embedding_ids, _ = embeddings_store.vector_identities(session, model, ids)
+    cached, filled = vector_cache.cached_rows(analysis_cache_dir(get_settings().data_dir, dataset["id"]), model,
+                                              ids, embedding_ids)
+    assert filled.all() and np.array_equal(cached, stored)  # the kept vectors are the stored ones, edit included
