@@ -3,8 +3,9 @@ database only the vectors that changed.
 
 Streaming a million stored vectors out of the database takes 14-17 s (benchmarks/README.md, "Scale");
 reading them from one .npy file takes about a second. A cached row is used only while the example's
-embeddings row is the same one (`embed_missing` replaces a row, with a new id, whenever the text's
-hash changes), so a stale vector is never used. The file is written aside and renamed.
+embeddings row is the same one, by the identity the neighbour graph uses too: the row's id and its
+text hash (SQLite may give a deleted row's id to the next one; the hash tells them apart), so a stale
+vector is never used. The file is written aside and renamed.
 """
 
 from pathlib import Path
@@ -19,10 +20,13 @@ def _paths(cache_dir: Path, model: str) -> tuple[Path, Path]:
     return cache_dir / f"vectors-{safe}.npy", cache_dir / f"vectors-{safe}.rows.npz"
 
 
-def cached_rows(cache_dir: Path | None, model: str, example_ids: np.ndarray, embedding_ids: np.ndarray,
-                dim: int | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+def cached_rows(cache_dir: Path | None, model: str, example_ids: np.ndarray,
+                identities: tuple[np.ndarray, np.ndarray], dim: int | None = None
+                ) -> tuple[np.ndarray | None, np.ndarray]:
     """(array with the cached vector of every example whose embeddings row is unchanged, zeros elsewhere,
-    or None without a usable cache; boolean mask of the rows filled). `example_ids` sorted."""
+    or None without a usable cache; boolean mask of the rows filled). `example_ids` sorted; `identities`:
+    (embeddings row id, text hash) of each, as `embeddings_store.vector_identities` reads them."""
+    embedding_ids, text_hashes = identities
     filled = np.zeros(len(example_ids), dtype=bool)
     if cache_dir is None:
         return None, filled
@@ -30,6 +34,7 @@ def cached_rows(cache_dir: Path | None, model: str, example_ids: np.ndarray, emb
     try:
         with np.load(rows_path, allow_pickle=False) as rows:
             cached_examples, cached_embeddings = rows["example_ids"], rows["embedding_ids"]
+            cached_hashes = rows["text_hashes"]
         cached = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
     except (OSError, KeyError, ValueError):  # none yet, or unreadable: read everything from the database
         return None, filled
@@ -38,13 +43,13 @@ def cached_rows(cache_dir: Path | None, model: str, example_ids: np.ndarray, emb
     at = np.clip(np.searchsorted(cached_examples, example_ids), 0, max(len(cached_examples) - 1, 0))
     if len(cached_examples):
         filled = ((cached_examples[at] == example_ids) & (cached_embeddings[at] == embedding_ids)
-                  & (embedding_ids != NO_VECTOR))
+                  & (cached_hashes[at] == text_hashes) & (embedding_ids != NO_VECTOR))
     out = np.zeros((len(example_ids), cached.shape[1]), dtype=np.float32)
     out[filled] = cached[at[filled]]
     return out, filled
 
 
-def keep(cache_dir: Path | None, model: str, example_ids: np.ndarray, embedding_ids: np.ndarray,
+def keep(cache_dir: Path | None, model: str, example_ids: np.ndarray, identities: tuple[np.ndarray, np.ndarray],
          vectors: np.ndarray) -> None:
     """Keep this analysis's vectors for the next one."""
     if cache_dir is None:
@@ -57,5 +62,5 @@ def keep(cache_dir: Path | None, model: str, example_ids: np.ndarray, embedding_
     partial.replace(vectors_path)
     partial = rows_path.with_name(f".{rows_path.name}.partial")
     with open(partial, "wb") as handle:
-        np.savez(handle, example_ids=example_ids, embedding_ids=embedding_ids)
+        np.savez(handle, example_ids=example_ids, embedding_ids=identities[0], text_hashes=identities[1])
     partial.replace(rows_path)

@@ -149,15 +149,15 @@ def load_aligned_vectors(session: Session, dataset_id: int, model: str, wanted: 
     return out if out is not None else np.zeros((len(wanted), 1), dtype=np.float32)
 
 
-def load_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarray, embedding_ids: np.ndarray,
-                 cache_dir) -> np.ndarray:
+def load_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarray,
+                 identities: tuple[np.ndarray, np.ndarray], cache_dir) -> np.ndarray:
     """The vectors of `wanted` (sorted example ids): those whose embeddings row is unchanged since the last
     analysis from its cache file, the others from the database; the result is kept for the next one."""
-    vectors, cached = vector_cache.cached_rows(cache_dir, model, wanted, embedding_ids)
+    vectors, cached = vector_cache.cached_rows(cache_dir, model, wanted, identities)
     if vectors is None:
         vectors = load_aligned_vectors(session, dataset_id, model, wanted)
     else:
-        missing = wanted[~cached & (embedding_ids != neighbour_graph.NO_VECTOR)]
+        missing = wanted[~cached & (identities[0] != neighbour_graph.NO_VECTOR)]
         for start in range(0, len(missing), VECTOR_BATCH):
             batch = missing[start:start + VECTOR_BATCH].tolist()
             rows = session.execute(select(Embedding.example_id, Embedding.vector).where(
@@ -168,7 +168,7 @@ def load_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarr
                         .reshape(len(rows), -1), vectors)
         if not len(missing):
             return vectors
-    vector_cache.keep(cache_dir, model, wanted, embedding_ids, vectors)
+    vector_cache.keep(cache_dir, model, wanted, identities, vectors)
     return vectors
 
 
@@ -276,7 +276,7 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
             report(None, None, "loading vectors")
         with session_scope() as session:
             identities = embeddings_store.vector_identities(session, embedder.name, ctx.ids)
-            ctx.vectors = load_vectors(session, dataset_id, embedder.name, ctx.ids, identities[0],
+            ctx.vectors = load_vectors(session, dataset_id, embedder.name, ctx.ids, identities,
                                        neighbour_graph.analysis_cache_dir(settings.data_dir, dataset_id))
     load_comparisons(ctx, dataset_id, embedder if needs_vectors else None)
     ctx.embedding_model = embedder.name
@@ -294,14 +294,20 @@ def run_analysis(job_id: int, settings: Settings, report: Progress | None = None
         ctx.neighbours = find_neighbours(ctx, identities)
         stages["neighbours"] = round(time.perf_counter() - stage_started, 3)
     drafts, timings = run_checks(ctx, report, done_before=embed_total)
+    stage_started = time.perf_counter()
     if needs_vectors:
         save_neighbour_graph(ctx, identities)
+    stages["neighbour graph saved"] = round(time.perf_counter() - stage_started, 3)
+    stage_started = time.perf_counter()
     projection.save_health_arrays(ctx, settings.data_dir)  # the health page's map and length histograms
+    stages["health arrays"] = round(time.perf_counter() - stage_started, 3)
     if report:
         report(embed_total + steps, embed_total + steps, "saving findings")
+    stage_started = time.perf_counter()
     with session_scope() as session:
         saved = findings.replace_open_findings(session, dataset_id, drafts,
                                                {e.id: e.version for e in ctx.examples}, job_id)
+    stages["findings saved"] = round(time.perf_counter() - stage_started, 3)
     per_check: dict[str, int] = {}
     for draft in drafts:
         per_check[draft.check] = per_check.get(draft.check, 0) + 1

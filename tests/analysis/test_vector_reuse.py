@@ -31,7 +31,7 @@ def test_a_re_analysis_takes_the_unchanged_vectors_from_the_last_one(client, mak
     model = get_embedder().name
     with Session(database) as session:
         ids, stored = embeddings_store.load_vectors(session, dataset["id"], model)
-        embedding_ids, _ = embeddings_store.vector_identities(session, model, ids)
+        identities = embeddings_store.vector_identities(session, model, ids)
     cached, filled = vector_cache.cached_rows(analysis_cache_dir(get_settings().data_dir, dataset["id"]), model,
-                                              ids, embedding_ids)
+                                              ids, identities)
     assert filled.all() and np.array_equal(cached, stored)  # the kept vectors are the stored ones, edit included

@@ -99,3 +99,31 @@ def test_after_edits_verdicts_and_deletions_the_counts_add_the_logged_deltas_ins
     assert report(client, ds["id"])["clean_examples"] == 7 and counted == [1, 1]
     with Session(database) as session:
         assert session.get(Dataset, ds["id"]).content_version >= 7
+
+
+def test_a_re_run_keeps_the_open_findings_it_finds_again_and_replaces_the_others(make_dataset, import_jsonl,
+                                                                                 database):
+    from app.models import Finding
+    from app.services.findings import FindingDraft, replace_open_findings
+
+    ds = make_dataset("findings-diff")
+    import_jsonl(ds["id"], "\n".join(json.dumps({"prompt": f"p{i}", "completion": "x"}) for i in range(3)))
+    with Session(database) as session:
+        from app.models import Example
+        ids = session.exec(select(Example.id).where(Example.dataset_id == ds["id"]).order_by(Example.id)).all()
+        first = [FindingDraft(ids[0], "outlier", 0.9, {"message": "far", "top": [("a", 0.5)]}),
+                 FindingDraft(ids[1], "outlier", 0.8, {"message": "far"})]
+        assert replace_open_findings(session, ds["id"], first, {}, None)["open"] == 2
+        session.commit()
+        before = {f.example_id: f.id for f in session.exec(select(Finding).where(Finding.dataset_id == ds["id"]))}
+        again = [FindingDraft(ids[0], "outlier", 0.9, {"message": "far", "top": [("a", 0.5)]}),  # the same
+                 FindingDraft(ids[1], "outlier", 0.7, {"message": "far"}),                     # a new score
+                 FindingDraft(ids[2], "outlier", 0.6, {"message": "far"})]                     # a new one
+        saved = replace_open_findings(session, ds["id"], again, {}, None)
+        session.commit()
+        after = {f.example_id: (f.id, f.score)
+                 for f in session.exec(select(Finding).where(Finding.dataset_id == ds["id"]))}
+    assert saved["open"] == 3 and saved["unchanged"] == 1
+    assert after[ids[0]] == (before[ids[0]], 0.9)  # kept as it was (its job and time: the first to find it)
+    assert after[ids[1]][1] == 0.7  # replaced (SQLite may give the new row the deleted one's id)
+    assert after[ids[2]][1] == 0.6 and len(after) == 3
