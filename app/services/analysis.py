@@ -129,6 +129,7 @@ def aligned(wanted: np.ndarray, ids: np.ndarray, vectors: np.ndarray, out: np.nd
 
 
 VECTOR_BATCH = 20_000
+REWRITE_CACHE_SHARE = 0.05  # the vector cache is written again once more than this share was read from the database
 
 
 def load_aligned_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarray) -> np.ndarray:
@@ -166,7 +167,7 @@ def load_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarr
                 ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
                 aligned(wanted, ids, np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
                         .reshape(len(rows), -1), vectors)
-        if not len(missing):
+        if len(missing) <= REWRITE_CACHE_SHARE * len(wanted):  # a few edits: read again next time, not 1 GB written
             return vectors
     vector_cache.keep(cache_dir, model, wanted, identities, vectors)
     return vectors

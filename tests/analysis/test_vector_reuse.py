@@ -34,4 +34,8 @@ def test_a_re_analysis_takes_the_unchanged_vectors_from_the_last_one(client, mak
         identities = embeddings_store.vector_identities(session, model, ids)
     cached, filled = vector_cache.cached_rows(analysis_cache_dir(get_settings().data_dir, dataset["id"]), model,
                                               ids, identities)
-    assert filled.all() and np.array_equal(cached, stored)  # the kept vectors are the stored ones, edit included
+    # The kept vectors are the stored ones; one edit of 30 (under 5%) does not rewrite the file, so the edited
+    # example's vector is read from the database again next time.
+    edited_row = list(ids).index(first["id"])
+    assert filled.tolist() == [row != edited_row for row in range(len(ids))]
+    assert np.array_equal(cached[filled], stored[filled])
