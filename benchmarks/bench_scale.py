@@ -31,6 +31,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -429,6 +430,8 @@ def run(n: int, workdir: Path, skip: set[str]) -> None:
     db = workdir / "winnow.db"
     for stale in workdir.glob("*.db*"):
         stale.unlink()
+    # A new database reuses dataset ids: a previous run's analysis cache would make the first analysis a re-run.
+    shutil.rmtree(workdir / "data", ignore_errors=True)
     os.environ["WINNOW_DATA_DIR"] = str(workdir / "data")
     os.environ["DATABASE_URL"] = f"sqlite:///{db}"
     # One distilled model for every run (distilling is start-up work, not the analysis).
