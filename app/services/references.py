@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import false, func, literal, select, union_all
 from sqlmodel import Session
 
 from app.checks.base import ReferenceSet
@@ -76,12 +76,18 @@ def load_references(session: Session, settings: dict[str, Any], embedder: Embedd
 
 def _other_copies(session: Session, dataset_id: int, since_id: int = 0):
     """(example id, other dataset id, lowest id of the same input there) for this dataset's examples after
-    `since_id`, through the (dataset_id, input_hash) index of each other dataset."""
+    `since_id`, through the (dataset_id, input_hash) index of each other dataset: one equality join per
+    other dataset (a join on `dataset_id != ...` cannot use that index, and SQLite then read every other
+    dataset's rows for each of this one's: minutes at 100,000 pairs)."""
     mine, other = Example.__table__.alias("mine"), Example.__table__.alias("other")
-    return (select(mine.c.id, other.c.dataset_id, func.min(other.c.id))
-            .join(other, (other.c.input_hash == mine.c.input_hash) & (other.c.dataset_id != dataset_id))
-            .where(mine.c.dataset_id == dataset_id, mine.c.id > since_id)
-            .group_by(mine.c.id, other.c.dataset_id))
+    others = session.scalars(select(Dataset.id).where(Dataset.id != dataset_id).order_by(Dataset.id)).all()
+    parts = [select(mine.c.id, literal(other_id).label("other_dataset"), func.min(other.c.id))
+             .join(other, (other.c.dataset_id == other_id) & (other.c.input_hash == mine.c.input_hash))
+             .where(mine.c.dataset_id == dataset_id, mine.c.id > since_id)
+             .group_by(mine.c.id) for other_id in others]
+    if not parts:
+        return select(mine.c.id, literal(0), literal(0)).where(false())
+    return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
 def across_datasets(session: Session, dataset_id: int) -> dict[int, tuple[int, str, int]]:
