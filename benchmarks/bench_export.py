@@ -9,7 +9,7 @@ next to --pg-url (default: DATABASE_URL if it is a Postgres URL, else the local 
 database) and dropped afterwards. Each database runs in its own process. Then it times, alternately:
 - baseline: the same rows read with one SELECT and written as prompt/completion lines with json.dumps;
 - winnow: `create_export` (selection, duplicate groups, stratified split, leakage check, sha256,
-  token statistics with the model's tokenizer, manifest and dataset card), openai_chat format.
+  token statistics with the dataset's target tokenizer (o200k_base by default), manifest and dataset card), openai_chat format.
 Prints rows/s for both and their ratio (goal: winnow >= 0.5x baseline), for:
 - the first export after an analysis: the analysis's format check (run here alone, as the analysis
   job runs it) has counted every text's tokens into the shared cache, so the export counts none;
@@ -126,19 +126,22 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         return time.perf_counter() - start
 
     from app.checks.format import FormatCheck
-    from app.embeddings.tokenizer import get_tokenizer, token_cache_path
+    from app.embeddings.target_tokenizer import cache_path, for_dataset
     from app.services.analysis import load_context
+    from app.services.datasets import get_dataset
 
-    get_tokenizer()  # loading the tokenizer file once is start-up, not export work
     with session_scope() as session:
         ctx = load_context(session, dataset_id)
+        ctx.tokenizer = for_dataset(get_dataset(session, dataset_id).settings, settings)  # as run_analysis does
+    ctx.token_cache = cache_path(settings.data_dir, ctx.tokenizer)
+    ctx.tokenizer.count(["loading the tokenizer once is start-up, not export work"])
     ctx.cache_dir = settings.data_dir / "analysis" / f"dataset-{dataset_id}"  # as run_analysis sets it
     start = time.perf_counter()
     FormatCheck().run(ctx)
     format_seconds = time.perf_counter() - start
     after_base, after = baseline(), winnow()
     # Cold: no cached count, every text's tokens counted; warm: later exports find them in the cache.
-    token_cache_path(settings.data_dir).unlink()
+    ctx.token_cache.unlink()
     cold_base, cold = baseline(), winnow()
     times = {"baseline": [], "winnow": []}
     for _ in range(args.repeat):
