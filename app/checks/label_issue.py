@@ -44,6 +44,7 @@ SMALL_CLASS = 200  # classes with fewer training rows than this are never sample
 MAX_ITER = 300  # lbfgs's solver budget
 SGD_EPOCHS = 30  # passes over the training rows at most (it stops earlier once the loss settles)
 SGD_JOBS = 2  # classes fitted side by side (one-vs-rest); SGD's inner loop releases the GIL
+LBFGS_AUTO_MAX_ROWS = 500  # `model: auto` fits lbfgs up to this many labelled pairs, SGD above
 
 
 class TextFeatures:
@@ -105,10 +106,18 @@ def training_sample(rows: np.ndarray, labels: np.ndarray, max_rows: int, seed: i
     return rows[keep]
 
 
-def new_model(settings: "LabelIssueSettings", seed: int = 0):
+def model_kind(settings: "LabelIssueSettings", rows: int) -> str:
+    """`auto`: lbfgs up to LBFGS_AUTO_MAX_ROWS labelled pairs (cheap there, and more precise on a few hundred
+    pairs), SGD above (benchmarks/README.md, label_issue)."""
+    if settings.model != "auto":
+        return settings.model
+    return "lbfgs" if rows <= LBFGS_AUTO_MAX_ROWS else "sgd"
+
+
+def new_model(settings: "LabelIssueSettings", kind: str, seed: int = 0):
     """The fold classifier. SGD (log loss, one-vs-rest, its classes fitted in parallel) makes a few passes
     over the rows, so its cost grows linearly; lbfgs logistic regression is the exact multinomial fit."""
-    if settings.model == "sgd":
+    if kind == "sgd":
         from sklearn.linear_model import SGDClassifier
 
         return SGDClassifier(loss="log_loss", alpha=settings.alpha, max_iter=SGD_EPOCHS, tol=1e-4,
@@ -149,7 +158,7 @@ def cross_validated(featurizer: TextFeatures, texts: list[str], vectors: np.ndar
         sample = training_sample(train, labels, settings.max_train_rows, seed + fold)
         with warnings.catch_warnings():  # a bounded number of iterations is the point: no "did not converge" noise
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = new_model(settings, seed + fold).fit(features(sample), labels[sample])
+            model = new_model(settings, model_kind(settings, n), seed + fold).fit(features(sample), labels[sample])
         for start in range(0, len(test), FEATURE_BATCH):
             part = test[start:start + FEATURE_BATCH]
             probabilities[part] = predict(model, features(part), n_classes)
@@ -167,7 +176,7 @@ def fingerprints(texts: list[str], labels: list[str]) -> np.ndarray:
 class LabelIssueSettings(CheckSettings):
     folds: Annotated[int, Field(ge=2, le=50, description="cross-validation folds (K)")] = 5
     features: Literal["embedding+tfidf", "embedding"] = "embedding+tfidf"
-    model: Literal["sgd", "lbfgs"] = "sgd"
+    model: Literal["auto", "sgd", "lbfgs"] = "auto"
     alpha: Annotated[float, Field(gt=0, le=1, description="regularisation of the SGD classifier")] = 3e-5
     C: Annotated[float, Field(gt=0, le=1_000_000, description="inverse regularisation of the lbfgs "
                                                              "classifier")] = 4.0

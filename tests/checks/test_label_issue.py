@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 
 from app.checks.label_issue import LabelIssueCheck
@@ -90,7 +91,7 @@ def test_sampled_training_rows_still_find_flips_and_reuse_on_re_analysis(make_ct
     flipped = {5: "graphics", 70: "database", 150: "network"}
     for position, wrong in flipped.items():
         pairs[position]["output"] = wrong
-    settings = {"label_issue": {"max_train_rows": 100}}  # of 144 per fold
+    settings = {"label_issue": {"max_train_rows": 100, "model": "sgd"}}  # of 144 per fold; SGD as at scale
     ctx = make_ctx(pairs, task_type="classification", settings=settings)
     ctx.cache_dir = tmp_path
     found = by_example(LabelIssueCheck().run(ctx))
@@ -105,13 +106,23 @@ def test_sampled_training_rows_still_find_flips_and_reuse_on_re_analysis(make_ct
     assert again.notes["label_issue_reused"] == len(pairs) - 1
 
 
-def test_the_lbfgs_model_is_there_on_request(make_ctx, tmp_path):
+@pytest.mark.parametrize("model, expected", [("sgd", "SGDClassifier"), ("lbfgs", "LogisticRegression"),
+                                             ("auto", "LogisticRegression")])  # auto: lbfgs on a few hundred
+def test_each_model_finds_a_flip(make_ctx, tmp_path, model, expected):
     pairs = topic_pairs()
     pairs[3]["output"] = "graphics"
-    ctx = make_ctx(pairs, task_type="classification", settings={"label_issue": {"model": "lbfgs", "C": 4.0}})
+    ctx = make_ctx(pairs, task_type="classification", settings={"label_issue": {"model": model}})
     ctx.cache_dir = tmp_path
     assert 4 in by_example(LabelIssueCheck().run(ctx))
-    assert type(LabelIssueCheck()._load(tmp_path)["models"][0]).__name__ == "LogisticRegression"
+    assert type(LabelIssueCheck()._load(tmp_path)["models"][0]).__name__ == expected
+
+
+def test_auto_picks_lbfgs_for_a_few_hundred_pairs_and_sgd_above():
+    from app.checks.label_issue import LBFGS_AUTO_MAX_ROWS, LabelIssueSettings, model_kind
+
+    auto = LabelIssueSettings()
+    assert model_kind(auto, LBFGS_AUTO_MAX_ROWS) == "lbfgs" and model_kind(auto, LBFGS_AUTO_MAX_ROWS + 1) == "sgd"
+    assert model_kind(LabelIssueSettings(model="sgd"), 10) == "sgd"
 
 
 def test_n_grams_of_a_single_text_are_not_features():
