@@ -21,8 +21,7 @@ def _paths(cache_dir: Path, model: str) -> tuple[Path, Path]:
 
 
 def cached_rows(cache_dir: Path | None, model: str, example_ids: np.ndarray,
-                identities: tuple[np.ndarray, np.ndarray], dim: int | None = None
-                ) -> tuple[np.ndarray | None, np.ndarray]:
+                identities: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray]:
     """(array with the cached vector of every example whose embeddings row is unchanged, zeros elsewhere,
     or None without a usable cache; boolean mask of the rows filled). `example_ids` sorted; `identities`:
     (embeddings row id, text hash) of each, as `embeddings_store.vector_identities` reads them."""
@@ -38,7 +37,7 @@ def cached_rows(cache_dir: Path | None, model: str, example_ids: np.ndarray,
         cached = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
     except (OSError, KeyError, ValueError):  # none yet, or unreadable: read everything from the database
         return None, filled
-    if cached.ndim != 2 or len(cached) != len(cached_examples) or (dim is not None and cached.shape[1] != dim):
+    if cached.ndim != 2 or len(cached) != len(cached_examples):
         return None, filled
     at = np.clip(np.searchsorted(cached_examples, example_ids), 0, max(len(cached_examples) - 1, 0))
     if len(cached_examples):

@@ -142,12 +142,17 @@ def load_aligned_vectors(session: Session, dataset_id: int, model: str, wanted: 
         .order_by(Embedding.example_id).execution_options(yield_per=VECTOR_BATCH))
     out = None
     for batch in result.partitions():
-        ids = np.fromiter((row[0] for row in batch), dtype=np.int64, count=len(batch))
-        vectors = np.frombuffer(b"".join(row[1] for row in batch), dtype=np.float32).reshape(len(batch), -1)
-        if out is None:
-            out = np.zeros((len(wanted), vectors.shape[1]), dtype=np.float32)
-        aligned(wanted, ids, vectors, out)
+        out = _place(wanted, batch, out)
     return out if out is not None else np.zeros((len(wanted), 1), dtype=np.float32)
+
+
+def _place(wanted: np.ndarray, rows, out: np.ndarray | None) -> np.ndarray:
+    """(example id, vector bytes) rows placed into `out` at their ids' positions in `wanted` (made on first use)."""
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), -1)
+    if out is None:
+        out = np.zeros((len(wanted), vectors.shape[1]), dtype=np.float32)
+    return aligned(wanted, ids, vectors, out)
 
 
 def load_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarray,
@@ -164,9 +169,7 @@ def load_vectors(session: Session, dataset_id: int, model: str, wanted: np.ndarr
             rows = session.execute(select(Embedding.example_id, Embedding.vector).where(
                 Embedding.model == model, Embedding.example_id.in_(batch))).all()
             if rows:
-                ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-                aligned(wanted, ids, np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-                        .reshape(len(rows), -1), vectors)
+                _place(wanted, rows, vectors)
         if len(missing) <= REWRITE_CACHE_SHARE * len(wanted):  # a few edits: read again next time, not 1 GB written
             return vectors
     vector_cache.keep(cache_dir, model, wanted, identities, vectors)

@@ -40,11 +40,16 @@ def stale_examples(session: Session, dataset_id: int, model: str) -> list[tuple[
         .where(Example.dataset_id == dataset_id)
         .order_by(Example.id)
     ).all()
+    return _changed((example_id, input_text, (stored_hash or "").encode()) for example_id, input_text, stored_hash in rows)
+
+
+def _changed(rows) -> list[tuple[int, str, str]]:
+    """(example id, text, hash) of the (example id, input, stored hash as bytes) rows whose hash differs."""
     stale = []
     for example_id, input_text, stored_hash in rows:
         text = embedding_text(input_text)
         digest = text_hash(text)
-        if digest != stored_hash:
+        if digest.encode() != stored_hash:
             stale.append((example_id, text, digest))
     return stale
 
@@ -54,13 +59,8 @@ def stale_among(session: Session, model: str, examples: Sequence[tuple[int, str]
     only the stored hashes are read, so the analysis reads each text once."""
     ids = np.fromiter((example_id for example_id, _ in examples), dtype=np.int64, count=len(examples))
     _, stored = vector_identities(session, model, ids)
-    stale = []
-    for (example_id, input_text), stored_hash in zip(examples, stored, strict=True):
-        text = embedding_text(input_text)
-        digest = text_hash(text)
-        if digest.encode() != stored_hash:
-            stale.append((example_id, text, digest))
-    return stale
+    return _changed((example_id, input_text, stored_hash)
+                    for (example_id, input_text), stored_hash in zip(examples, stored, strict=True))
 
 
 def texts_per_step(embedder: Embedder) -> int:
