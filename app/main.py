@@ -43,10 +43,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         job_runner = JobRunner()  # marks jobs left running by a dead process as failed, then polls
         job_runner.start()
+        search_indexer = None
+        if settings.is_sqlite:
+            from app.services.search_index import SearchIndexer
+
+            search_indexer = SearchIndexer(engine)  # indexes new rows for the search, in the background
+            search_indexer.start()
         # Started with the server (once per process), so the first large import does not wait for them.
         await asyncio.to_thread(start_workers, settings.import_workers, warm_up_worker)
         yield
         job_runner.stop(wait=False)
+        if search_indexer is not None:
+            await asyncio.to_thread(search_indexer.stop)
         await asyncio.to_thread(stop_workers)
         # Close the pooled connections: on SQLite the last close checkpoints the WAL and removes it,
         # so a stopped server leaves nothing for the next start to recover.

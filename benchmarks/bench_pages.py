@@ -151,6 +151,7 @@ def measure(url: str, repeat: int) -> list[tuple[str, float, float, str]]:
 
         cursor = deep_cursor()
         finding_page = client.get(f"{base}/findings", params={"limit": 50}).json()
+        rare_next = client.get(f"{base}/examples", params={"limit": 50, "q": rare}).json()["next_cursor"]
         requests = [
             ("examples, first page", f"{base}/examples", {"limit": 50}),
             ("examples, next page by cursor", f"{base}/examples", {"limit": 50, "cursor": cursor}),
@@ -163,6 +164,10 @@ def measure(url: str, repeat: int) -> list[tuple[str, float, float, str]]:
             ("examples, search common word", f"{base}/examples", {"limit": 50, "q": "library"}),
             (f"examples, search rare word ({rare})", f"{base}/examples", {"limit": 50, "q": rare}),
             ("examples, search absent word", f"{base}/examples", {"limit": 50, "q": "qzxwvjk"}),
+            ("examples, search a word in 2% (python)", f"{base}/examples", {"limit": 50, "q": "python"}),
+            ("examples, search a phrase (command-line tool)", f"{base}/examples",
+             {"limit": 50, "q": "command-line tool"}),
+            ("examples, search rare word, next page", f"{base}/examples", {"limit": 50, "q": rare, "cursor": rare_next}),
             ("examples, count=exact", f"{base}/examples", {"limit": 50, "count": "exact"}),
             ("examples, offset 500,000 (compat)", f"{base}/examples", {"limit": 50, "offset": 500_000}),
             ("findings, first page", f"{base}/findings", {"limit": 50}),
@@ -173,6 +178,7 @@ def measure(url: str, repeat: int) -> list[tuple[str, float, float, str]]:
             ("review queue (outlier)", f"/datasets/{dataset['id']}/review/outlier", {}),
             ("web example list", f"/datasets/{dataset['id']}/examples", {}),
             ("web example list, search", f"/datasets/{dataset['id']}/examples", {"q": "library"}),
+            ("web example list, search rare word", f"/datasets/{dataset['id']}/examples", {"q": rare}),
         ]
         for name, path, params in requests:
             times = []
@@ -201,6 +207,17 @@ def measure(url: str, repeat: int) -> list[tuple[str, float, float, str]]:
         results.append(("health page, first after an edit", statistics.median(times), max(times), ""))
         print(f"  {results[-1][0]:44} p50 {results[-1][1]:8.1f} ms  max {results[-1][2]:8.1f} ms", flush=True)
     return results
+
+
+def fill_search_index(url: str) -> None:
+    """What a running server does in the background after an import (app/services/search_index.py),
+    done here before measuring so that the requests are timed against the filled index."""
+    from app.db import build_engine
+    from app.services import search_index
+
+    started = time.perf_counter()
+    added = search_index.fill(build_engine(url))
+    print(f"sqlite: search index: {added:,} rows indexed in {time.perf_counter() - started:.1f} s")
 
 
 def database_url(db: str, keep: str | None, pg_url: str, tmp: str) -> tuple[str, bool]:
@@ -256,6 +273,8 @@ def main() -> None:
                 started = time.perf_counter()
                 upgrade(url)  # a kept database gets the migrations added since it was built
                 print(f"{args.db}: migrated in {time.perf_counter() - started:.1f} s")
+            if args.db == "sqlite":
+                fill_search_index(url)
             if not args.build_only:
                 print(f"{args.db}: {args.rows:,} rows, {args.repeat} calls each")
                 measure(url, args.repeat)

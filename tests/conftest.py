@@ -76,6 +76,7 @@ def database():
 
 def empty_all_tables(engine) -> None:
     import app.models  # noqa: F401
+    from app.services import search_index
 
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as connection:
@@ -85,6 +86,7 @@ def empty_all_tables(engine) -> None:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
             connection.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(connection) else None
+            search_index.reset(connection)  # ids start again at 1: each test starts with an empty search index
 
 
 def _has_sqlite_sequence(connection) -> bool:

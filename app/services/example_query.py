@@ -4,10 +4,11 @@ both build their queries from `example_conditions`."""
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, String, cast, func, select
+from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus
-from app.services.text_search import contains
+from app.services.text_search import example_text_condition
 
 FINDING_STATUSES = tuple(s.value for s in FindingStatus)
 
@@ -31,9 +32,9 @@ class ExampleFilters:
             raise InvalidInput(f"finding_status must be one of {', '.join(FINDING_STATUSES)}", field="finding_status")
 
 
-def example_conditions(dataset_id: int, filters: ExampleFilters, dialect_name: str) -> list[ColumnElement[bool]]:
+def example_conditions(session: Session, dataset_id: int, filters: ExampleFilters) -> list[ColumnElement[bool]]:
     """WHERE conditions selecting the dataset's examples that match `filters`; the first is the dataset's.
-    `dialect_name` picks the form of the text search (app/services/text_search.py)."""
+    The database picks the form of the text search (app/services/text_search.py)."""
     conditions: list[ColumnElement[bool]] = [Example.dataset_id == dataset_id]
     if filters.status:
         conditions.append(Example.status == filters.status)
@@ -46,7 +47,12 @@ def example_conditions(dataset_id: int, filters: ExampleFilters, dialect_name: s
             findings = findings.where(Finding.check == filters.check)
         conditions.append(Example.id.in_(findings))
     if filters.q:
-        conditions.append(contains(dialect_name, filters.q, Example.input, Example.output))
+        text_condition = example_text_condition(session, filters.q)
+        conditions.append(text_condition.condition)
+        if text_condition.by_index:
+            # The index's candidate ids lead: `+ 0` keeps SQLite off the dataset's indexes, which
+            # would have it read every row of the dataset and test each id against the candidates.
+            conditions[0] = (Example.dataset_id + 0) == dataset_id
     if filters.meta_key:
         value = Example.meta[filters.meta_key].as_string()
         wanted = filters.meta_value

@@ -157,8 +157,7 @@ def list_examples(
     See app/services/paging.py for the cursor and what `total` counts."""
     get_dataset(session, dataset_id)
     filters = ExampleFilters(q=q, status=status, label=label, check=check, finding_status=finding_status)
-    # The dataset's own condition comes first; _keyset_page adds it in the form its plan needs.
-    conditions = example_conditions(dataset_id, filters, session.get_bind().dialect.name)[1:]
+    conditions = example_conditions(session, dataset_id, filters)  # the dataset's own condition first
     count_query = None
     if check and not (status or label or q):
         # Counted from the findings alone: no example row is read (findings go with their example).
@@ -166,24 +165,31 @@ def list_examples(
             Finding.dataset_id == dataset_id, Finding.check == check,
             Finding.status == (finding_status or FindingStatus.open)).distinct()
     return _keyset_page(session, dataset_id, conditions, narrow=not (status or label), limit=limit,
-                        offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query)
+                        offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query,
+                        searching=bool(q))
 
 
 def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow: bool, limit: int, offset: int,
-                 cursor: str | None, descending: bool, count: CountMode, count_query=None) -> ExampleList:
+                 cursor: str | None, descending: bool, count: CountMode, count_query=None,
+                 searching: bool = False) -> ExampleList:
+    """`conditions[0]` is the dataset's own condition, in the form example_conditions chose. `searching`:
+    a text search, whose first page and count are one read (paging.fetch_first_counted)."""
     keys = [SortKey(Example.id, descending=descending)]
     position = paging.decode_cursor(cursor, keys) if cursor else None
     counted = position.count if position and count is CountMode.capped else None
-    query = select(Example.id).where(Example.dataset_id == dataset_id, *conditions)
+    query = select(Example.id).where(*conditions)
     walk = query
     if narrow and session.get_bind().dialect.name == "sqlite":
         # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
         # row to find one page; `dataset_id + 0` keeps it on the primary key, already in id order (or
         # on the sorted list of a check's findings, probing the primary key).
-        walk = select(Example.id).where((Example.dataset_id + 0) == dataset_id, *conditions)
+        walk = select(Example.id).where((Example.dataset_id + 0) == dataset_id, *conditions[1:])
     if offset and position is None:
         walk = walk.offset(offset)
-    page = paging.fetch(session, walk, keys, cursor_values=position.values if position else None, limit=limit)
+    if searching and position is None and not offset and count is CountMode.capped and count_query is None:
+        page, counted = paging.fetch_first_counted(session, walk, keys, limit=limit)
+    else:
+        page = paging.fetch(session, walk, keys, cursor_values=position.values if position else None, limit=limit)
     ids = [row.id for row in page.rows]
     if counted is None:
         first_page_is_all = position is None and not offset and not page.more

@@ -118,6 +118,15 @@ def count(session: Session, query: Select, mode: CountMode = CountMode.capped) -
     return Count(min(total, COUNT_CAP), capped=total > COUNT_CAP)
 
 
+def fetch_first_counted(session: Session, query: Select, keys: Sequence[SortKey], *, limit: int,
+                        backwards: bool = False) -> "tuple[KeysetPage, Count]":
+    """The first page and the capped count in one read of up to COUNT_CAP + 1 rows in page order.
+    For a text search: both must read (and recheck) the matching rows, so one read instead of two."""
+    rows = list(session.execute(query.order_by(*order_by(keys, backwards=backwards)).limit(COUNT_CAP + 1)))
+    total = len(rows)
+    return KeysetPage(rows[:limit], more=total > limit), Count(min(total, COUNT_CAP), capped=total > COUNT_CAP)
+
+
 @dataclass
 class KeysetPage:
     rows: list

@@ -64,7 +64,7 @@ EXAMPLE_ACTIONS = {"accept": {"status": "accepted"}, "reject": {"status": "rejec
 def matching_example_ids(session: Session, dataset_id: int, filters) -> list[int]:
     """Every example the example list's filters match (at most MAX_BULK), for a bulk action on them."""
     # The list's own filter builder, so that the count confirmed is the count the list shows.
-    conditions = example_conditions(dataset_id, filters, session.get_bind().dialect.name)
+    conditions = example_conditions(session, dataset_id, filters)
     ids = list(session.scalars(select(Example.id).where(*conditions)
                                .order_by(Example.id).limit(MAX_BULK + 1)))
     if len(ids) > MAX_BULK:

@@ -77,7 +77,7 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     paging as the API lists: app/services/paging.py). `total` is capped: COUNT_CAP + 1 means "more"."""
     get_dataset(session, dataset_id)
     keys = SORTS[filters.sort]
-    conditions = example_conditions(dataset_id, filters, session.get_bind().dialect.name)
+    conditions = example_conditions(session, dataset_id, filters)
     backwards = before is not None
     cursor = paging.decode_cursor(before if backwards else after, keys, field="before" if backwards else "after") \
         if (before or after) else None
@@ -90,15 +90,18 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     # Sort narrow rows (the sort values and ids), then load the page's examples: sorting whole rows
     # (long texts) is what makes an unindexed sort slow.
     query = select(*(key.column for key in keys[:-1]), Example.id).where(*walk_conditions)
-    page = paging.fetch(session, query, keys, cursor_values=cursor.values if cursor else None, limit=limit,
-                        backwards=backwards)
+    counted = cursor.count if cursor else None
+    if filters.q and cursor is None:  # a text search: its first page and count in one read
+        page, counted = paging.fetch_first_counted(session, query, keys, limit=limit)
+    else:
+        page = paging.fetch(session, query, keys, cursor_values=cursor.values if cursor else None, limit=limit,
+                            backwards=backwards)
     page_ids = [row.id for row in page.rows]
     scores = {row.id: float(row[0]) for row in page.rows} if filters.sort == "score" else {}
     by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(page_ids)))} if page_ids else {}
     rows = [by_id[i] for i in page_ids if i in by_id]
     if backwards:
         rows.reverse()
-    counted = cursor.count if cursor else None
     if counted is None:
         counted = paging.Count(len(rows)) if not cursor and not page.more else \
             paging.count(session, select(Example.id).where(*conditions))
