@@ -118,13 +118,19 @@ def count(session: Session, query: Select, mode: CountMode = CountMode.capped) -
     return Count(min(total, COUNT_CAP), capped=total > COUNT_CAP)
 
 
-def fetch_first_counted(session: Session, query: Select, keys: Sequence[SortKey], *, limit: int,
-                        backwards: bool = False) -> "tuple[KeysetPage, Count]":
-    """The first page and the capped count in one read of up to COUNT_CAP + 1 rows in page order.
-    For a text search: both must read (and recheck) the matching rows, so one read instead of two."""
-    rows = list(session.execute(query.order_by(*order_by(keys, backwards=backwards)).limit(COUNT_CAP + 1)))
-    total = len(rows)
-    return KeysetPage(rows[:limit], more=total > limit), Count(min(total, COUNT_CAP), capped=total > COUNT_CAP)
+def fetch_first_counted(session: Session, query: Select, keys: Sequence[SortKey], *,
+                        limit: int) -> "tuple[KeysetPage, Count]":
+    """The first page and the capped count in one statement, for a text search: both must read (and
+    recheck) the same matching rows. The database counts the first COUNT_CAP + 1 rows in page order
+    (a window count) and returns the page alone, so Python handles `limit` rows, not 10,000."""
+    first = query.order_by(*order_by(keys)).limit(COUNT_CAP + 1).subquery()
+    columns = list(first.c)  # the query's columns in order: the sort keys', the id last
+    ordered = [columns[i].desc() if key.descending else columns[i].asc()
+               for i, key in zip([*range(len(keys) - 1), len(columns) - 1], keys)]
+    rows = list(session.execute(select(*columns, func.count().over().label("matches"))
+                                .order_by(*ordered).limit(limit + 1)))
+    total = rows[0].matches if rows else 0
+    return KeysetPage(rows[:limit], more=len(rows) > limit), Count(min(total, COUNT_CAP), capped=total > COUNT_CAP)
 
 
 @dataclass

@@ -23,17 +23,18 @@ How it stays right:
   the newest rows their ids come back): a trigger indexes them.
 - Deletions leave their trigrams: removing them would mean tokenising every deleted text again
   (a dataset's deletion took 5.6x longer that way). Their ids are candidates that no row matches.
-  When such stale rows pass half of the index, `fill` empties it and indexes again from the start.
+  A trigger counts them (and replaced texts); once they pass half of what the index holds,
+  `rebuild_if_stale` empties it and the filler indexes everything again.
 
 How a search uses it (`plan`): the trigrams of `q` are probed (the first PROBE_ROWS ids holding each
-one tell how dense it is), the MATCH_TRIGRAMS rarest are ANDed, and the result is probed too. When
+one tell how dense it is), up to MATCH_TRIGRAMS of the rarest that do not overlap are ANDed
+(`choose`), and the result is probed too. When
 that combination is found in more than COMMON_SHARE of the rows, the index is not used: reading rows
 in id order finds a page (and the capped count) of such a common word sooner than the index would.
 """
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -45,14 +46,13 @@ log = logging.getLogger("winnow.search_index")
 
 FILL_CHUNK_ROWS = 10_000
 POLL_SECONDS = 3.0
-STALE_CHECK_SECONDS = 60.0
 REBUILD_MIN_ROWS = 10_000  # below this many indexed rows, stale entries cost nothing worth a rebuild
 PROBE_ROWS = 2_000
 MAX_PROBED_TRIGRAMS = 16
 MATCH_TRIGRAMS = 3
 COMMON_SHARE = 0.10
 
-_STATE = "SELECT indexed_through, indexed_rows FROM example_search_state WHERE id = 1"
+_STATE = "SELECT indexed_through, indexed_rows, stale_rows FROM example_search_state WHERE id = 1"
 _PROBE = ("SELECT count(*), max(rowid) FROM (SELECT rowid FROM example_search WHERE example_search MATCH :match "
           "LIMIT :rows)")
 
@@ -77,13 +77,13 @@ def _quoted(trigram: str) -> str:
     return '"' + trigram.replace('"', '""') + '"'
 
 
-def trigrams(q: str) -> list[str]:
-    """The distinct 3-character windows of `q` (case folded as the tokenizer folds ASCII), at most
-    MAX_PROBED_TRIGRAMS of them, spread over the whole text."""
-    seen: dict[str, str] = {}
+def trigrams(q: str) -> list[tuple[int, str]]:
+    """The distinct 3-character windows of `q` with their positions (case folded as the tokenizer
+    folds ASCII), at most MAX_PROBED_TRIGRAMS of them, spread over the whole text."""
+    seen: dict[str, tuple[int, str]] = {}
     for start in range(len(q) - 2):
         window = q[start:start + 3]
-        seen.setdefault(window.casefold(), window)
+        seen.setdefault(window.casefold(), (start, window))
     windows = list(seen.values())
     if len(windows) > MAX_PROBED_TRIGRAMS:
         step = len(windows) / MAX_PROBED_TRIGRAMS
@@ -99,17 +99,30 @@ def _density(session: Session, match: str, indexed_through: int) -> float:
     return found / max(last, 1)
 
 
+def choose(probed: list[tuple[float, int, str]]) -> list[str]:
+    """The trigrams to AND, from (density, position, trigram): the rarest first, then the rarest of
+    those that do not overlap one already chosen. Overlapping trigrams come together ("dir", "ire",
+    "rec" of "directory"), so a second one of them narrows little and costs a doclist read."""
+    chosen: list[tuple[int, str]] = []
+    for _, position, trigram in sorted(probed):
+        if all(abs(position - other) >= 3 for other, _ in chosen):
+            chosen.append((position, trigram))
+        if len(chosen) == MATCH_TRIGRAMS:
+            break
+    return [trigram for _, trigram in chosen]
+
+
 def plan(session: Session, q: str) -> SearchPlan | None:
     """How the index narrows a search for `q`, or None where LIKE alone is the better plan: not
     SQLite, `q` shorter than a trigram, nothing indexed yet, or a word found in most pages of rows."""
     if len(q) < 3 or not available(session):
         return None
-    indexed_through, _ = session.execute(text(_STATE)).one()
+    indexed_through = session.execute(text(_STATE)).one().indexed_through
     if indexed_through <= 0:
         return None
-    densities = sorted((_density(session, _quoted(t), indexed_through), t) for t in trigrams(q))
-    match = " AND ".join(_quoted(t) for _, t in densities[:MATCH_TRIGRAMS])
-    if densities[0][0] > 0 and _density(session, match, indexed_through) > COMMON_SHARE:
+    probed = [(_density(session, _quoted(t), indexed_through), position, t) for position, t in trigrams(q)]
+    match = " AND ".join(_quoted(t) for t in choose(probed))
+    if min(probed)[0] > 0 and _density(session, match, indexed_through) > COMMON_SHARE:
         return None
     newest = session.execute(text("SELECT max(id) FROM examples")).scalar() or 0
     return SearchPlan(match, indexed_through if newest > indexed_through else None)
@@ -119,8 +132,13 @@ def fill(engine: Engine, chunk_rows: int = FILL_CHUNK_ROWS, should_stop=lambda: 
     """Index the rows above the watermark, a chunk per transaction. Returns how many were added."""
     added = 0
     while not should_stop():
+        with engine.connect() as connection:  # a read first: no write lock while there is nothing to do
+            through = connection.execute(text(_STATE)).one().indexed_through
+            newest = connection.execute(text("SELECT max(id) FROM examples")).scalar() or 0
+        if newest <= through:
+            break
         with engine.begin() as connection:  # BEGIN IMMEDIATE (app/db.py): one filler at a time
-            through, _ = connection.execute(text(_STATE)).one()
+            through = connection.execute(text(_STATE)).one().indexed_through
             count, upper = connection.execute(
                 text("SELECT count(*), max(id) FROM (SELECT id FROM examples WHERE id > :through "
                      "ORDER BY id LIMIT :rows)"), {"through": through, "rows": chunk_rows}).one()
@@ -139,22 +157,20 @@ def fill(engine: Engine, chunk_rows: int = FILL_CHUNK_ROWS, should_stop=lambda: 
 def reset(connection) -> None:
     """Empty the index: everything is searched by LIKE until `fill` has indexed it again."""
     connection.execute(text("INSERT INTO example_search (example_search) VALUES ('delete-all')"))
-    connection.execute(text("UPDATE example_search_state SET indexed_through = 0, indexed_rows = 0 WHERE id = 1"))
+    connection.execute(text("UPDATE example_search_state SET indexed_through = 0, indexed_rows = 0, stale_rows = 0 "
+                            "WHERE id = 1"))
 
 
 def rebuild_if_stale(engine: Engine) -> bool:
-    """Empty the index when most of what it holds belongs to deleted rows. Returns whether it did."""
+    """Empty the index when most of the texts it holds were deleted or replaced since. Returns whether it did."""
     with engine.connect() as connection:
-        through, indexed = connection.execute(text(_STATE)).one()
-        if indexed < REBUILD_MIN_ROWS:
-            return False
-        live = connection.execute(text("SELECT count(*) FROM examples WHERE id <= :through"),
-                                  {"through": through}).scalar()
-    if live * 2 >= indexed:
+        state = connection.execute(text(_STATE)).one()
+    if state.indexed_rows < REBUILD_MIN_ROWS or state.stale_rows * 2 <= state.indexed_rows:
         return False
     with engine.begin() as connection:
         reset(connection)
-    log.info("search index: %d of its %d rows were deleted; indexing again", indexed - live, indexed)
+    log.info("search index: %d of the %d texts it held were deleted or replaced; indexing again",
+             state.stale_rows, state.indexed_rows)
     return True
 
 
@@ -178,13 +194,9 @@ class SearchIndexer:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        checked_at = float("-inf")
         while not self._stop.is_set():
             try:
-                now = time.monotonic()
-                if now - checked_at >= STALE_CHECK_SECONDS:
-                    checked_at = now
-                    rebuild_if_stale(self.engine)
+                rebuild_if_stale(self.engine)
                 added = fill(self.engine, should_stop=self._stop.is_set)
                 if added:
                     log.info("search index: %d rows added", added)

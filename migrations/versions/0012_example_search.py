@@ -8,11 +8,12 @@ SQLite only (Postgres searches through the pg_trgm indexes of 0002_search_indexe
 objects are for, and why they look like this, is in app/services/search_index.py:
 - `example_search`: FTS5, trigram tokenizer, contentless, `detail=none`: the trigrams of each
   example's input and output under the example's id, no text, no positions;
-- `example_search_state`: one row; every example with `id <= indexed_through` is in the index,
-  and `indexed_rows` counts the rows the filler added (to tell when deletions left it mostly stale);
-- two triggers keep indexed rows right: an edit of the input or output adds the new text's trigrams
-  under the same id, and a row inserted at or below `indexed_through` (SQLite gives a new row the
-  largest id + 1, so ids of deleted rows come back) is added.
+- `example_search_state`: one row; every example with `id <= indexed_through` is in the index;
+  `indexed_rows` counts the texts it took in and `stale_rows` those deleted or replaced since (to
+  tell when it is mostly stale and worth rebuilding);
+- triggers keep indexed rows right: an edit of the input or output adds the new text's trigrams
+  under the same id, a row inserted at or below `indexed_through` (SQLite gives a new row the
+  largest id + 1, so ids of deleted rows come back) is added, and a deletion is counted.
 
 The index starts empty: a running server fills it in the background (search_index.SearchIndexer),
 and searches stay exact meanwhile.
@@ -29,13 +30,16 @@ down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BODY = "new.input || char(10) || new.output"
-INDEXED = "new.id <= (SELECT indexed_through FROM example_search_state)"
+THROUGH = "(SELECT indexed_through FROM example_search_state)"
+ADD = "INSERT INTO example_search(rowid, body) VALUES (new.id, new.input || char(10) || new.output)"
+COUNT = "UPDATE example_search_state SET {} WHERE id = 1"
 TRIGGERS = {
-    "examples_search_edit": f"AFTER UPDATE OF input, output ON examples WHEN {INDEXED} "
-                            f"BEGIN INSERT INTO example_search(rowid, body) VALUES (new.id, {BODY}); END",
-    "examples_search_insert": f"AFTER INSERT ON examples WHEN {INDEXED} "
-                              f"BEGIN INSERT INTO example_search(rowid, body) VALUES (new.id, {BODY}); END",
+    "examples_search_edit": f"AFTER UPDATE OF input, output ON examples WHEN new.id <= {THROUGH} BEGIN {ADD}; "
+                            + COUNT.format("indexed_rows = indexed_rows + 1, stale_rows = stale_rows + 1") + "; END",
+    "examples_search_insert": f"AFTER INSERT ON examples WHEN new.id <= {THROUGH} BEGIN {ADD}; "
+                              + COUNT.format("indexed_rows = indexed_rows + 1") + "; END",
+    "examples_search_delete": f"AFTER DELETE ON examples WHEN old.id <= {THROUGH} BEGIN "
+                              + COUNT.format("stale_rows = stale_rows + 1") + "; END",
 }
 
 
@@ -45,8 +49,8 @@ def upgrade() -> None:
     op.execute("CREATE VIRTUAL TABLE example_search USING fts5(body, content='', detail='none', "
                "tokenize='trigram', columnsize=0)")
     op.execute("CREATE TABLE example_search_state (id INTEGER PRIMARY KEY CHECK (id = 1), "
-               "indexed_through INTEGER NOT NULL, indexed_rows INTEGER NOT NULL)")
-    op.execute("INSERT INTO example_search_state (id, indexed_through, indexed_rows) VALUES (1, 0, 0)")
+               "indexed_through INTEGER NOT NULL, indexed_rows INTEGER NOT NULL, stale_rows INTEGER NOT NULL)")
+    op.execute("INSERT INTO example_search_state (id, indexed_through, indexed_rows, stale_rows) VALUES (1, 0, 0, 0)")
     for name, definition in TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {definition}")
 

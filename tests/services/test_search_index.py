@@ -128,7 +128,7 @@ def test_a_mostly_deleted_index_is_emptied_and_filled_again(sqlite_only, databas
     client.delete(f"/api/v1/datasets/{gone['id']}").raise_for_status()
     assert search_index.rebuild_if_stale(database)  # 60 of 80 indexed rows deleted
     with database.connect() as connection:
-        assert connection.execute(text(search_index._STATE)).one() == (0, 0)
+        assert tuple(connection.execute(text(search_index._STATE)).one()) == (0, 0, 0)
     assert search_index.fill(database) == 20
     assert _search(database, kept["id"], "rareword") == _like(database, kept["id"], "rareword")
 
@@ -145,7 +145,7 @@ def test_the_server_fills_the_index_in_the_background(sqlite_only, database, mak
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with database.connect() as connection:
-                through, rows = connection.execute(text(search_index._STATE)).one()
+                through, rows, _ = connection.execute(text(search_index._STATE)).one()
             if rows == 30:
                 break
             time.sleep(0.05)
@@ -171,3 +171,36 @@ def _like_escaped(database, dataset_id: int, q: str) -> list[int]:
         return list(connection.execute(text(
             f"SELECT id FROM examples WHERE dataset_id = :d AND (input LIKE :p ESCAPE '{ESCAPE}' OR "
             f"output LIKE :p ESCAPE '{ESCAPE}') ORDER BY id"), {"d": dataset_id, "p": like_pattern(q)}).scalars())
+
+
+def test_the_rarest_trigrams_that_do_not_overlap_are_chosen():
+    probed = [(0.06, 0, "dir"), (0.13, 1, "ire"), (0.137, 2, "rec"), (0.36, 3, "ect"), (0.31, 4, "cti"),
+              (0.72, 5, "tio"), (0.77, 6, "ion"), (0.16, 7, "ona"), (0.23, 8, "nal")]
+    assert search_index.choose(probed) == ["dir", "ona", "cti"]
+    assert search_index.choose([(0.5, 0, "abc")]) == ["abc"]
+    assert [p for _, p in search_index.trigrams("abcabc")] == ["abc", "bca", "cab"]
+
+
+@pytest.mark.parametrize("sort", ["oldest", "newest", "label", "updated", "score"])
+def test_a_searchs_first_page_and_capped_count_come_from_one_read(sort, database, make_dataset, import_jsonl,
+                                                                   monkeypatch):
+    """On both databases: the window count of paging.fetch_first_counted, in every sort of the browser."""
+    from app.services import paging
+    from app.services.web_examples import ExampleFilters, browse_examples
+
+    ds = make_dataset("counted", task_type="classification")
+    import_jsonl(ds["id"], "\n".join(json.dumps(r) for r in _texts(120)))
+    search_index.fill(database) if database.dialect.name == "sqlite" else None
+    expected = _like(database, ds["id"], "charlie")
+    with Session(database) as session:
+        page = browse_examples(session, ds["id"], ExampleFilters(q="charlie", sort=sort), limit=4)
+        assert page.total == len(expected) and len(page.items) == 4
+        ids, after = [e.id for e in page.items], page.next_cursor
+        while after:
+            page = browse_examples(session, ds["id"], ExampleFilters(q="charlie", sort=sort), after=after, limit=4)
+            ids, after = ids + [e.id for e in page.items], page.next_cursor
+        assert sorted(ids) == expected
+        monkeypatch.setattr(paging, "COUNT_CAP", 10)
+        api = list_examples(session, ds["id"], q="charlie", limit=4)
+        assert (api.total, api.total_capped, len(api.items)) == (10, True, 4)
+        assert [e.id for e in api.items] == expected[:4]
