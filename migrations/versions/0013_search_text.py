@@ -32,7 +32,6 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_examples_search_text_trgm ON examples USING gin (search_text gin_trgm_ops)")
     for name in OLD_INDEXES:
         op.execute(f"DROP INDEX IF EXISTS {name}")
-    op.execute("ANALYZE examples")  # the rewritten table's statistics, which the planner needs to pick the index
 
 
 def downgrade() -> None:
