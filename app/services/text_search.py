@@ -1,8 +1,6 @@
 """The substring search of the example lists (`q`): case-insensitive "contains", the same on both databases.
 
-On Postgres it is a plain LIKE of the lowered `q` on `examples.search_text`, the row's input and
-output lowered once when written (a generated column, migration 0013), through its pg_trgm GIN
-index: ILIKE lowered every text at each comparison, which cost more than the search itself.
+Postgres answers it from the pg_trgm GIN indexes of migration 0002_search_indexes (ILIKE uses them).
 On SQLite the condition is a bare LIKE (case-insensitive for ASCII, as lower() is, at half the time
 of `lower(x) LIKE lower(y)`), narrowed to the candidates of the FTS5 trigram index where that helps
 (app/services/search_index.py); the LIKE stays, so both give exactly LIKE's rows.
@@ -10,17 +8,13 @@ of `lower(x) LIKE lower(y)`), narrowed to the candidates of the FTS5 trigram ind
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, and_, literal_column, or_, select, text
 from sqlmodel import Session
 
 from app.models import Example
 from app.services import search_index
 
 ESCAPE = "\\"
-# Postgres: lower(input || U+001F || output), generated (migration 0013). A `q` holding the separator
-# could match across the two columns there, so it is compared column by column instead.
-SEARCH_TEXT = literal_column("examples.search_text")
-SEARCH_TEXT_SEPARATOR = "\x1f"
 
 
 def like_pattern(q: str) -> str:
@@ -46,8 +40,6 @@ class TextCondition:
 def example_text_condition(session: Session, q: str) -> TextCondition:
     """"The example's input or output contains `q`", in the form that finds it fastest on this database."""
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and SEARCH_TEXT_SEPARATOR not in q:
-        return TextCondition(SEARCH_TEXT.like(func.lower(like_pattern(q)), escape=ESCAPE), by_index=False)
     condition = contains(dialect, q, Example.input, Example.output)
     plan = search_index.plan(session, q) if dialect == "sqlite" else None
     if plan is None:

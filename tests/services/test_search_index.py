@@ -204,18 +204,3 @@ def test_a_searchs_first_page_and_capped_count_come_from_one_read(sort, database
         api = list_examples(session, ds["id"], q="charlie", limit=4)
         assert (api.total, api.total_capped, len(api.items)) == (10, True, 4)
         assert [e.id for e in api.items] == expected[:4]
-
-
-def test_postgres_searches_the_lowered_text_and_compares_columns_for_the_separator(database, make_dataset,
-                                                                                   import_jsonl):
-    if database.dialect.name != "postgresql":
-        pytest.skip("Postgres' generated search_text (migration 0013)")
-    ds = make_dataset("lowered", task_type="classification")
-    rows = [{"prompt": "ÜBER Straße", "completion": "x"}, {"prompt": "ends here", "completion": "starts there"}]
-    import_jsonl(ds["id"], "\n".join(json.dumps(r) for r in rows))
-    with database.connect() as connection:
-        stored = connection.execute(text("SELECT search_text FROM examples ORDER BY id")).scalars().all()
-    assert stored == ["über straße\x1fx", "ends here\x1fstarts there"]
-    assert len(_search(database, ds["id"], "über")) == 1  # lowered on both sides, beyond ASCII
-    assert _search(database, ds["id"], "here\x1fstarts") == []  # never across input and output
-    assert len(_search(database, ds["id"], "HERE")) == 1
