@@ -7,7 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ["README.md", "docs/architecture.md", "docs/analysis.md", "docs/exports.md", "docs/review.md",
-        "docs/security.md", "benchmarks/README.md"]
+        "docs/security.md", "docs/imports.md", "benchmarks/README.md"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
