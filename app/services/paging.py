@@ -124,9 +124,8 @@ def fetch_first_counted(session: Session, query: Select, keys: Sequence[SortKey]
     recheck) the same matching rows. The database counts the first COUNT_CAP + 1 rows in page order
     (a window count) and returns the page alone, so Python handles `limit` rows, not 10,000."""
     first = query.order_by(*order_by(keys)).limit(COUNT_CAP + 1).subquery()
-    columns = list(first.c)  # the query's columns in order: the sort keys', the id last
-    ordered = [columns[i].desc() if key.descending else columns[i].asc()
-               for i, key in zip([*range(len(keys) - 1), len(columns) - 1], keys)]
+    columns = list(first.c)  # a keyset query selects its sort keys' columns, in order (the id last)
+    ordered = [column.desc() if key.descending else column.asc() for column, key in zip(columns, keys, strict=True)]
     rows = list(session.execute(select(*columns, func.count().over().label("matches"))
                                 .order_by(*ordered).limit(limit + 1)))
     total = rows[0].matches if rows else 0

@@ -28,9 +28,9 @@ How it stays right:
 
 How a search uses it (`plan`): the trigrams of `q` are probed (the first PROBE_ROWS ids holding each
 one tell how dense it is), up to MATCH_TRIGRAMS of the rarest that do not overlap are ANDed
-(`choose`), and the result is probed too. When
-that combination is found in more than COMMON_SHARE of the rows, the index is not used: reading rows
-in id order finds a page (and the capped count) of such a common word sooner than the index would.
+(`choose`), and the result is probed too. When that combination is found in more than COMMON_SHARE
+of the rows, the index is not used: reading rows in id order finds a page (and the capped count) of
+such a common word sooner than the index would.
 """
 
 import logging
@@ -53,6 +53,7 @@ MATCH_TRIGRAMS = 3
 COMMON_SHARE = 0.10
 
 _STATE = "SELECT indexed_through, indexed_rows, stale_rows FROM example_search_state WHERE id = 1"
+_HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE name = 'example_search_state'"
 _PROBE = ("SELECT count(*), max(rowid) FROM (SELECT rowid FROM example_search WHERE example_search MATCH :match "
           "LIMIT :rows)")
 
@@ -70,7 +71,7 @@ def available(session: Session) -> bool:
     """Whether this database has the index (SQLite at migration 0012 or later)."""
     if session.get_bind().dialect.name != "sqlite":
         return False
-    return session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'example_search_state'")).first() is not None
+    return session.execute(text(_HAS_INDEX)).first() is not None
 
 
 def _quoted(trigram: str) -> str:
@@ -89,6 +90,12 @@ def trigrams(q: str) -> list[tuple[int, str]]:
         step = len(windows) / MAX_PROBED_TRIGRAMS
         windows = [windows[int(i * step)] for i in range(MAX_PROBED_TRIGRAMS)]
     return windows
+
+
+def _lag(connection) -> tuple[int, int]:
+    """(the watermark, the newest example id): rows between them are not indexed yet."""
+    through = connection.execute(text(_STATE)).one().indexed_through
+    return through, connection.execute(text("SELECT max(id) FROM examples")).scalar() or 0
 
 
 def _density(session: Session, match: str, indexed_through: int) -> float:
@@ -117,14 +124,13 @@ def plan(session: Session, q: str) -> SearchPlan | None:
     SQLite, `q` shorter than a trigram, nothing indexed yet, or a word found in most pages of rows."""
     if len(q) < 3 or not available(session):
         return None
-    indexed_through = session.execute(text(_STATE)).one().indexed_through
+    indexed_through, newest = _lag(session)
     if indexed_through <= 0:
         return None
     probed = [(_density(session, _quoted(t), indexed_through), position, t) for position, t in trigrams(q)]
     match = " AND ".join(_quoted(t) for t in choose(probed))
     if min(probed)[0] > 0 and _density(session, match, indexed_through) > COMMON_SHARE:
         return None
-    newest = session.execute(text("SELECT max(id) FROM examples")).scalar() or 0
     return SearchPlan(match, indexed_through if newest > indexed_through else None)
 
 
@@ -133,8 +139,7 @@ def fill(engine: Engine, chunk_rows: int = FILL_CHUNK_ROWS, should_stop=lambda: 
     added = 0
     while not should_stop():
         with engine.connect() as connection:  # a read first: no write lock while there is nothing to do
-            through = connection.execute(text(_STATE)).one().indexed_through
-            newest = connection.execute(text("SELECT max(id) FROM examples")).scalar() or 0
+            through, newest = _lag(connection)
         if newest <= through:
             break
         with engine.begin() as connection:  # BEGIN IMMEDIATE (app/db.py): one filler at a time
@@ -196,10 +201,13 @@ class SearchIndexer:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                rebuild_if_stale(self.engine)
-                added = fill(self.engine, should_stop=self._stop.is_set)
-                if added:
-                    log.info("search index: %d rows added", added)
+                with self.engine.connect() as connection:  # a database not migrated to 0012 has no index
+                    ready = connection.execute(text(_HAS_INDEX)).first() is not None
+                if ready:
+                    rebuild_if_stale(self.engine)
+                    added = fill(self.engine, should_stop=self._stop.is_set)
+                    if added:
+                        log.info("search index: %d rows added", added)
             except OperationalError:  # the database was busy past busy_timeout, or is being replaced
                 log.warning("search index: could not fill it now; trying again", exc_info=True)
             self._stop.wait(self.poll_seconds)
