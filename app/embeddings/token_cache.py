@@ -1,4 +1,4 @@
-"""Token counts remembered across analyses and exports, keyed by a 64-bit hash of the exact text counted.
+"""Token counts remembered across analyses and exports, keyed by a 64-bit hash (xxh3) of the exact text counted.
 
 Counting is the one expensive step of an export (the WordPiece tokenizer reads every character:
 ~2.4 s for 50,000 Debian descriptions on this 2-core machine, against ~0.25 s for everything else). The format
@@ -8,31 +8,35 @@ numpy file per tokenizer under the data directory, replaced atomically; concurre
 lose each other's new entries.
 """
 
-import hashlib
 import uuid
 from collections.abc import Callable, Sequence
-from functools import partial
-from operator import methodcaller
 from pathlib import Path
 
 import numpy as np
+import xxhash
 
 MAX_ENTRIES = 5_000_000  # ~60 MB; beyond it the cache starts again from this export's texts
 
 
+# The key of a text; a cache file written with another scheme (blake2b-64, before) is not read.
+KEY_SCHEME = "xxh3_64"
+
+
 def _keys(texts: Sequence[str]) -> np.ndarray:
-    """blake2b-64 of each text's UTF-8, with the loop in C (map) rather than in Python."""
-    hash64 = partial(hashlib.blake2b, digest_size=8)
-    digests = b"".join(map(methodcaller("digest"), map(hash64, map(str.encode, texts))))
-    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+    """xxh3-64 of each text's UTF-8, with the loop in C (map) rather than in Python. An export hashes every
+    text it writes: blake2b took 2 s of a warm 1,000,000-pair export, xxh3 a tenth of that."""
+    return np.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, texts)), dtype=np.uint64, count=len(texts))
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    empty = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
     try:
         with np.load(path) as data:
+            if "scheme" not in data or str(data["scheme"]) != KEY_SCHEME:
+                return empty
             return data["keys"], data["counts"]
     except (OSError, ValueError, KeyError):
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
+        return empty
 
 
 def cached_counts(texts: Sequence[str], count: Callable[[list[str]], list[int]], path: Path) -> list[int]:
@@ -61,6 +65,6 @@ def cached_counts(texts: Sequence[str], count: Callable[[list[str]], list[int]],
         new_keys, order = np.unique(new_keys, return_index=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.npz")
-        np.savez(partial, keys=new_keys, counts=new_counts[order].astype(np.int32))
+        np.savez(partial, keys=new_keys, counts=new_counts[order].astype(np.int32), scheme=np.array(KEY_SCHEME))
         partial.replace(path)
     return result.tolist()

@@ -29,6 +29,23 @@ def test_cached_counts_equal_the_tokenizer_and_only_new_texts_are_counted(tmp_pa
     assert cached_counts(texts, counting, path) == count_tokens(texts) and len(asked) == 2
 
 
+def test_a_cache_of_another_key_scheme_is_not_read(tmp_path):
+    """A file written with blake2b keys (before xxh3) could map a text to another text's count: ignored."""
+    import numpy as np
+
+    from app.embeddings import token_cache
+
+    path = tmp_path / "cache.npz"
+    texts = ["a short text", "another text"]
+    keys = token_cache._keys(texts)
+    np.savez(path, keys=np.sort(keys), counts=np.array([999, 999], dtype=np.int32))  # no scheme: the old format
+    asked = []
+    assert cached_counts(texts, lambda t: asked.append(list(t)) or count_tokens(t), path) == count_tokens(texts)
+    assert asked == [texts]
+    with np.load(path) as data:
+        assert str(data["scheme"]) == token_cache.KEY_SCHEME  # rewritten in the current scheme
+
+
 def test_a_repeated_text_is_counted_once(tmp_path):
     asked: list[list[str]] = []
 
