@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.checks.registry import CLUSTER_CHECKS
@@ -20,6 +20,7 @@ from app.schemas.example import ExampleUpdate
 from app.services.examples import get_example, update_example
 from app.services.findings import get_finding, update_finding
 from app.services.preference import swap_sides
+from app.services.text_search import contains
 
 # Fields a verdict may change on an example, and so the fields an undo restores.
 VERDICT_FIELDS = ("status", "label", "output", "rejected")
@@ -149,21 +150,19 @@ def apply_to_findings(session: Session, dataset_id: int, finding_ids: list[int],
 
 # ---- the queue ----------------------------------------------------------------------------------
 
-def _open_query(dataset_id: int, check: str, q: str | None, columns=(Finding,)):
+def _open_query(session: Session, dataset_id: int, check: str, q: str | None, columns=(Finding,)):
     query = select(*columns).where(Finding.dataset_id == dataset_id, Finding.check == check,
                                    Finding.status == FindingStatus.open)
-    if q:
-        pattern = f"%{q}%"
-        query = query.where(Finding.example_id.in_(select(Example.id).where(
-            Example.dataset_id == dataset_id, or_(Example.input.ilike(pattern), Example.output.ilike(pattern),
-                                                  Example.label.ilike(pattern)))))
+    if q:  # the example lists' "contains": the user's % and _ are plain characters
+        matches = contains(session.get_bind().dialect.name, q, Example.input, Example.output, Example.label)
+        query = query.where(Finding.example_id.in_(select(Example.id).where(Example.dataset_id == dataset_id, matches)))
     return query
 
 
 def open_finding_ids(session: Session, dataset_id: int, check: str, q: str | None, limit: int,
                      offset: int) -> list[int]:
     """The ids of one page of the queue (what `open_findings` would list), without counting or loading rows."""
-    query = _open_query(dataset_id, check, q, (Finding.id,))
+    query = _open_query(session, dataset_id, check, q, (Finding.id,))
     return list(session.scalars(query.order_by(Finding.score.desc(), Finding.id).limit(limit).offset(offset)))
 
 
@@ -171,7 +170,7 @@ def open_findings(session: Session, dataset_id: int, check: str, q: str | None, 
                   offset: int) -> tuple[list[Finding], int]:
     """One page of a check's open findings, highest score first; `q` keeps those whose example's input,
     output or label contains it."""
-    query = _open_query(dataset_id, check, q)
+    query = _open_query(session, dataset_id, check, q)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     findings = list(session.scalars(query.order_by(Finding.score.desc(), Finding.id).limit(limit).offset(offset)))
     return findings, total

@@ -92,3 +92,15 @@ def test_the_api_sets_a_dataset_tokenizer_and_refuses_a_path(client, make_datase
     assert patched.status_code == 200 and patched.json()["settings"]["tokenizer"] == "cl100k_base"
     refused = client.patch(f"/api/v1/datasets/{dataset['id']}", json={"settings": {"tokenizer": "/etc/passwd"}})
     assert refused.status_code == 422 and "settings.tokenizer must be one of" in refused.text
+
+
+def test_tiktoken_counts_split_over_threads_keep_every_text_in_order(monkeypatch):
+    import app.embeddings.target_tokenizer as target
+
+    counter = load_tokenizer("o200k_base")
+    texts = [f"text {i} " + "word " * (i % 7) for i in range(5_003)]  # an uneven split
+    expected = [len(counter._backend.encode_ordinary(t)) for t in texts]
+    monkeypatch.setattr(target.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert counter.count(texts) == expected  # three slices
+    monkeypatch.setattr(target, "_TEXTS_PER_THREAD", 10**9)
+    assert counter.count(texts) == expected  # one plain loop

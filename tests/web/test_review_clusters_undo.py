@@ -116,3 +116,17 @@ def test_queue_context_search_and_unknown_queue(page_client, seed_pairs, add_fin
     assert _queue_ids(found.text) == [fids[2]] and "matching “p2”" in found.text
     missing = page_client.get(f"/datasets/{ds['id']}/review/no_such_check")
     assert missing.status_code == 404 and "no check called" in missing.text
+
+
+def test_queue_search_takes_percent_and_underscore_literally_and_ignores_case(page_client, seed_pairs, add_findings):
+    rows = [{"id": "a", "prompt": "discount of 50% today", "completion": "c"},
+            {"id": "b", "prompt": "discount of 50 dollars", "completion": "c"},
+            {"id": "c", "prompt": "snake_case name", "completion": "c"},
+            {"id": "d", "prompt": "snakeXcase name", "completion": "SHOUTED label"}]
+    ds, ids = seed_pairs(rows=rows)
+    fids = add_findings(ds["id"], [{"example_id": i, "check": "near_duplicate", "score": 0.9, "details": {}}
+                                   for i in ids])
+    queue = f"/datasets/{ds['id']}/review/near_duplicate"
+    assert _queue_ids(page_client.get(queue, params={"q": "50%"}).text) == [fids[0]]
+    assert _queue_ids(page_client.get(queue, params={"q": "snake_case"}).text) == [fids[2]]
+    assert _queue_ids(page_client.get(queue, params={"q": "shouted"}).text) == [fids[3]]
