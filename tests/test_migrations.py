@@ -118,3 +118,24 @@ def test_the_removed_label_issue_setting_is_dropped_from_saved_settings(empty_da
         engine.dispose()
     stored = json.loads(stored) if isinstance(stored, str) else stored
     assert stored == {"label_issue": {"folds": 3}, "outlier": {"k": 5}}
+
+
+def test_search_collation_is_c_on_postgres_and_restored_by_a_downgrade(empty_database_url):
+    """0013_search_collation: input and output compared byte by byte (ASCII folding, as SQLite's LIKE)."""
+    def collations() -> dict:
+        engine = create_engine(empty_database_url)
+        try:
+            with engine.connect() as connection:
+                return dict(connection.execute(text(
+                    "SELECT column_name, collation_name FROM information_schema.columns "
+                    "WHERE table_name = 'examples' AND column_name IN ('input', 'output')")).all())
+        finally:
+            engine.dispose()
+
+    if not empty_database_url.startswith("postgresql"):
+        pytest.skip("Postgres's collation; SQLite's LIKE folds ASCII letters already")
+    upgrade(empty_database_url)
+    assert collations() == {"input": "C", "output": "C"}
+    downgrade(empty_database_url, "0012")
+    assert collations() == {"input": None, "output": None}
+    assert {"ix_examples_input_trgm", "ix_examples_output_trgm"} <= index_names(empty_database_url, "examples")

@@ -47,11 +47,11 @@ def example_conditions(session: Session, dataset_id: int, filters: ExampleFilter
             findings = findings.where(Finding.check == filters.check)
         conditions.append(Example.id.in_(findings))
     if filters.q:
-        text_condition = example_text_condition(session, filters.q)
+        text_condition = example_text_condition(session, filters.q, dataset_id)
         conditions.append(text_condition.condition)
         if text_condition.by_index:
-            # The index's candidate ids lead: `+ 0` keeps SQLite off the dataset's indexes, which
-            # would have it read every row of the dataset and test each id against the candidates.
+            # The index's candidate ids lead: `+ 0` keeps the database off the dataset's indexes,
+            # which would have it read every row of the dataset and test each id against the candidates.
             conditions[0] = (Example.dataset_id + 0) == dataset_id
     if filters.meta_key:
         value = Example.meta[filters.meta_key].as_string()

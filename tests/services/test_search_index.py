@@ -84,13 +84,13 @@ def test_index_is_the_plan_for_a_rare_word_and_not_for_a_common_one(sqlite_only,
     import_jsonl(ds["id"], "\n".join(json.dumps(r) for r in _texts(5000)))
     search_index.fill(database)
     with Session(database) as session:
-        rare = example_text_condition(session, "RareWord")
+        rare = example_text_condition(session, "RareWord", ds["id"])
         assert rare.by_index
         plan = session.execute(text("EXPLAIN QUERY PLAN SELECT id FROM examples WHERE id IN "
                                     "(SELECT rowid FROM example_search WHERE example_search MATCH :m)"),
                                {"m": search_index.plan(session, "RareWord").match}).all()
         assert any("VIRTUAL TABLE" in str(row) for row in plan)
-        assert not example_text_condition(session, "number").by_index  # in every row: reading rows is faster
+        assert not example_text_condition(session, "number", ds["id"]).by_index  # in every row: reading rows is faster
     assert _search(database, ds["id"], "RareWord") == _like(database, ds["id"], "RareWord")
 
 

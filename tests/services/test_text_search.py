@@ -1,0 +1,91 @@
+"""The example search on both databases: "contains", folding ASCII letters only, with the user's % and _
+taken literally; on Postgres, a rare text is looked up in the pg_trgm index first and a common one read
+in list order, and both give exactly ILIKE's rows."""
+
+import json
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.services import text_search
+from app.services.examples import list_examples
+from app.services.text_search import example_text_condition
+
+
+def _rows(n: int) -> list[dict]:
+    rows = []
+    for i in range(n):
+        prompt = f"common words of row {i}"
+        if i % 400 == 3:
+            prompt += " with a RarePhrase, inside"
+        rows.append({"prompt": prompt, "completion": "École" if i == 5 else f"answer {i % 7}"})
+    rows.append({"prompt": "100% sure_thing", "completion": "école"})
+    return rows
+
+
+def _search(database, dataset_id: int, q: str) -> list[int]:
+    with Session(database) as session:
+        ids, cursor = [], None
+        while True:
+            page = list_examples(session, dataset_id, q=q, limit=9, cursor=cursor)
+            ids += [e.id for e in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                return ids
+
+
+def _ids_where(database, dataset_id: int, condition: str, **params) -> list[int]:
+    with database.connect() as connection:
+        return list(connection.execute(text(f"SELECT id FROM examples WHERE dataset_id = :d AND ({condition}) "
+                                             "ORDER BY id"), {"d": dataset_id, **params}).scalars())
+
+
+@pytest.fixture
+def dataset(make_dataset, import_jsonl):
+    ds = make_dataset("text-search", task_type="generation")
+    response = import_jsonl(ds["id"], "\n".join(json.dumps(r) for r in _rows(2_400)))
+    assert response.status_code == 200, response.text
+    return ds
+
+
+def test_search_folds_ascii_letters_only_and_takes_wildcards_literally(database, dataset):
+    every = _ids_where(database, dataset["id"], "1 = 1")
+    rare = _search(database, dataset["id"], "rarephrase, INSIDE")
+    assert len(rare) == 6 and rare == _search(database, dataset["id"], "RarePhrase, inside")
+    assert _search(database, dataset["id"], "100%") == [every[-1]]
+    assert _search(database, dataset["id"], "s_r") == []  # `_` is an underscore, not any character ("sur")
+    assert _search(database, dataset["id"], "sure_thing") == [every[-1]]
+    # Non-ASCII letters are compared as they are, on both databases.
+    assert _search(database, dataset["id"], "école") == [every[-1]]
+    assert _search(database, dataset["id"], "École") == [every[5]]
+    assert _search(database, dataset["id"], "ÉCOLE") == [every[5]]  # its ASCII letters folded
+    assert _search(database, dataset["id"], "éCOLE") == [every[-1]]
+
+
+def test_postgres_looks_up_a_rare_text_in_the_index_and_reads_a_common_one_in_order(database, dataset):
+    if database.dialect.name != "postgresql":
+        pytest.skip("Postgres's plan; SQLite's is in test_search_index.py")
+    ilike = "input ILIKE :p OR output ILIKE :p"
+    with Session(database) as session:
+        rare = example_text_condition(session, "RarePhrase", dataset["id"])
+        common = example_text_condition(session, "common words", dataset["id"])
+        assert rare.by_index and not common.by_index
+        session.execute(text("ANALYZE examples"))
+        session.execute(text("SET LOCAL enable_seqscan = off"))  # a small table: ask for the index it would use at scale
+        query = text("EXPLAIN SELECT id FROM examples WHERE input ILIKE :p")
+        plan = "\n".join(session.execute(query, {"p": "%RarePhrase%"}).scalars())
+        assert "ix_examples_input_trgm" in plan  # the index serves ILIKE under the columns' "C" collation
+    assert _search(database, dataset["id"], "RarePhrase") == _ids_where(database, dataset["id"], ilike, p="%rarephrase%")
+    assert _search(database, dataset["id"], "common words") == _ids_where(database, dataset["id"], ilike,
+                                                                          p="%COMMON WORDS%")
+
+
+def test_a_small_dataset_is_read_in_order_without_the_index(database, make_dataset, import_jsonl):
+    if database.dialect.name != "postgresql":
+        pytest.skip("Postgres's plan")
+    ds = make_dataset("small-search", task_type="generation")
+    import_jsonl(ds["id"], "\n".join(json.dumps(r) for r in _rows(50)))
+    with Session(database) as session:
+        assert text_search.PROBE_ROWS > 51
+        assert not example_text_condition(session, "RarePhrase", ds["id"]).by_index
