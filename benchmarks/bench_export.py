@@ -56,6 +56,7 @@ def main() -> None:
                              "embedder's vectors of the inputs (the real near-duplicates of the data)")
     parser.add_argument("--embeddings", type=int, default=0, metavar="N",
                         help="then store a vector per example and time N more exports with the near-duplicate check")
+    parser.add_argument("--profile", action="store_true", help="then profile one warm export (cProfile, top functions)")
     parser.add_argument("--database-url", help=argparse.SUPPRESS)  # set by the parent for its child process
     args = parser.parse_args()
     if args.database_url:
@@ -69,7 +70,7 @@ def main() -> None:
                 # A process per database: settings and the engine are made once per process.
                 subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--repeat", str(args.repeat),
                                 "--embeddings", str(args.embeddings), "--vectors", args.vectors,
-                                "--database-url", url], check=True,
+                                *(["--profile"] if args.profile else []), "--database-url", url], check=True,
                                env={**os.environ, "WINNOW_DATA_DIR": tmp, "DATABASE_URL": url})
             finally:
                 drop()
@@ -158,6 +159,13 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         f"{b:.3f}/{w:.3f} ({b / w:.2f}x)" for b, w in zip(times["baseline"], times["winnow"])))
     print(f"[{database}] winnow, cold cache (never analysed, every token counted): {rows / cold:,.0f} rows/s "
           f"({cold:.2f} s, baseline beside it {cold_base:.3f} s) = {cold_base / cold:.2f}x baseline", flush=True)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(winnow)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     if args.embeddings:
         model = store_random_embeddings(dataset_id) if args.vectors == "random" else store_hashing_embeddings(dataset_id)
         start = time.perf_counter()

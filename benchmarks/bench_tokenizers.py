@@ -1,5 +1,7 @@
 """Token counting with each target tokenizer on Debian's package descriptions (no cache): the one step of
-an export (and of the format check) that reads every character.
+an export (and of the format check) that reads every character. Beside Winnow's own count of the
+default tokenizer, tiktoken's `encode_ordinary_batch` (what Winnow called before; it makes a thread-pool
+future per text) and a plain one-thread loop over `encode_ordinary`, in the same process.
 
     .venv/bin/python benchmarks/bench_tokenizers.py [--pairs 50000]
 """
@@ -34,6 +36,14 @@ def main() -> None:
         counts = tokenizer.count(texts)
         seconds = time.perf_counter() - started
         print(f"{name:18s} load {loaded:5.2f} s  count {seconds:5.2f} s  tokens {sum(counts):,}")
+    encoding = load_tokenizer("o200k_base")._backend
+    for label, count in (("encode_ordinary_batch, 2 threads", lambda: list(map(len, encoding.encode_ordinary_batch(
+                             texts, num_threads=2)))),
+                         ("a plain loop, 1 thread", lambda: [len(encoding.encode_ordinary(t)) for t in texts]),
+                         ("Winnow (a slice per core)", lambda: load_tokenizer("o200k_base").count(texts))):
+        started = time.perf_counter()
+        total = sum(count())
+        print(f"o200k_base, {label:34s} count {time.perf_counter() - started:5.2f} s  tokens {total:,}")
 
 
 if __name__ == "__main__":

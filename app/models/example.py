@@ -34,6 +34,8 @@ class Example(SQLModel, table=True):
     dataset_id: int = Field(sa_column=Column(Integer, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False))
     external_id: str | None = Field(default=None, max_length=500)
     system: str | None = None
+    # On Postgres both are under the "C" collation (migration 0013): the search folds ASCII letters
+    # only, as SQLite's LIKE does.
     input: str
     output: str
     history: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON_TYPE))

@@ -72,11 +72,13 @@ def test_postgres_looks_up_a_rare_text_in_the_index_and_reads_a_common_one_in_or
         common = example_text_condition(session, "common words", dataset["id"])
         assert rare.by_index and not common.by_index
         session.execute(text("ANALYZE examples"))
-        session.execute(text("SET LOCAL enable_seqscan = off"))  # a small table: ask for the index it would use at scale
+        # A small table: ask for the index it would use at scale.
+        session.execute(text("SET LOCAL enable_seqscan = off"))
         query = text("EXPLAIN SELECT id FROM examples WHERE input ILIKE :p")
         plan = "\n".join(session.execute(query, {"p": "%RarePhrase%"}).scalars())
         assert "ix_examples_input_trgm" in plan  # the index serves ILIKE under the columns' "C" collation
-    assert _search(database, dataset["id"], "RarePhrase") == _ids_where(database, dataset["id"], ilike, p="%rarephrase%")
+    rare_rows = _ids_where(database, dataset["id"], ilike, p="%rarephrase%")
+    assert _search(database, dataset["id"], "RarePhrase") == rare_rows
     assert _search(database, dataset["id"], "common words") == _ids_where(database, dataset["id"], ilike,
                                                                           p="%COMMON WORDS%")
 
