@@ -196,17 +196,19 @@ def _write_split_files(folder: Path, selection: Selection, params: ExportParams,
     # An empty split gets no file (the card and the manifest leave it out too): `datasets` refuses a
     # data_files entry that matches no data.
     present = [split for split in SPLIT_NAMES if positions[split]]
-    # Files are joined, hashed and written in a second thread while this one counts tokens.
+    # Files are joined, hashed and written in a second thread (hashing and writing release the GIL)
+    # while this one counts tokens and checks the lines against the format's rules.
+    checks = None
     with ThreadPoolExecutor(max_workers=1) as pool:
         writing = {split: pool.submit(write_jsonl, folder / f"{split}.jsonl", pick(lines, positions[split]))
                    for split in present}
         tokens, counts = _token_section(selection, params, settings, tokenizer)
+        if export_format.check_export is not None:
+            checks = export_format.check_export({split: pick(lines, positions[split]) for split in present},
+                                                {split: list(pick(rows.ids, positions[split])) for split in present},
+                                                {split: counts[positions[split]] for split in present},
+                                                tokens["tokenizer"])
         files = {f"{split}.jsonl": job.result() for split, job in writing.items()}
-    checks = None
-    if export_format.check_export is not None:
-        checks = export_format.check_export({split: pick(lines, positions[split]) for split in present},
-                          {split: list(pick(rows.ids, positions[split])) for split in present},
-                          {split: counts[positions[split]] for split in present}, tokens["tokenizer"])
     return WrittenSplits(files=files, tokens=tokens,
                          example_ids={split: list(pick(rows.ids, positions[split])) for split in SPLIT_NAMES},
                          format_checks=checks)
