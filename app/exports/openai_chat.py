@@ -11,6 +11,8 @@ definitions an import kept go to `tools`.
 
 from functools import partial
 
+import numpy as np
+
 from app.exports.base import ExportFormat, ExportRow, ExportRows, conversation, has_message_weights
 
 
@@ -56,24 +58,33 @@ ROLES = {"system", "user", "assistant", "tool"}
 MAX_LISTED = 50
 
 
+# The message every plain pair is made of: nothing to check but its role and content.
+PLAIN_MESSAGE_KEYS = {"role", "content"}
+
+
 def _message_ok(message: dict) -> bool:
+    if message.keys() == PLAIN_MESSAGE_KEYS:
+        return message["role"] in ROLES and message["content"] is not None
     weight = message.get("weight")
     return (message.keys() <= MESSAGE_KEYS and message.get("role") in ROLES
             and (weight is None and "weight" not in message or weight in (0, 1) and message["role"] == "assistant")
             and (message.get("content") is not None or bool(message.get("tool_calls"))))
 
 
-def _line_ok(record: dict) -> bool:
+def _line_ok(messages: list, record: dict) -> bool:
     """Whether a line breaks none of the rules: set operations on key views, no message text built.
     Nearly every line passes, and naming what is wrong (`_line_problems`) costs several times more."""
-    messages = record.get("messages") or []
-    return (record.keys() <= LINE_KEYS and any(m.get("role") == "assistant" for m in messages)
-            and all(map(_message_ok, messages)))
+    if not record.keys() <= LINE_KEYS:
+        return False
+    assistant = False
+    for message in messages:
+        if not _message_ok(message):
+            return False
+        assistant = assistant or message["role"] == "assistant"
+    return assistant
 
 
 def _line_problems(record: dict) -> list[tuple[str, str]]:
-    if _line_ok(record):
-        return []
     problems = []
     unknown = sorted(set(record) - LINE_KEYS)
     if unknown:
@@ -115,16 +126,22 @@ def check_export(lines: dict[str, "list[bytes] | tuple[bytes, ...]"], example_id
     if train < MIN_TRAIN_EXAMPLES:
         report("min_examples", f"the training file has {train} example(s); OpenAI requires at least {MIN_TRAIN_EXAMPLES}",
                "train")
+    loads = orjson.loads
     for split, split_lines in lines.items():
-        counts = token_counts[split]
-        for number, (raw, example_id) in enumerate(zip(split_lines, example_ids[split]), start=1):
-            record = orjson.loads(raw)
-            for rule, message in _line_problems(record):
-                report(rule, message, split, number, example_id)
-            tokens = int(counts[number - 1]) + TOKENS_PER_MESSAGE * len(record.get("messages") or ()) + TOKENS_PER_REPLY
-            if tokens > MAX_TOKENS_PER_EXAMPLE:
-                report("token_limit", f"about {tokens:,} tokens; OpenAI trains on at most {MAX_TOKENS_PER_EXAMPLE:,} "
-                       "per example (longer ones are truncated)", split, number, example_id)
+        ids = example_ids[split]
+        messages_per_line = np.zeros(len(split_lines), dtype=np.int64)
+        for index, raw in enumerate(split_lines):
+            record = loads(raw)
+            messages = record.get("messages")
+            if isinstance(messages, list):
+                messages_per_line[index] = len(messages)
+            if not (messages and isinstance(messages, list) and _line_ok(messages, record)):
+                for rule, message in _line_problems(record):
+                    report(rule, message, split, index + 1, ids[index])
+        tokens = np.asarray(token_counts[split], dtype=np.int64) + TOKENS_PER_MESSAGE * messages_per_line + TOKENS_PER_REPLY
+        for index in np.nonzero(tokens > MAX_TOKENS_PER_EXAMPLE)[0].tolist():
+            report("token_limit", f"about {int(tokens[index]):,} tokens; OpenAI trains on at most "
+                   f"{MAX_TOKENS_PER_EXAMPLE:,} per example (longer ones are truncated)", split, index + 1, ids[index])
     return {"rules": "OpenAI chat fine-tuning", "passed": not violations and not by_rule,
             "violations_by_rule": by_rule, "violations": violations,
             "token_limit": MAX_TOKENS_PER_EXAMPLE, "tokens_counted_with": tokenizer}
