@@ -108,7 +108,8 @@ def _count_tiktoken(encoding, texts: Sequence[str]) -> list[int]:
 
     One contiguous slice of the texts per core, each a plain loop: encode_ordinary releases the GIL
     while it encodes. tiktoken's own encode_ordinary_batch makes a future per text, and that overhead
-    (GIL held) made it 2.3x slower than a single-threaded loop on 2 cores (benchmarks/README.md)."""
+    (GIL held) made it 2.2x slower than a one-thread loop, 2.7x slower than this, on 2 cores
+    (benchmarks/README.md, "Token counting")."""
     encode = encoding.encode_ordinary
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     threads = min(_MAX_THREADS, cores, len(texts) // _TEXTS_PER_THREAD)

@@ -25,8 +25,9 @@ from app.services import search_index
 
 ESCAPE = "\\"
 # Postgres: a text in fewer than this share of the probed rows is looked up in the trigram index
-# first. Reading rows in order until COUNT_CAP matches costs COUNT_CAP / share rows; the index costs
-# a random read per candidate, about four times a row read in order, per matching row.
+# first. Reading rows in id order until the capped count is full reads COUNT_CAP / share rows; the
+# index reads every candidate row at random, about four times the cost of a row read in order. At
+# 1,000,000 rows the two meet near 5% (benchmarks/README.md, "Search ... on Postgres").
 INDEX_FIRST_BELOW = 0.05
 PROBE_ROWS = 2_000
 
