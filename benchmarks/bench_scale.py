@@ -104,24 +104,32 @@ def read_pairs(path: Path) -> list[dict]:
 
 # --- measuring -------------------------------------------------------------------------------------------------
 
+# The analysis job's last progress message: where the memory peak of a stage was reached.
+JOB_STEP = ["-"]
+
+
 class PeakRss:
-    """The process's resident memory, sampled every 0.1 s; `stage()` resets the peak."""
+    """The process's resident memory, sampled every 0.1 s; `reset()` starts a stage's peak."""
 
     def __init__(self) -> None:
         import psutil
 
         self._process = psutil.Process()
         self.peak = 0
+        self.step_at_peak = "-"
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
         while True:
-            self.peak = max(self.peak, self._process.memory_info().rss)
+            rss = self._process.memory_info().rss
+            if rss > self.peak:
+                self.peak, self.step_at_peak = rss, JOB_STEP[0]
             time.sleep(0.1)
 
     def reset(self) -> int:
         gc.collect()
-        self.peak = self._process.memory_info().rss
+        JOB_STEP[0] = "-"
+        self.peak, self.step_at_peak = self._process.memory_info().rss, "-"
         return self.peak
 
 
@@ -131,9 +139,9 @@ def timed(rss: PeakRss, results: dict, stage: str, function, *args):
     value = function(*args)
     seconds = time.perf_counter() - started
     results[stage] = {"seconds": round(seconds, 2), "peak_rss_mb": round(rss.peak / 2**20),
-                      "rss_before_mb": round(before / 2**20)}
-    print(f"{stage}: {seconds:.1f} s, peak RSS {rss.peak / 2**20:,.0f} MB (before {before / 2**20:,.0f} MB)",
-          flush=True)
+                      "rss_before_mb": round(before / 2**20), "job_step_at_peak": rss.step_at_peak}
+    print(f"{stage}: {seconds:.1f} s, peak RSS {rss.peak / 2**20:,.0f} MB (before {before / 2**20:,.0f} MB; "
+          f"peak during job step: {rss.step_at_peak})", flush=True)
     return value
 
 
@@ -203,6 +211,8 @@ def winnow_analysis(dataset_id: int) -> dict:
     last = [0.0]
 
     def show(done, total, message):
+        if message:
+            JOB_STEP[0] = message[:60]
         if message and time.monotonic() - last[0] > 15:
             last[0] = time.monotonic()
             print(f"  job: {message}", flush=True)
