@@ -38,3 +38,21 @@ def test_another_model_or_no_cache_or_a_broken_file_reads_everything_from_the_da
     assert vector_cache.cached_rows(tmp_path, "other", np.array([1]), one)[0] is None
     next(tmp_path.glob("vectors-m.npy")).write_bytes(b"not a numpy file")
     assert vector_cache.cached_rows(tmp_path, "m", np.array([1]), one)[0] is None
+
+
+def test_rows_spread_over_several_read_windows_and_a_truncated_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(vector_cache, "READ_ROWS", 7)  # many windows, some with no wanted row
+    n = 100
+    ids = np.arange(1000, 1000 + n)
+    names = [f"t{i}" for i in range(n)]
+    vectors = unit_rows(n, dim=5, seed=3)
+    vector_cache.keep(tmp_path, "m", ids, (ids + 5000, hashes(*names)), vectors)
+    wanted = ids[[0, 1, 2, 30, 31, 60, 61, 62, 63, 64, 65, 66, 67, 99]]
+    identities = (wanted + 5000, hashes(*[names[i - 1000] for i in wanted]))
+    identities[0][3] = 1  # re-embedded: not from the cache
+    out, filled = vector_cache.cached_rows(tmp_path, "m", wanted, identities)
+    assert filled.sum() == len(wanted) - 1 and not filled[3]
+    assert np.array_equal(out[filled], vectors[wanted[filled] - 1000]) and not out[3].any()
+    path = next(tmp_path.glob("vectors-m.npy"))
+    path.write_bytes(path.read_bytes()[:-20])  # the last row cut short
+    assert vector_cache.cached_rows(tmp_path, "m", wanted, identities)[0] is None
