@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from app.db import session_scope
 from app.jobs import analysis  # noqa: F401 (registers its job kind)
+from app.jobs.memory import release_freed_memory
 from app.jobs.registry import JOB_FUNCTIONS
 from app.models import JobStatus, utcnow
 from app.progress import Progress
@@ -222,6 +223,8 @@ def run_claimed_job(job_id: int, report: Progress | None = None) -> None:
         with session_scope() as session:
             job_service.finish(session, job_id, JobStatus.failed, message=f"failed: {sentence}"[:500],
                                error=sentence)
+    finally:
+        release_freed_memory()
 
 
 def user_message(exc: Exception) -> str:
