@@ -10,6 +10,7 @@ from sqlmodel import Session
 from app.services import search_index
 from app.services.examples import list_examples
 from app.services.text_search import example_text_condition
+from tests.services.search_walk import search_ids
 
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
@@ -26,17 +27,6 @@ def _texts(n: int) -> list[dict]:
             prompt += " Ünïcode"
         rows.append({"prompt": prompt, "completion": f"answer {WORDS[(i + 1) % 8]}"})
     return rows
-
-
-def _search(database, dataset_id: int, q: str) -> list[int]:
-    with Session(database) as session:
-        ids, cursor = [], None
-        while True:
-            page = list_examples(session, dataset_id, q=q, limit=7, cursor=cursor)
-            ids += [e.id for e in page.items]
-            cursor = page.next_cursor
-            if cursor is None:
-                return ids
 
 
 def _like(database, dataset_id: int, q: str) -> list[int]:
@@ -60,7 +50,7 @@ def test_every_search_is_likes_rows_before_during_and_after_filling(sqlite_only,
     import_jsonl(ds["id"], "\n".join(json.dumps(r) for r in _texts(200)))
     expected = {q: _like(database, ds["id"], q) for q in QUERIES}
     assert expected["rareword"] and expected["charlie"] and expected["absentword"] == []
-    assert {q: _search(database, ds["id"], q) for q in QUERIES} == expected  # nothing indexed: LIKE alone
+    assert {q: search_ids(database, ds["id"], q) for q in QUERIES} == expected  # nothing indexed: LIKE alone
 
     stops = iter([False, False, True])  # two chunks, then stop: rows above the watermark...
     assert search_index.fill(database, chunk_rows=40, should_stop=lambda: next(stops)) == 80
@@ -69,13 +59,13 @@ def test_every_search_is_likes_rows_before_during_and_after_filling(sqlite_only,
         assert through > 0
         plan = search_index.plan(session, "rareword")
         assert plan is not None and plan.indexed_through == through  # ...are searched by LIKE over their ids
-    assert {q: _search(database, ds["id"], q) for q in QUERIES} == expected
+    assert {q: search_ids(database, ds["id"], q) for q in QUERIES} == expected
 
     assert search_index.fill(database) == 120
     with Session(database) as session:
         assert search_index.plan(session, "rareword").indexed_through is None  # everything indexed
         assert search_index.plan(session, "ec") is None  # shorter than a trigram: LIKE alone
-    assert {q: _search(database, ds["id"], q) for q in QUERIES} == expected
+    assert {q: search_ids(database, ds["id"], q) for q in QUERIES} == expected
 
 
 def test_index_is_the_plan_for_a_rare_word_and_not_for_a_common_one(sqlite_only, database, make_dataset,
@@ -91,7 +81,7 @@ def test_index_is_the_plan_for_a_rare_word_and_not_for_a_common_one(sqlite_only,
                                {"m": search_index.plan(session, "RareWord").match}).all()
         assert any("VIRTUAL TABLE" in str(row) for row in plan)
         assert not example_text_condition(session, "number", ds["id"]).by_index  # in every row: reading rows is faster
-    assert _search(database, ds["id"], "RareWord") == _like(database, ds["id"], "RareWord")
+    assert search_ids(database, ds["id"], "RareWord") == _like(database, ds["id"], "RareWord")
 
 
 def test_edits_deletions_and_reused_ids_stay_exact(sqlite_only, database, client, make_dataset, import_jsonl):
@@ -102,8 +92,8 @@ def test_edits_deletions_and_reused_ids_stay_exact(sqlite_only, database, client
     example = client.get(f"/api/v1/examples/{ids[0]}").json()
     client.patch(f"/api/v1/examples/{ids[0]}", json={"version": example["version"], "input": "now about zeppelins"}
                  ).raise_for_status()
-    assert _search(database, ds["id"], "rareword") == ids[1:]  # the old text's trigrams: dropped by the LIKE
-    assert _search(database, ds["id"], "zeppelin") == [ids[0]]  # the new text: indexed by the trigger
+    assert search_ids(database, ds["id"], "rareword") == ids[1:]  # the old text's trigrams: dropped by the LIKE
+    assert search_ids(database, ds["id"], "zeppelin") == [ids[0]]  # the new text: indexed by the trigger
 
     newest = max(_like(database, ds["id"], ""))
     client.delete(f"/api/v1/examples/{newest}").raise_for_status()
@@ -111,7 +101,7 @@ def test_edits_deletions_and_reused_ids_stay_exact(sqlite_only, database, client
     import_jsonl(ds["id"], json.dumps({"prompt": "a quokka arrives", "completion": "x"}))
     reused = _like(database, ds["id"], "quokka")
     assert reused and reused[0] <= newest  # SQLite gave the new row a deleted row's id, under the watermark
-    assert _search(database, ds["id"], "quokka") == reused  # indexed by the insert trigger
+    assert search_ids(database, ds["id"], "quokka") == reused  # indexed by the insert trigger
     with Session(database) as session:
         assert search_index.plan(session, "quokka").indexed_through is None
 
@@ -130,7 +120,7 @@ def test_a_mostly_deleted_index_is_emptied_and_filled_again(sqlite_only, databas
     with database.connect() as connection:
         assert tuple(connection.execute(text(search_index._STATE)).one()) == (0, 0, 0)
     assert search_index.fill(database) == 20
-    assert _search(database, kept["id"], "rareword") == _like(database, kept["id"], "rareword")
+    assert search_ids(database, kept["id"], "rareword") == _like(database, kept["id"], "rareword")
 
 
 def test_the_server_fills_the_index_in_the_background(sqlite_only, database, make_dataset, import_jsonl,
@@ -160,8 +150,8 @@ def test_quotes_and_wildcards_in_the_query_are_literal(sqlite_only, database, ma
     import_jsonl(ds["id"], "\n".join(json.dumps(r) for r in rows * 30))
     search_index.fill(database)
     for q in ['"hi"', '100%_', 'y "h']:
-        assert _search(database, ds["id"], q) == _like_escaped(database, ds["id"], q)
-        assert len(_search(database, ds["id"], q)) == 30
+        assert search_ids(database, ds["id"], q) == _like_escaped(database, ds["id"], q)
+        assert len(search_ids(database, ds["id"], q)) == 30
 
 
 def _like_escaped(database, dataset_id: int, q: str) -> list[int]:

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.services import text_search
-from app.services.examples import list_examples
 from app.services.text_search import example_text_condition
+from tests.services.search_walk import search_ids
 
 
 def _rows(n: int) -> list[dict]:
@@ -22,17 +22,6 @@ def _rows(n: int) -> list[dict]:
         rows.append({"prompt": prompt, "completion": "École" if i == 5 else f"answer {i % 7}"})
     rows.append({"prompt": "100% sure_thing", "completion": "école"})
     return rows
-
-
-def _search(database, dataset_id: int, q: str) -> list[int]:
-    with Session(database) as session:
-        ids, cursor = [], None
-        while True:
-            page = list_examples(session, dataset_id, q=q, limit=9, cursor=cursor)
-            ids += [e.id for e in page.items]
-            cursor = page.next_cursor
-            if cursor is None:
-                return ids
 
 
 def _ids_where(database, dataset_id: int, condition: str, **params) -> list[int]:
@@ -51,16 +40,16 @@ def dataset(make_dataset, import_jsonl):
 
 def test_search_folds_ascii_letters_only_and_takes_wildcards_literally(database, dataset):
     every = _ids_where(database, dataset["id"], "1 = 1")
-    rare = _search(database, dataset["id"], "rarephrase, INSIDE")
-    assert len(rare) == 6 and rare == _search(database, dataset["id"], "RarePhrase, inside")
-    assert _search(database, dataset["id"], "100%") == [every[-1]]
-    assert _search(database, dataset["id"], "s_r") == []  # `_` is an underscore, not any character ("sur")
-    assert _search(database, dataset["id"], "sure_thing") == [every[-1]]
+    rare = search_ids(database, dataset["id"], "rarephrase, INSIDE")
+    assert len(rare) == 6 and rare == search_ids(database, dataset["id"], "RarePhrase, inside")
+    assert search_ids(database, dataset["id"], "100%") == [every[-1]]
+    assert search_ids(database, dataset["id"], "s_r") == []  # `_` is an underscore, not any character ("sur")
+    assert search_ids(database, dataset["id"], "sure_thing") == [every[-1]]
     # Non-ASCII letters are compared as they are, on both databases.
-    assert _search(database, dataset["id"], "école") == [every[-1]]
-    assert _search(database, dataset["id"], "École") == [every[5]]
-    assert _search(database, dataset["id"], "ÉCOLE") == [every[5]]  # its ASCII letters folded
-    assert _search(database, dataset["id"], "éCOLE") == [every[-1]]
+    assert search_ids(database, dataset["id"], "école") == [every[-1]]
+    assert search_ids(database, dataset["id"], "École") == [every[5]]
+    assert search_ids(database, dataset["id"], "ÉCOLE") == [every[5]]  # its ASCII letters folded
+    assert search_ids(database, dataset["id"], "éCOLE") == [every[-1]]
 
 
 def test_postgres_looks_up_a_rare_text_in_the_index_and_reads_a_common_one_in_order(database, dataset):
@@ -78,8 +67,8 @@ def test_postgres_looks_up_a_rare_text_in_the_index_and_reads_a_common_one_in_or
         plan = "\n".join(session.execute(query, {"p": "%RarePhrase%"}).scalars())
         assert "ix_examples_input_trgm" in plan  # the index serves ILIKE under the columns' "C" collation
     rare_rows = _ids_where(database, dataset["id"], ilike, p="%rarephrase%")
-    assert _search(database, dataset["id"], "RarePhrase") == rare_rows
-    assert _search(database, dataset["id"], "common words") == _ids_where(database, dataset["id"], ilike,
+    assert search_ids(database, dataset["id"], "RarePhrase") == rare_rows
+    assert search_ids(database, dataset["id"], "common words") == _ids_where(database, dataset["id"], ilike,
                                                                           p="%COMMON WORDS%")
 
 
