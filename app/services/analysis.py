@@ -88,17 +88,23 @@ def start_analysis(session: Session, dataset_id: int, run_by: str | None = None)
     return job
 
 
+EXAMPLE_BATCH = 10_000
+
+
 def load_context(session: Session, dataset_id: int) -> AnalysisContext:
     dataset = get_dataset(session, dataset_id)
-    rows = session.execute(
+    # Batch by batch: the driver's rows of one batch are freed before the next, instead of a million of
+    # them interleaved in the heap with the strings that are kept (a third more memory, never given back).
+    result = session.execute(
         select(Example.id, Example.input, Example.output, Example.label, Example.system, Example.history,
                Example.status, Example.input_hash, Example.version, Example.rejected, Example.kto_label)
         .where(Example.dataset_id == dataset_id).order_by(Example.id)
-    ).all()
+        .execution_options(yield_per=EXAMPLE_BATCH))
+    examples = [_row(*row) for batch in result.partitions() for row in batch]
     return AnalysisContext(
         dataset=DatasetInfo(id=dataset.id, task_type=dataset.task_type, label_set=dataset.label_set,
                             output_schema=dataset.output_schema),
-        examples=[_row(*row) for row in rows],
+        examples=examples,
         settings=effective_settings(dataset.settings),
     )
 
@@ -189,12 +195,14 @@ def find_neighbours(ctx: AnalysisContext, identities: tuple[np.ndarray, np.ndarr
                                       vectors, *identities, k, ctx.progress)
     if updated is not None:
         ctx.notes["neighbours_updated"] = True
-    else:
-        built = index.build_index(vectors, ctx.exact_search_max_rows, ctx.progress)
-        updated = index.neighbours_in(built, vectors, k, ctx.progress)
-        saved = neighbour_update.SavedIndex(built, ctx.ids.copy(), *identities)
-    neighbour_update.save(ctx.cache_dir, saved)
-    return updated
+        return updated
+    del saved
+    built = index.build_index(vectors, ctx.exact_search_max_rows, ctx.progress)
+    found = index.neighbours_in(built, vectors, k, ctx.progress)
+    kept = neighbour_update.compact(built, vectors)
+    del built
+    neighbour_update.save(ctx.cache_dir, neighbour_update.SavedIndex(kept, ctx.ids.copy(), *identities))
+    return found
 
 
 def load_comparisons(ctx: AnalysisContext, dataset_id: int, embedder) -> None:

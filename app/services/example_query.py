@@ -32,10 +32,22 @@ class ExampleFilters:
             raise InvalidInput(f"finding_status must be one of {', '.join(FINDING_STATUSES)}", field="finding_status")
 
 
+@dataclass
+class ExampleSelection:
+    conditions: list[ColumnElement[bool]]  # the first is the dataset's
+    count_apart: bool = False  # a text search whose capped count comes from the index (paging.count_from_index)
+
+
 def example_conditions(session: Session, dataset_id: int, filters: ExampleFilters) -> list[ColumnElement[bool]]:
-    """WHERE conditions selecting the dataset's examples that match `filters`; the first is the dataset's.
-    The database picks the form of the text search (app/services/text_search.py)."""
+    """WHERE conditions selecting the dataset's examples that match `filters`; the first is the dataset's."""
+    return example_selection(session, dataset_id, filters).conditions
+
+
+def example_selection(session: Session, dataset_id: int, filters: ExampleFilters) -> ExampleSelection:
+    """The conditions of `example_conditions`, and how to count them. The database picks the form of the
+    text search (app/services/text_search.py)."""
     conditions: list[ColumnElement[bool]] = [Example.dataset_id == dataset_id]
+    count_apart = False
     if filters.status:
         conditions.append(Example.status == filters.status)
     if filters.label:
@@ -49,6 +61,7 @@ def example_conditions(session: Session, dataset_id: int, filters: ExampleFilter
     if filters.q:
         text_condition = example_text_condition(session, filters.q, dataset_id)
         conditions.append(text_condition.condition)
+        count_apart = text_condition.count_apart
         if text_condition.by_index:
             # The index's candidate ids lead: `+ 0` keeps the database off the dataset's indexes,
             # which would have it read every row of the dataset and test each id against the candidates.
@@ -71,4 +84,4 @@ def example_conditions(session: Session, dataset_id: int, filters: ExampleFilter
         conditions.append(func.length(Example.input) >= filters.min_length)
     if filters.max_length is not None:
         conditions.append(func.length(Example.input) <= filters.max_length)
-    return conditions
+    return ExampleSelection(conditions, count_apart)

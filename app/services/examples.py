@@ -9,7 +9,7 @@ from app.errors import Conflict, InvalidInput
 from app.models import Dataset, Example, Finding, FindingStatus, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
-from app.services.example_query import ExampleFilters, example_conditions
+from app.services.example_query import ExampleFilters, example_selection
 from app.text import pair_hashes, storable_json
 from app.services import dataset_stats, paging
 from app.services.common import get_or_not_found
@@ -157,7 +157,8 @@ def list_examples(
     See app/services/paging.py for the cursor and what `total` counts."""
     get_dataset(session, dataset_id)
     filters = ExampleFilters(q=q, status=status, label=label, check=check, finding_status=finding_status)
-    conditions = example_conditions(session, dataset_id, filters)  # the dataset's own condition first
+    selection = example_selection(session, dataset_id, filters)
+    conditions = selection.conditions  # the dataset's own condition first
     count_query = None
     if check and not (status or label or q):
         # Counted from the findings alone: no example row is read (findings go with their example).
@@ -166,14 +167,15 @@ def list_examples(
             Finding.status == (finding_status or FindingStatus.open)).distinct()
     return _keyset_page(session, dataset_id, conditions, narrow=not (status or label), limit=limit,
                         offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query,
-                        searching=bool(q))
+                        searching=bool(q), count_apart=selection.count_apart)
 
 
 def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow: bool, limit: int, offset: int,
                  cursor: str | None, descending: bool, count: CountMode, count_query=None,
-                 searching: bool = False) -> ExampleList:
-    """`conditions[0]` is the dataset's own condition, in the form example_conditions chose. `searching`:
-    a text search, whose first page and count are one read (paging.fetch_first_counted)."""
+                 searching: bool = False, count_apart: bool = False) -> ExampleList:
+    """`conditions[0]` is the dataset's own condition, in the form example_selection chose. `searching`:
+    a text search, whose first page and count are one read (paging.fetch_first_counted), or two
+    (`count_apart`)."""
     keys = [SortKey(Example.id, descending=descending)]
     position = paging.decode_cursor(cursor, keys) if cursor else None
     counted = position.count if position and count is CountMode.capped else None
@@ -187,7 +189,7 @@ def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow:
     if offset and position is None:
         walk = walk.offset(offset)
     if searching and position is None and not offset and count is CountMode.capped and count_query is None:
-        page, counted = paging.fetch_first_counted(session, walk, keys, limit=limit)
+        page, counted = paging.fetch_first_counted(session, walk, keys, limit=limit, count_apart=count_apart)
     else:
         page = paging.fetch(session, walk, keys, cursor_values=position.values if position else None, limit=limit)
     ids = [row.id for row in page.rows]

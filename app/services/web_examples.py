@@ -16,7 +16,7 @@ from app.models import Dataset, Example, Finding, Revision
 from app.schemas.example import ExampleUpdate
 from app.services import example_query, paging
 from app.services.datasets import get_dataset
-from app.services.example_query import FINDING_STATUSES, example_conditions
+from app.services.example_query import FINDING_STATUSES, example_selection
 from app.services.paging import SortKey
 from app.services.examples import get_example, list_revisions, update_example
 from app.services.findings import list_findings
@@ -77,7 +77,8 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     paging as the API lists: app/services/paging.py). `total` is capped: COUNT_CAP + 1 means "more"."""
     get_dataset(session, dataset_id)
     keys = SORTS[filters.sort]
-    conditions = example_conditions(session, dataset_id, filters)
+    selection = example_selection(session, dataset_id, filters)
+    conditions = selection.conditions
     backwards = before is not None
     cursor = paging.decode_cursor(before if backwards else after, keys, field="before" if backwards else "after") \
         if (before or after) else None
@@ -92,7 +93,8 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     query = select(*(key.column for key in keys[:-1]), Example.id).where(*walk_conditions)
     counted = cursor.count if cursor else None
     if filters.q and cursor is None:  # a text search: its first page and count in one read
-        page, counted = paging.fetch_first_counted(session, query, keys, limit=limit)
+        page, counted = paging.fetch_first_counted(session, query, keys, limit=limit,
+                                                   count_apart=selection.count_apart)
     else:
         page = paging.fetch(session, query, keys, cursor_values=cursor.values if cursor else None, limit=limit,
                             backwards=backwards)

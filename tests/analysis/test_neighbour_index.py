@@ -48,7 +48,23 @@ def saved_state(vectors: np.ndarray, ids: np.ndarray, hashes: list[str], k: int)
     sims, rows = index.neighbours_in(built, vectors, k)
     embedding_ids = np.arange(len(ids)) + 1
     graph = neighbour_graph.build("m", ids, vectors, sims, rows, embedding_ids, hashes)
-    return graph, neighbour_update.SavedIndex(built, ids.copy(), embedding_ids, neighbour_graph.as_hashes(hashes))
+    return graph, neighbour_update.SavedIndex(neighbour_update.compact(built, vectors), ids.copy(), embedding_ids,
+                                              neighbour_graph.as_hashes(hashes))
+
+
+def test_the_saved_index_keeps_the_graph_over_8_bit_vectors():
+    vectors = clustered(400, dim=64)
+    built = index.build_index(vectors, exact_max_rows=0)
+    kept = neighbour_update.compact(built, vectors)
+    assert type(kept).__name__ == "IndexHNSWSQ" and kept.ntotal == built.ntotal
+    assert kept.hnsw.efSearch == index.HNSW_EF_SEARCH
+    _, from_float = built.search(vectors, 2)
+    _, from_bytes = kept.search(vectors, 2)
+    assert (from_float[:, 1] == from_bytes[:, 1]).mean() >= 0.95  # the same nearest other vector
+    import faiss
+
+    assert faiss.downcast_index(kept.storage).code_size == 64  # a byte per dimension, against 4
+    assert faiss.downcast_index(built.storage).code_size == 4 * 64
 
 
 def test_an_edit_updates_the_graph_without_searching_everything_again(tmp_path):
@@ -79,7 +95,35 @@ def test_an_edit_updates_the_graph_without_searching_everything_again(tmp_path):
     row_of_300 = int(np.flatnonzero(now_ids == 400)[0])
     assert row_of_300 in rows[10] and 10 in rows[row_of_300]  # the new near-copy, seen from both sides
     assert not (rows == 11 - 0).all()  # sanity: rows are current positions
-    assert saved.index.ntotal == len(vectors) + 1  # the edited vector was added, nothing rebuilt
+    assert saved.index.ntotal == len(vectors)  # the saved index is only read: nothing added, nothing rebuilt
+
+    # A second edit, against the graph of the first: row 20 becomes a near-copy of row 10, whose vector is
+    # not in the index (it is found by the exact search among the unindexed rows).
+    graph = neighbour_graph.build("m", now_ids, now_vectors, sims, rows, embedding_ids, now_hashes)
+    again = now_vectors.copy()
+    again[20] = now_vectors[10] + 0.01
+    again[20] /= np.linalg.norm(again[20])
+    again_ids, again_hashes = embedding_ids.copy(), now_hashes.copy()
+    again_ids[20], again_hashes[20] = 10_001, b"e" * 64
+    sims, rows = neighbour_update.update(graph, saved, "m", now_ids, again, again_ids, again_hashes, k)
+    assert 10 in rows[20] and 20 in rows[10]
+    exact = index.knn(again, k, exact_max_rows=len(again))
+    wanted = close_pairs(*exact, 0.9)
+    assert len(wanted & close_pairs(sims, rows, 0.9)) / len(wanted) >= 0.99
+
+
+def test_an_index_that_misses_too_many_current_vectors_is_built_again():
+    vectors, k = clustered(100), 3
+    ids = np.arange(len(vectors))
+    hashes = [f"{i:064x}" for i in range(len(vectors))]
+    graph, saved = saved_state(vectors, ids, hashes, k)
+    embedding_ids = np.arange(len(vectors)) + 1
+    # The graph is up to date with 10% of the vectors edited since the index was built (earlier updates).
+    edited = embedding_ids.copy()
+    edited[:10] += 1000
+    sims, rows = index.knn(vectors, k, exact_max_rows=len(vectors))
+    current = neighbour_graph.build("m", ids, vectors, sims, rows, edited, hashes)
+    assert neighbour_update.update(current, saved, "m", ids, vectors, edited, hashes, k) is None
 
 
 def test_too_many_changes_or_another_model_mean_a_full_search():

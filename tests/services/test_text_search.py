@@ -19,6 +19,8 @@ def _rows(n: int) -> list[dict]:
         prompt = f"common words of row {i}"
         if i % 400 == 3:
             prompt += " with a RarePhrase, inside"
+        if i % 10 == 4:
+            prompt += " and a middling word"
         rows.append({"prompt": prompt, "completion": "École" if i == 5 else f"answer {i % 7}"})
     rows.append({"prompt": "100% sure_thing", "completion": "école"})
     return rows
@@ -80,3 +82,28 @@ def test_a_small_dataset_is_read_in_order_without_the_index(database, make_datas
     with Session(database) as session:
         assert text_search.PROBE_ROWS > 51
         assert not example_text_condition(session, "RarePhrase", ds["id"]).by_index
+
+
+def test_postgres_counts_a_middling_text_from_the_index(database, dataset, monkeypatch):
+    if database.dialect.name != "postgresql":
+        pytest.skip("Postgres's plan")
+    from app.services import paging
+    from app.services.examples import list_examples
+
+    ilike = "input ILIKE :p OR output ILIKE :p"
+    middling = _ids_where(database, dataset["id"], ilike, p="%middling%")
+    assert len(middling) == 240  # 10% of the rows
+    with Session(database) as session:
+        assert example_text_condition(session, "Middling", dataset["id"]).count_apart
+        assert not example_text_condition(session, "common words", dataset["id"]).count_apart
+        assert not example_text_condition(session, "RarePhrase", dataset["id"]).count_apart
+        first = list_examples(session, dataset["id"], q="Middling", limit=7)
+        assert [e.id for e in first.items] == middling[:7]
+        assert (first.total, first.total_capped) == (240, False)
+        monkeypatch.setattr(paging, "COUNT_CAP", 100)
+        capped = list_examples(session, dataset["id"], q="Middling", limit=7)
+        assert (capped.total, capped.total_capped) == (100, True)
+        # The planner settings that steer the count end with it.
+        assert session.execute(text("SHOW enable_seqscan")).scalar() == "on"
+        assert session.execute(text("SHOW enable_indexscan")).scalar() == "on"
+    assert search_ids(database, dataset["id"], "middling") == middling
