@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus
+from app.services.paging import Count
 from app.services.text_search import example_text_condition
 
 FINDING_STATUSES = tuple(s.value for s in FindingStatus)
@@ -35,7 +36,7 @@ class ExampleFilters:
 @dataclass
 class ExampleSelection:
     conditions: list[ColumnElement[bool]]  # the first is the dataset's
-    count_apart: bool = False  # a text search whose capped count comes from the index (paging.count_from_index)
+    count: Count | None = None  # the capped count, when the text search found it on the way
 
 
 def example_conditions(session: Session, dataset_id: int, filters: ExampleFilters) -> list[ColumnElement[bool]]:
@@ -47,7 +48,7 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
     """The conditions of `example_conditions`, and how to count them. The database picks the form of the
     text search (app/services/text_search.py)."""
     conditions: list[ColumnElement[bool]] = [Example.dataset_id == dataset_id]
-    count_apart = False
+    count = None
     if filters.status:
         conditions.append(Example.status == filters.status)
     if filters.label:
@@ -61,7 +62,7 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
     if filters.q:
         text_condition = example_text_condition(session, filters.q, dataset_id)
         conditions.append(text_condition.condition)
-        count_apart = text_condition.count_apart
+        count = text_condition.count  # the text's matches in the dataset: the count while no other filter is set
         if text_condition.by_index:
             # The index's candidate ids lead: `+ 0` keeps the database off the dataset's indexes,
             # which would have it read every row of the dataset and test each id against the candidates.
@@ -84,4 +85,4 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
         conditions.append(func.length(Example.input) >= filters.min_length)
     if filters.max_length is not None:
         conditions.append(func.length(Example.input) <= filters.max_length)
-    return ExampleSelection(conditions, count_apart)
+    return ExampleSelection(conditions, count if len(conditions) == 2 else None)

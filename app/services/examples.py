@@ -167,15 +167,15 @@ def list_examples(
             Finding.status == (finding_status or FindingStatus.open)).distinct()
     return _keyset_page(session, dataset_id, conditions, narrow=not (status or label), limit=limit,
                         offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query,
-                        searching=bool(q), count_apart=selection.count_apart)
+                        searching=bool(q), known_count=selection.count)
 
 
 def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow: bool, limit: int, offset: int,
                  cursor: str | None, descending: bool, count: CountMode, count_query=None,
-                 searching: bool = False, count_apart: bool = False) -> ExampleList:
+                 searching: bool = False, known_count: paging.Count | None = None) -> ExampleList:
     """`conditions[0]` is the dataset's own condition, in the form example_selection chose. `searching`:
-    a text search, whose first page and count are one read (paging.fetch_first_counted), or two
-    (`count_apart`)."""
+    a text search, whose first page and count are one read (paging.fetch_first_counted), or whose count
+    the search found on the way (`known_count`)."""
     keys = [SortKey(Example.id, descending=descending)]
     position = paging.decode_cursor(cursor, keys) if cursor else None
     counted = position.count if position and count is CountMode.capped else None
@@ -189,7 +189,7 @@ def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow:
     if offset and position is None:
         walk = walk.offset(offset)
     if searching and position is None and not offset and count is CountMode.capped and count_query is None:
-        page, counted = paging.fetch_first_counted(session, walk, keys, limit=limit, count_apart=count_apart)
+        page, counted = paging.fetch_first_counted(session, walk, keys, limit=limit, known=known_count)
     else:
         page = paging.fetch(session, walk, keys, cursor_values=position.values if position else None, limit=limit)
     ids = [row.id for row in page.rows]

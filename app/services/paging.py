@@ -23,7 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import Select, and_, func, or_, select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
@@ -118,28 +118,14 @@ def count(session: Session, query: Select, mode: CountMode = CountMode.capped) -
     return Count(min(total, COUNT_CAP), capped=total > COUNT_CAP)
 
 
-def count_from_index(session: Session, query: Select) -> Count:
-    """Postgres: the capped count of a text search read from its trigram index (a bitmap scan, which
-    stops at the cap), for a text too common to look up in the index first yet too rare to reach the
-    cap soon in id order (app/services/text_search.py). The planner prefers the id order there, because
-    it cannot tell how the matches are spread; the two settings that steer it end with the savepoint."""
-    savepoint = session.begin_nested()
-    try:
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-        session.execute(text("SET LOCAL enable_indexscan = off"))
-        return count(session, query)
-    finally:
-        savepoint.rollback()
-
-
 def fetch_first_counted(session: Session, query: Select, keys: Sequence[SortKey], *, limit: int,
-                        count_apart: bool = False) -> "tuple[KeysetPage, Count]":
+                        known: Count | None = None) -> "tuple[KeysetPage, Count]":
     """The first page and the capped count in one statement, for a text search: both must read (and
     recheck) the same matching rows. The database counts the first COUNT_CAP + 1 rows in page order
     (a window count) and returns the page alone, so Python handles `limit` rows, not 10,000.
-    `count_apart`: the page alone, then `count_from_index`."""
-    if count_apart:
-        return fetch(session, query, keys, cursor_values=None, limit=limit), count_from_index(session, query)
+    `known`: the count the search already made (app/services/text_search.py); the page alone is read."""
+    if known is not None:
+        return fetch(session, query, keys, cursor_values=None, limit=limit), known
     first = query.order_by(*order_by(keys)).limit(COUNT_CAP + 1).subquery()
     columns = list(first.c)  # a keyset query selects its sort keys' columns, in order (the id last)
     ordered = [column.desc() if key.descending else column.asc() for column, key in zip(columns, keys, strict=True)]

@@ -10,31 +10,28 @@ On Postgres it is ILIKE, under the "C" collation of examples.input and examples.
 libc locale's. The pg_trgm GIN indexes of 0002_search_indexes serve it. Postgres plans a LIMITed
 list in id order as a scan of the rows in that order, which reads every row when the text is rare
 (a phrase: 3.4 s at 1,000,000 pairs); so a probe of the dataset's first rows measures how common
-the text is, and a rare one is looked up in the index first (`id = ANY(matching ids)`); a text of
-middling frequency is read in id order for its page and counted from the index
-(`paging.count_from_index`).
+the text is, and a rare one is looked up in the index first: up to 10,001 matching ids, which are
+also its count, then `id = ANY(matching ids)`.
 
 Either way the ILIKE/LIKE decides, so every plan gives exactly its rows.
 """
 
 from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, cast, func, literal_column, or_, select, text
+from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, bindparam, func, literal_column, or_, select, text
 from sqlmodel import Session
 
 from app.models import Example
-from app.services import search_index
+from app.services import paging, search_index
 
 ESCAPE = "\\"
 # Postgres: a text in fewer than this share of the probed rows is looked up in the trigram index
 # first. Reading rows in id order until the capped count is full reads COUNT_CAP / share rows; the
 # index reads every candidate row at random, about four times the cost of a row read in order. At
-# 1,000,000 rows the two meet near 5% (benchmarks/README.md, "Search ... on Postgres").
+# 1,000,000 rows the two meet near 5% (benchmarks/README.md, "Search ... on Postgres"). The lookup
+# stops at COUNT_CAP + 1 matches: a text the probe took for rare but that has more (the first rows
+# are not a random sample) is then read in id order, where its matches come often enough.
 INDEX_FIRST_BELOW = 0.05
-# Postgres: a text in INDEX_FIRST_BELOW to COUNT_APART_BELOW of the probed rows is read in id order for
-# its page (a few hundred rows) but counted apart, from the trigram index: its capped count read in id
-# order would read 10,001 / share rows (200,000 at 5%); from the index it rechecks about 10,001.
-COUNT_APART_BELOW = 0.25
 PROBE_ROWS = 2_000
 
 
@@ -55,8 +52,8 @@ def contains(dialect_name: str, q: str, *columns):
 @dataclass
 class TextCondition:
     condition: ColumnElement[bool]
-    by_index: bool  # the condition's candidates come from SQLite's trigram index: drive the query by id
-    count_apart: bool = False  # Postgres: count the matches from the trigram index, apart from the page
+    by_index: bool  # the condition's candidates come from an index: drive the query by id
+    count: paging.Count | None = None  # Postgres: the capped count of the dataset's matches, found on the way
 
 
 def example_text_condition(session: Session, q: str, dataset_id: int) -> TextCondition:
@@ -81,11 +78,25 @@ def _postgres_condition(session: Session, q: str, dataset_id: int, condition) ->
              .order_by(Example.id).limit(PROBE_ROWS).subquery())
     probed, matched = session.execute(select(func.count(), func.count().filter(
         contains("postgresql", q, probe.c.input, probe.c.output)))).one()
-    if probed < PROBE_ROWS:  # a small dataset
+    if probed < PROBE_ROWS or matched >= INDEX_FIRST_BELOW * probed:  # a small dataset, or a common text
         return TextCondition(condition, by_index=False)
-    if matched >= INDEX_FIRST_BELOW * probed:  # a common text
-        return TextCondition(condition, by_index=False, count_apart=matched < COUNT_APART_BELOW * probed)
-    # An array from a scalar subquery (the cast keeps `= ANY` from reading it as a set of rows) is
-    # planned on its own, without the list's LIMIT and order: from the index.
-    matching = select(func.array_agg(Example.id)).where(Example.dataset_id == dataset_id, condition)
-    return TextCondition(Example.id == any_(cast(matching.scalar_subquery(), ARRAY(Integer))), by_index=True)
+    ids = _matching_ids_from_index(session, select(Example.id).where(Example.dataset_id == dataset_id, condition))
+    if len(ids) > paging.COUNT_CAP:
+        return TextCondition(condition, by_index=False, count=paging.Count(paging.COUNT_CAP, capped=True))
+    # The ILIKE stays: a row edited since the lookup is tested again.
+    return TextCondition(and_(Example.id == any_(bindparam("matching_ids", ids, type_=ARRAY(Integer))), condition),
+                         by_index=True, count=paging.Count(len(ids)))
+
+
+def _matching_ids_from_index(session: Session, query) -> list[int]:
+    """Up to COUNT_CAP + 1 ids that `query` matches, read through the trigram indexes: a bitmap scan that
+    stops at the cap. The planner would rather walk the rows in id order, which reads them all when the
+    text is rare, because it cannot tell how many rows a `%text%` matches; the two settings that steer it
+    end with the savepoint."""
+    savepoint = session.begin_nested()
+    try:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        session.execute(text("SET LOCAL enable_indexscan = off"))
+        return list(session.scalars(query.limit(paging.COUNT_CAP + 1)))
+    finally:
+        savepoint.rollback()

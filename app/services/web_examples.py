@@ -94,7 +94,7 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     counted = cursor.count if cursor else None
     if filters.q and cursor is None:  # a text search: its first page and count in one read
         page, counted = paging.fetch_first_counted(session, query, keys, limit=limit,
-                                                   count_apart=selection.count_apart)
+                                                   known=selection.count)
     else:
         page = paging.fetch(session, query, keys, cursor_values=cursor.values if cursor else None, limit=limit,
                             backwards=backwards)

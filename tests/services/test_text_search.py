@@ -19,8 +19,6 @@ def _rows(n: int) -> list[dict]:
         prompt = f"common words of row {i}"
         if i % 400 == 3:
             prompt += " with a RarePhrase, inside"
-        if i % 10 == 4:
-            prompt += " and a middling word"
         rows.append({"prompt": prompt, "completion": "École" if i == 5 else f"answer {i % 7}"})
     rows.append({"prompt": "100% sure_thing", "completion": "école"})
     return rows
@@ -84,26 +82,29 @@ def test_a_small_dataset_is_read_in_order_without_the_index(database, make_datas
         assert not example_text_condition(session, "RarePhrase", ds["id"]).by_index
 
 
-def test_postgres_counts_a_middling_text_from_the_index(database, dataset, monkeypatch):
+def test_postgres_index_lookup_gives_the_count_and_stops_at_the_cap(database, dataset, monkeypatch):
     if database.dialect.name != "postgresql":
         pytest.skip("Postgres's plan")
     from app.services import paging
     from app.services.examples import list_examples
 
     ilike = "input ILIKE :p OR output ILIKE :p"
-    middling = _ids_where(database, dataset["id"], ilike, p="%middling%")
-    assert len(middling) == 240  # 10% of the rows
+    rare = _ids_where(database, dataset["id"], ilike, p="%rarephrase%")
     with Session(database) as session:
-        assert example_text_condition(session, "Middling", dataset["id"]).count_apart
-        assert not example_text_condition(session, "common words", dataset["id"]).count_apart
-        assert not example_text_condition(session, "RarePhrase", dataset["id"]).count_apart
-        first = list_examples(session, dataset["id"], q="Middling", limit=7)
-        assert [e.id for e in first.items] == middling[:7]
-        assert (first.total, first.total_capped) == (240, False)
-        monkeypatch.setattr(paging, "COUNT_CAP", 100)
-        capped = list_examples(session, dataset["id"], q="Middling", limit=7)
-        assert (capped.total, capped.total_capped) == (100, True)
-        # The planner settings that steer the count end with it.
+        found = example_text_condition(session, "RarePhrase", dataset["id"])
+        assert found.by_index and found.count == paging.Count(len(rare))
+        first = list_examples(session, dataset["id"], q="RarePhrase", limit=4)
+        assert [e.id for e in first.items] == rare[:4] and (first.total, first.total_capped) == (len(rare), False)
+        # The planner settings that steer the lookup end with it.
         assert session.execute(text("SHOW enable_seqscan")).scalar() == "on"
         assert session.execute(text("SHOW enable_indexscan")).scalar() == "on"
-    assert search_ids(database, dataset["id"], "middling") == middling
+        # More matches than the cap: the rows are read in id order, and the count is the cap.
+        monkeypatch.setattr(paging, "COUNT_CAP", 4)
+        many = example_text_condition(session, "RarePhrase", dataset["id"])
+        assert not many.by_index and many.count == paging.Count(4, capped=True)
+        capped = list_examples(session, dataset["id"], q="RarePhrase", limit=3)
+        assert [e.id for e in capped.items] == rare[:3] and (capped.total, capped.total_capped) == (4, True)
+        # With another filter the text's own count is not the list's.
+        labelled = list_examples(session, dataset["id"], q="RarePhrase", status="pending", limit=3)
+        assert [e.id for e in labelled.items] == rare[:3]
+    assert search_ids(database, dataset["id"], "RarePhrase") == rare
