@@ -83,20 +83,20 @@ def _postgres_condition(session: Session, q: str, dataset_id: int, condition) ->
     ids = _matching_ids_from_index(session, select(Example.id).where(Example.dataset_id == dataset_id, condition))
     if len(ids) > paging.COUNT_CAP:
         return TextCondition(condition, by_index=False, count=paging.Count(paging.COUNT_CAP, capped=True))
-    # The ILIKE stays: a row edited since the lookup is tested again.
-    return TextCondition(and_(Example.id == any_(bindparam("matching_ids", ids, type_=ARRAY(Integer))), condition),
+    # The ids alone: testing the ILIKE again would read every matching row to sort them for the page.
+    return TextCondition(Example.id == any_(bindparam("matching_ids", ids, type_=ARRAY(Integer))),
                          by_index=True, count=paging.Count(len(ids)))
 
 
 def _matching_ids_from_index(session: Session, query) -> list[int]:
     """Up to COUNT_CAP + 1 ids that `query` matches, read through the trigram indexes: a bitmap scan that
     stops at the cap. The planner would rather walk the rows in id order, which reads them all when the
-    text is rare, because it cannot tell how many rows a `%text%` matches; the two settings that steer it
-    end with the savepoint."""
-    savepoint = session.begin_nested()
-    try:
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-        session.execute(text("SET LOCAL enable_indexscan = off"))
-        return list(session.scalars(query.limit(paging.COUNT_CAP + 1)))
-    finally:
-        savepoint.rollback()
+    text is rare, because it cannot tell how many rows a `%text%` matches. The two settings that steer it
+    are this transaction's (`set_config(..., true)`), and set back at once; if the read fails, the
+    transaction's rollback ends them."""
+    steer = "set_config('enable_seqscan', :seqscan, true), set_config('enable_indexscan', :indexscan, true)"
+    before = session.execute(text(f"SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
+                                  f"{steer}"), {"seqscan": "off", "indexscan": "off"}).one()
+    ids = list(session.scalars(query.limit(paging.COUNT_CAP + 1)))
+    session.execute(text(f"SELECT {steer}"), {"seqscan": before[0], "indexscan": before[1]})
+    return ids
