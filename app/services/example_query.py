@@ -62,7 +62,7 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
     if filters.q:
         text_condition = example_text_condition(session, filters.q, dataset_id)
         conditions.append(text_condition.condition)
-        count = text_condition.count  # the text's matches in the dataset: the count while no other filter is set
+        count = text_condition.count  # the text's matches in the whole dataset
         if text_condition.by_index:
             # The index's candidate ids lead: `+ 0` keeps the database off the dataset's indexes,
             # which would have it read every row of the dataset and test each id against the candidates.
@@ -85,4 +85,5 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
         conditions.append(func.length(Example.input) >= filters.min_length)
     if filters.max_length is not None:
         conditions.append(func.length(Example.input) <= filters.max_length)
-    return ExampleSelection(conditions, count if len(conditions) == 2 else None)
+    only_the_text = len(conditions) == 2  # the dataset's condition and the text's
+    return ExampleSelection(conditions, count if only_the_text else None)
