@@ -112,21 +112,7 @@ def test_an_edit_updates_the_graph_without_searching_everything_again(tmp_path):
     assert len(wanted & close_pairs(sims, rows, 0.9)) / len(wanted) >= 0.99
 
 
-def test_an_index_that_misses_too_many_current_vectors_is_built_again():
-    vectors, k = clustered(100), 3
-    ids = np.arange(len(vectors))
-    hashes = [f"{i:064x}" for i in range(len(vectors))]
-    graph, saved = saved_state(vectors, ids, hashes, k)
-    embedding_ids = np.arange(len(vectors)) + 1
-    # The graph is up to date with 10% of the vectors edited since the index was built (earlier updates).
-    edited = embedding_ids.copy()
-    edited[:10] += 1000
-    sims, rows = index.knn(vectors, k, exact_max_rows=len(vectors))
-    current = neighbour_graph.build("m", ids, vectors, sims, rows, edited, hashes)
-    assert neighbour_update.update(current, saved, "m", ids, vectors, edited, hashes, k) is None
-
-
-def test_too_many_changes_or_another_model_mean_a_full_search():
+def test_too_many_changes_another_model_or_an_aged_index_mean_a_full_search():
     vectors, k = clustered(100), 3
     ids = np.arange(len(vectors))
     hashes = [f"{i:064x}" for i in range(len(vectors))]
@@ -137,3 +123,7 @@ def test_too_many_changes_or_another_model_mean_a_full_search():
     changed[:10] += 1000  # 10% changed
     assert neighbour_update.update(graph, saved, "m", ids, vectors, changed, hashes, k) is None
     assert neighbour_update.update(graph, saved, "m", ids, vectors, embedding_ids, hashes, k) is not None
+    # A graph up to date with those 10% (earlier updates), but the index built before them: built again.
+    current = neighbour_graph.build("m", ids, vectors, *index.knn(vectors, k, exact_max_rows=len(vectors)),
+                                    changed, hashes)
+    assert neighbour_update.update(current, saved, "m", ids, vectors, changed, hashes, k) is None
