@@ -115,12 +115,9 @@ def similarities(vectors: np.ndarray, rows_from: np.ndarray, rows_to: np.ndarray
 
 def _exact_among(vectors: np.ndarray, rows: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each query's k most similar of vectors[rows], by exact search: (similarities, rows)."""
-    import faiss
-
     if not len(rows):
         return np.zeros((len(queries), 0), dtype=np.float32), np.zeros((len(queries), 0), dtype=np.int64)
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(np.ascontiguousarray(vectors[rows], dtype=np.float32))
+    exact = knn_index.build_index(np.ascontiguousarray(vectors[rows], dtype=np.float32), exact_max_rows=len(rows))
     sims, found = knn_index.search(exact, queries, min(k, len(rows)))
     return sims, np.where(found >= 0, rows[np.clip(found, 0, None)], -1)
 
