@@ -39,6 +39,12 @@ def test_highlight_window_and_escaping():
     assert str(highlight("a<b>c", None)) == "a&lt;b&gt;c"
     assert str(highlight("Cat cat", "cat")) == "<mark>Cat</mark> <mark>cat</mark>"
     assert str(highlight("x" * 500 + "cat", "cat", 100)).startswith("…")
+    # The list shows three lines of a text: the window starts on the match's line, at a word.
+    text = "A tool.\n\nIt reads many files and writes them out again, then it runs python scripts."
+    assert str(highlight(text, "python", 300)).startswith("…writes them out again, then it runs <mark>python</mark>")
+    assert str(highlight("A tool.\n\nIt runs python.", "python")) == "…It runs <mark>python</mark>."
+    # Only ASCII letters fold, as in the search: the Kelvin sign is not a "k".
+    assert "<mark>" not in str(highlight("\u212aelvin", "kelvin"))
 
 
 def test_all_matching_examples_with_a_stated_count(page_client, seed_pairs):

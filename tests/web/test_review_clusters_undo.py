@@ -118,11 +118,12 @@ def test_queue_context_search_and_unknown_queue(page_client, seed_pairs, add_fin
     assert missing.status_code == 404 and "no check called" in missing.text
 
 
-def test_queue_search_takes_percent_and_underscore_literally_and_ignores_case(page_client, seed_pairs, add_findings):
+def test_queue_search_takes_percent_and_underscore_literally_and_folds_ascii_case(page_client, seed_pairs, add_findings):
     rows = [{"id": "a", "prompt": "discount of 50% today", "completion": "c"},
             {"id": "b", "prompt": "discount of 50 dollars", "completion": "c"},
             {"id": "c", "prompt": "snake_case name", "completion": "c"},
-            {"id": "d", "prompt": "snakeXcase name", "completion": "SHOUTED label"}]
+            {"id": "d", "prompt": "snakeXcase name", "completion": "SHOUTED label"},
+            {"id": "e", "prompt": "a school", "completion": "c", "label": "École"}]
     ds, ids = seed_pairs(rows=rows)
     fids = add_findings(ds["id"], [{"example_id": i, "check": "near_duplicate", "score": 0.9, "details": {}}
                                    for i in ids])
@@ -130,3 +131,6 @@ def test_queue_search_takes_percent_and_underscore_literally_and_ignores_case(pa
     assert _queue_ids(page_client.get(queue, params={"q": "50%"}).text) == [fids[0]]
     assert _queue_ids(page_client.get(queue, params={"q": "snake_case"}).text) == [fids[2]]
     assert _queue_ids(page_client.get(queue, params={"q": "shouted"}).text) == [fids[3]]
+    # ASCII letters fold, others do not, as in the example search, on both databases (the label too).
+    assert _queue_ids(page_client.get(queue, params={"q": "éCOLE"}).text) == []
+    assert _queue_ids(page_client.get(queue, params={"q": "ÉCOLE"}).text) == [fids[4]]
