@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from fastapi import Request
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -122,3 +122,27 @@ def fetch_all_raw(session: Session, sql: str, params: Sequence, binary: bool = F
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+# Postgres plans by the statistics ANALYZE gathers. Autovacuum gathers them a minute or more after a
+# bulk write, or never when it is off; until then a table that grew from nothing looks nearly empty,
+# and a join with it can be planned as a nested loop over every row, which is quadratic: the first
+# analysis of 100,000 pairs spent minutes loading its vectors. So a bulk write gathers them at once,
+# by autovacuum's own rule (50 rows plus a tenth of the table). Smaller writes add up until
+# autovacuum, where it runs, catches them.
+ANALYZE_THRESHOLD = 50
+ANALYZE_SCALE_FACTOR = 0.1
+
+
+def refresh_planner_statistics(session: Session, table: str, written: int) -> bool:
+    """ANALYZE `table` on Postgres when `written` rows are 50 plus a tenth of the rows it had at its last
+    ANALYZE, or more. True if it ran. In the caller's transaction, so that it sees the rows written
+    there; it blocks no reader or writer."""
+    if written < ANALYZE_THRESHOLD or session.get_bind().dialect.name != "postgresql":
+        return False
+    estimated = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"),
+                               {"table": table})
+    if written < ANALYZE_THRESHOLD + ANALYZE_SCALE_FACTOR * max(estimated or 0, 0):
+        return False
+    session.execute(text(f'ANALYZE "{table}"'))
+    return True

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_scale.py --pairs 10000              # every stage, one process
     .venv/bin/python benchmarks/bench_scale.py --pairs 1000000 --workdir /tmp/scale-1m
     .venv/bin/python benchmarks/bench_scale.py --recall 100000            # HNSW vs exact neighbour recall
+    .venv/bin/python benchmarks/bench_scale.py --pairs 100000 --db postgres --skip semhash   # on Postgres
 
 Pairs: prompt = a package's short description, two sentences of its long description and one
 sentence of another package of the same section; completion = the section (a classification
@@ -12,7 +13,8 @@ section with at least 50 packages). The pairs are built in a child process and w
 file, so that this process's memory is that of the stages it times.
 
 Stages, in one process, each with its seconds and the process's peak RSS while it ran:
-  bare      sqlite3 executemany of the same rows (hashes computed before the clock starts)
+  bare      a DB-API executemany of the same rows into a database of its own (hashes computed before
+            the clock starts)
   import    Winnow's run_import of the JSONL file
   analysis  Winnow's analysis job, default settings (every check), then the re-analysis after
             editing 1% of the inputs
@@ -184,12 +186,15 @@ def static_embedder():
 
 # --- the stages ------------------------------------------------------------------------------------------------
 
-def bare_executemany(path: Path, db_path: Path) -> float:
+def bare_executemany(path: Path, url: str) -> float:
+    """A bare executemany of the same rows into a database of its own, migrated as Winnow's is."""
     from app.migrate import upgrade
-    from benchmarks.bench_import import baseline_sqlite
+    from benchmarks.bench_import import baseline_postgres, baseline_sqlite
 
-    upgrade(f"sqlite:///{db_path}")
-    return baseline_sqlite(str(db_path), read_pairs(path), "bare")
+    upgrade(url)
+    if url.startswith("sqlite"):
+        return baseline_sqlite(url.removeprefix("sqlite:///"), read_pairs(path), "bare")
+    return baseline_postgres(url, read_pairs(path), "bare")
 
 
 def winnow_import(path: Path) -> int:
@@ -416,6 +421,9 @@ def main() -> None:
     parser.add_argument("--recall", type=int, default=0, help="only the HNSW recall study on this many pairs")
     parser.add_argument("--label-only", type=int, default=0, help="only the label_issue check on this many pairs")
     parser.add_argument("--skip", nargs="*", default=[], help="stages to leave out (bare, semhash, export, rerun)")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite",
+                        help="postgres: throw-away databases on --pg-url's server (Winnow's and the bare baseline's)")
+    parser.add_argument("--pg-url", default=os.environ.get("PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     if args.build:
         build_pairs(args.build, args.out)
@@ -429,21 +437,31 @@ def main() -> None:
     if args.recall:
         recall_study(args.recall, workdir)
         return
-    run(args.pairs, workdir, set(args.skip))
+    if args.db == "sqlite":
+        run(args.pairs, workdir, set(args.skip), f"sqlite:///{workdir / 'winnow.db'}", f"sqlite:///{workdir / 'bare.db'}")
+        return
+    from benchmarks.common import throwaway_postgres_database
+
+    winnow_url, drop_winnow = throwaway_postgres_database(args.pg_url, "winnow_scale")
+    bare_url, drop_bare = throwaway_postgres_database(args.pg_url, "winnow_scale_bare")
+    try:
+        run(args.pairs, workdir, set(args.skip), winnow_url, bare_url)
+    finally:
+        drop_winnow()
+        drop_bare()
 
 
-def run(n: int, workdir: Path, skip: set[str]) -> None:
+def run(n: int, workdir: Path, skip: set[str], url: str, bare_url: str) -> None:
     path = workdir / f"pairs-{n}.jsonl"
     if not path.exists():
         subprocess.run([sys.executable, __file__, "--build", str(n), "--out", str(path)], check=True)
     truth = json.loads(Path(f"{path}.truth.json").read_text())
-    db = workdir / "winnow.db"
     for stale in workdir.glob("*.db*"):
         stale.unlink()
     # A new database reuses dataset ids: a previous run's analysis cache would make the first analysis a re-run.
     shutil.rmtree(workdir / "data", ignore_errors=True)
     os.environ["WINNOW_DATA_DIR"] = str(workdir / "data")
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ["DATABASE_URL"] = url
     # One distilled model for every run (distilling is start-up work, not the analysis).
     os.environ.setdefault("WINNOW_MODELS_DIR", str(Path(os.environ.get("BENCH_MODELS_DIR", "/tmp/winnow-bench-models"))))
     from app.config import Settings, use_settings
@@ -457,11 +475,10 @@ def run(n: int, workdir: Path, skip: set[str]) -> None:
     use_settings(Settings())
     upgrade(os.environ["DATABASE_URL"])
     rss = PeakRss()
-    results: dict = {"pairs": n, "copies": len(truth["copies"]), "flipped": len(truth["flipped"]),
+    results: dict = {"pairs": n, "database": url.split(":")[0], "copies": len(truth["copies"]), "flipped": len(truth["flipped"]),
                      "embedding_model": embedder.name}
     if "bare" not in skip:
-        results["bare_executemany_s"] = round(timed(rss, results, "bare", bare_executemany, path,
-                                                    workdir / "bare.db"), 2)
+        results["bare_executemany_s"] = round(timed(rss, results, "bare", bare_executemany, path, bare_url), 2)
     dataset_id = timed(rss, results, "import", winnow_import, path)
     analysis = timed(rss, results, "analysis", winnow_analysis, dataset_id)
     results["analysis_stages"] = analysis["seconds"]
@@ -481,7 +498,7 @@ def run(n: int, workdir: Path, skip: set[str]) -> None:
         del deduplicated
         print(json.dumps(results["semhash_quality"]), flush=True)
     print(json.dumps(results, indent=1), flush=True)
-    (workdir / f"results-{n}.json").write_text(json.dumps(results, indent=1))
+    (workdir / f"results-{n}{'' if url.startswith('sqlite') else '-postgres'}.json").write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
-from app.db import driver_param, fetch_all_raw
+from app.db import driver_param, fetch_all_raw, refresh_planner_statistics
 from app.embeddings import neighbour_graph
 from app.embeddings.base import Embedder
 from app.embeddings.neighbour_graph import NO_VECTOR
@@ -114,6 +114,9 @@ def embed_missing(
         done += len(rows)
         if progress:
             progress(done, total)
+    refresh_planner_statistics(session, "embeddings", total)
+    if checkpoint:
+        checkpoint()
     return total
 
 

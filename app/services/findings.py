@@ -7,7 +7,7 @@ from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
 from app.checks.base import FindingDraft
-from app.db import driver_param, fetch_all_raw
+from app.db import driver_param, fetch_all_raw, refresh_planner_statistics
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus, utcnow
 from app.services.datasets import get_dataset
@@ -140,6 +140,7 @@ def replace_open_findings(
     for start in range(0, len(rows), 5000):
         session.execute(insert(Finding), rows[start : start + 5000])
     session.flush()
+    refresh_planner_statistics(session, "findings", len(gone) + len(rows))
     dataset_stats.touch(session, dataset_id)
     return {"open": len(rows) + kept, "kept_dismissed": kept_dismissed, "unchanged": kept}
 

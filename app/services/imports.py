@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlmodel import Session
 
+from app.db import refresh_planner_statistics
 from app.errors import InvalidInput
 from app.importers import FORMATS, ImportSource, LineError
 from app.importers.reader import ImportStopped
@@ -184,6 +185,7 @@ class _Writer:
         self.session.flush()
         if self.imported or self.updated:
             dataset_stats.touch(self.session, self.dataset.id)
+            refresh_planner_statistics(self.session, "examples", self.imported + self.updated)
 
     def discard(self) -> None:
         # The whole transaction, not a savepoint: on SQLite 3.40 (Debian 12), ROLLBACK TO a savepoint

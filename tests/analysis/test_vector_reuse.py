@@ -39,3 +39,20 @@ def test_a_re_analysis_takes_the_unchanged_vectors_from_the_last_one(client, mak
     edited_row = list(ids).index(first["id"])
     assert filled.tolist() == [row != edited_row for row in range(len(ids))]
     assert np.array_equal(cached[filled], stored[filled])
+
+
+def test_the_vectors_are_read_by_id_range_without_another_datasets_rows(client, make_dataset, import_jsonl,
+                                                                        database):
+    # The ids of `mine` straddle those of `other`: the range read meets other's rows and drops them.
+    mine, other = make_dataset("mine"), make_dataset("other")
+    for dataset, start in ((mine, 0), (other, 100), (mine, 200)):
+        pairs = [{"prompt": f"text number {i} of a set", "completion": "x"} for i in range(start, start + 4)]
+        assert import_jsonl(dataset["id"], jsonl(pairs)).status_code == 200
+    analyse(client, mine["id"])
+    analyse(client, other["id"])
+    model = get_embedder().name
+    with Session(database) as session:
+        ids, stored = embeddings_store.load_vectors(session, mine["id"], model)  # joined with examples
+        assert len(ids) == 8
+        assert np.array_equal(analysis.load_aligned_vectors(session, model, ids), stored)
+        assert analysis.load_aligned_vectors(session, model, ids[:0]).shape[0] == 0
