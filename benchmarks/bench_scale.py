@@ -21,7 +21,8 @@ Stages, in one process, each with its seconds and the process's peak RSS while i
   export    Winnow's export (openai_chat, default split)
   semhash   SemHash.from_records + self_deduplicate with the same static model, on the same prompts
             (last: the peak memory of Winnow's stages is their own)
-Quality: near-copy recall (the copy and its source in one duplicate group for Winnow; the copy or
+Quality: near-copy recall (the copy and its source in one duplicate group for Winnow: a finding of
+one names the other, or findings of both name the same representative; the copy or
 its source removed as a duplicate of the other for SemHash), label-flip average precision (findings'
 scores, unflagged pairs scored 0) and the label_issue findings' precision and recall.
 """
@@ -297,11 +298,13 @@ def winnow_quality(dataset_id: int, truth: dict) -> dict:
     ids = external_to_id(dataset_id)
     duplicates = findings_by_external_id(dataset_id, ("near_duplicate", "exact_duplicate"))
 
-    def group(external: str) -> int:
-        return next((f["duplicate_of"] for f in duplicates.get(external, [])), ids[external])
+    def groups(external: str) -> set[int]:
+        # Every duplicate group the example is in: its own id and each representative its findings name
+        # (an example can have an exact and a near duplicate finding, with different representatives).
+        return {ids[external]} | {f["duplicate_of"] for f in duplicates.get(external, []) if "duplicate_of" in f}
 
     together = sum(1 for copy, source in truth["copies"]
-                   if (copy in duplicates or source in duplicates) and group(copy) == group(source))
+                   if (copy in duplicates or source in duplicates) and groups(copy) & groups(source))
     labels = findings_by_external_id(dataset_id, ("label_issue",))
     flipped = set(truth["flipped"])
     externals = list(ids)
