@@ -441,7 +441,8 @@ def main() -> None:
         recall_study(args.recall, workdir)
         return
     if args.db == "sqlite":
-        run(args.pairs, workdir, set(args.skip), f"sqlite:///{workdir / 'winnow.db'}", f"sqlite:///{workdir / 'bare.db'}")
+        run(args.pairs, workdir, set(args.skip), f"sqlite:///{workdir / 'winnow.db'}",
+            f"sqlite:///{workdir / 'bare.db'}")
         return
     from benchmarks.common import throwaway_postgres_database
 
@@ -478,8 +479,8 @@ def run(n: int, workdir: Path, skip: set[str], url: str, bare_url: str) -> None:
     use_settings(Settings())
     upgrade(os.environ["DATABASE_URL"])
     rss = PeakRss()
-    results: dict = {"pairs": n, "database": url.split(":")[0], "copies": len(truth["copies"]), "flipped": len(truth["flipped"]),
-                     "embedding_model": embedder.name}
+    results: dict = {"pairs": n, "database": url.split(":")[0], "copies": len(truth["copies"]),
+                     "flipped": len(truth["flipped"]), "embedding_model": embedder.name}
     if "bare" not in skip:
         results["bare_executemany_s"] = round(timed(rss, results, "bare", bare_executemany, path, bare_url), 2)
     dataset_id = timed(rss, results, "import", winnow_import, path)
@@ -501,7 +502,8 @@ def run(n: int, workdir: Path, skip: set[str], url: str, bare_url: str) -> None:
         del deduplicated
         print(json.dumps(results["semhash_quality"]), flush=True)
     print(json.dumps(results, indent=1), flush=True)
-    (workdir / f"results-{n}{'' if url.startswith('sqlite') else '-postgres'}.json").write_text(json.dumps(results, indent=1))
+    suffix = "" if url.startswith("sqlite") else "-postgres"
+    (workdir / f"results-{n}{suffix}.json").write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
