@@ -17,5 +17,7 @@ LimitQuery = Annotated[int, Query(ge=1, le=1000, description="page size")]
 OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip (slow deep in a large list: "
                                                                     "page with `cursor` instead)")]
 CursorQuery = Annotated[str | None, Query(max_length=2000, description="the `next_cursor` of the previous page")]
-CountQuery = Annotated[Literal["capped", "exact"], Query(
-    description="capped: count matches up to 10,000 (`total_capped` says when there are more); exact: count all")]
+CountQuery = Annotated[Literal["capped", "exact", "none"], Query(
+    description="capped: count matches up to 10,000 (`total_capped` says when there are more); exact: count all; "
+                "none: do not count (`total` is null unless the first page holds every match), the fastest page "
+                "of a text search")]

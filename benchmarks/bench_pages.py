@@ -168,6 +168,11 @@ def measure(url: str, repeat: int) -> list[tuple[str, float, float, str]]:
             ("examples, search a phrase (command-line tool)", f"{base}/examples",
              {"limit": 50, "q": "command-line tool"}),
             ("examples, search rare word, next page", f"{base}/examples", {"limit": 50, "q": rare, "cursor": rare_next}),
+            # count=none: the page alone (what the web browser shows first, fetching the count after).
+            ("examples, search rare word, count=none", f"{base}/examples", {"limit": 50, "q": rare, "count": "none"}),
+            ("examples, search python, count=none", f"{base}/examples", {"limit": 50, "q": "python", "count": "none"}),
+            ("examples, search a phrase, count=none", f"{base}/examples",
+             {"limit": 50, "q": "command-line tool", "count": "none"}),
             ("examples, count=exact", f"{base}/examples", {"limit": 50, "count": "exact"}),
             ("examples, offset 500,000 (compat)", f"{base}/examples", {"limit": 50, "offset": 500_000}),
             ("findings, first page", f"{base}/findings", {"limit": 50}),
@@ -179,6 +184,10 @@ def measure(url: str, repeat: int) -> list[tuple[str, float, float, str]]:
             ("web example list", f"/datasets/{dataset['id']}/examples", {}),
             ("web example list, search", f"/datasets/{dataset['id']}/examples", {"q": "library"}),
             ("web example list, search rare word", f"/datasets/{dataset['id']}/examples", {"q": rare}),
+            ("web example list, search a phrase", f"/datasets/{dataset['id']}/examples", {"q": "command-line tool"}),
+            ("web search's count (its second request), rare word", f"/datasets/{dataset['id']}/examples/count",
+             {"q": rare}),
+            ("web search's count, phrase", f"/datasets/{dataset['id']}/examples/count", {"q": "command-line tool"}),
         ]
         for name, path, params in requests:
             times = []

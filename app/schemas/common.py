@@ -16,6 +16,7 @@ class Page(BaseModel, Generic[T]):
 class CursorPage(Page[T], Generic[T]):
     """A page of a list that pages by keyset cursor (see the README's API section)."""
 
+    total: int | None  # null: not counted (`count=none`)
     total_capped: bool = False  # true: `total` is a floor (at least this many match; counting stopped)
     next_cursor: str | None = None  # pass as `cursor` for the next page; null on the last page
 

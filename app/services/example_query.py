@@ -44,9 +44,10 @@ def example_conditions(session: Session, dataset_id: int, filters: ExampleFilter
     return example_selection(session, dataset_id, filters).conditions
 
 
-def example_selection(session: Session, dataset_id: int, filters: ExampleFilters) -> ExampleSelection:
+def example_selection(session: Session, dataset_id: int, filters: ExampleFilters, *,
+                      counting: bool = True) -> ExampleSelection:
     """The conditions of `example_conditions`, and how to count them. The database picks the form of the
-    text search (app/services/text_search.py)."""
+    text search (app/services/text_search.py), which may differ when no count is wanted (`counting`)."""
     conditions: list[ColumnElement[bool]] = [Example.dataset_id == dataset_id]
     count = None
     if filters.status:
@@ -60,7 +61,12 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
             findings = findings.where(Finding.check == filters.check)
         conditions.append(Example.id.in_(findings))
     if filters.q:
-        text_condition = example_text_condition(session, filters.q, dataset_id)
+        # A page alone may walk the rows in id order, when the text is their only filter: other filters
+        # would make the walk longer by their selectivity, which is not known here.
+        others = (filters.status, filters.label, filters.check, filters.finding_status, filters.meta_key,
+                  filters.min_score, filters.max_score, filters.min_length, filters.max_length)
+        alone = all(value is None or value == "" for value in others)
+        text_condition = example_text_condition(session, filters.q, dataset_id, counting=counting or not alone)
         conditions.append(text_condition.condition)
         count = text_condition.count  # the text's matches in the whole dataset
         if text_condition.by_index:

@@ -142,7 +142,7 @@ def delete_example(session: Session, example_id: int) -> None:
 @dataclass
 class ExampleList:
     items: list[Example]
-    total: int
+    total: int | None  # None: not counted (count=none)
     total_capped: bool
     next_cursor: str | None
 
@@ -157,7 +157,8 @@ def list_examples(
     See app/services/paging.py for the cursor and what `total` counts."""
     get_dataset(session, dataset_id)
     filters = ExampleFilters(q=q, status=status, label=label, check=check, finding_status=finding_status)
-    selection = example_selection(session, dataset_id, filters)
+    position = paging.decode_cursor(cursor, [SortKey(Example.id, descending=descending)]) if cursor else None
+    selection = example_selection(session, dataset_id, filters, counting=paging.needs_count(count, position))
     conditions = selection.conditions  # the dataset's own condition first
     count_query = None
     if check and not (status or label or q):
@@ -166,19 +167,18 @@ def list_examples(
             Finding.dataset_id == dataset_id, Finding.check == check,
             Finding.status == (finding_status or FindingStatus.open)).distinct()
     return _keyset_page(session, dataset_id, conditions, narrow=not (status or label), limit=limit,
-                        offset=offset, cursor=cursor, descending=descending, count=count, count_query=count_query,
-                        searching=bool(q), known_count=selection.count)
+                        offset=offset, position=position, descending=descending, count=count,
+                        count_query=count_query, searching=bool(q), known_count=selection.count)
 
 
 def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow: bool, limit: int, offset: int,
-                 cursor: str | None, descending: bool, count: CountMode, count_query=None,
+                 position: paging.Cursor | None, descending: bool, count: CountMode, count_query=None,
                  searching: bool = False, known_count: paging.Count | None = None) -> ExampleList:
     """`conditions[0]` is the dataset's own condition, in the form example_selection chose. `searching`:
     a text search, whose first page and count are one read (paging.fetch_first_counted), or whose count
     the search found on the way (`known_count`)."""
     keys = [SortKey(Example.id, descending=descending)]
-    position = paging.decode_cursor(cursor, keys) if cursor else None
-    counted = position.count if position and count is CountMode.capped else None
+    counted = None
     query = select(Example.id).where(*conditions)
     walk = query
     if narrow and session.get_bind().dialect.name == "sqlite":
@@ -194,14 +194,13 @@ def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow:
         page = paging.fetch(session, walk, keys, cursor_values=position.values if position else None, limit=limit)
     ids = [row.id for row in page.rows]
     if counted is None:
-        first_page_is_all = position is None and not offset and not page.more
-        counted = paging.Count(len(ids)) if first_page_is_all else \
-            paging.count(session, query if count_query is None else count_query, count)
+        counted = paging.page_count(session, query if count_query is None else count_query, count, cursor=position,
+                                    shown=len(ids), first_page_is_all=position is None and not offset and not page.more)
     # Sort narrow rows (ids), then load the page's examples: the long texts are read for the page only.
     by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(ids)))} if ids else {}
     items = [by_id[i] for i in ids if i in by_id]
     next_cursor = paging.encode_cursor([ids[-1]], counted) if page.more else None
-    return ExampleList(items, counted.total, counted.capped, next_cursor)
+    return ExampleList(items, counted.total if counted else None, bool(counted and counted.capped), next_cursor)
 
 
 def list_revisions(session: Session, example_id: int) -> list[Revision]:

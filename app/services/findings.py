@@ -42,7 +42,7 @@ FINDING_ORDER = (SortKey(Finding.score, descending=True), SortKey(Finding.id))
 @dataclass
 class FindingList:
     items: list[Finding]
-    total: int
+    total: int | None  # None: not counted (count=none)
     total_capped: bool
     next_cursor: str | None
 
@@ -62,16 +62,14 @@ def page_findings(
     walk = query.offset(offset) if offset and position is None else query
     page = paging.fetch(session, walk, FINDING_ORDER, cursor_values=position.values if position else None,
                         limit=limit)
-    counted = position.count if position and count is CountMode.capped else None
-    if counted is None:
-        first_page_is_all = position is None and not offset and not page.more
-        counted = paging.Count(len(page.rows)) if first_page_is_all else paging.count(session, query, count)
+    counted = paging.page_count(session, query, count, cursor=position, shown=len(page.rows),
+                                first_page_is_all=position is None and not offset and not page.more)
     ids = [row.id for row in page.rows]
     by_id = {f.id: f for f in session.scalars(select(Finding).where(Finding.id.in_(ids)))} if ids else {}
     items = [by_id[i] for i in ids if i in by_id]
     last = page.rows[-1] if page.rows else None
     next_cursor = paging.encode_cursor([last.score, last.id], counted) if page.more and last else None
-    return FindingList(items, counted.total, counted.capped, next_cursor)
+    return FindingList(items, counted.total if counted else None, bool(counted and counted.capped), next_cursor)
 
 
 def get_finding(session: Session, finding_id: int) -> Finding:

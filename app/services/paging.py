@@ -11,7 +11,9 @@ most COUNT_CAP + 1 matches: `total` is exact up to COUNT_CAP and `total_capped` 
 "COUNT_CAP or more" beyond. The first page of a walk counts; its cursors carry that count, so the
 next pages count nothing (their `total` is as of the first page). A first page that shows every
 match needs no count at all. `count=exact` (one scan, what every request used to pay) is there
-for a client that needs it.
+for a client that needs it, and `count=none` for one that pages without a total: then a text search
+reads only as far as its page (app/services/text_search.py), and the web browser shows a search's
+page at once and fetches its count by a second request.
 """
 
 import base64
@@ -34,6 +36,7 @@ COUNT_CAP = 10_000
 class CountMode(StrEnum):
     capped = "capped"  # exact up to COUNT_CAP, then "COUNT_CAP or more"
     exact = "exact"  # every match counted (a scan of all of them)
+    none = "none"  # not counted: `total` is null (unless the first page holds every match)
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,10 @@ def order_by(keys: Sequence[SortKey], *, backwards: bool = False) -> list:
     return [key.column.desc() if key.descending != backwards else key.column.asc() for key in keys]
 
 
-def count(session: Session, query: Select, mode: CountMode = CountMode.capped) -> Count:
-    """How many rows `query` matches: all of them (exact) or at most COUNT_CAP + 1 (capped)."""
+def count(session: Session, query: Select, mode: CountMode = CountMode.capped) -> Count | None:
+    """How many rows `query` matches: all of them (exact), at most COUNT_CAP + 1 (capped) or none."""
+    if mode is CountMode.none:
+        return None
     if mode is CountMode.exact:
         return Count(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
     bounded = query.order_by(None).limit(COUNT_CAP + 1).subquery()
@@ -133,6 +138,24 @@ def fetch_first_counted(session: Session, query: Select, keys: Sequence[SortKey]
                                 .order_by(*ordered).limit(limit + 1)))
     total = rows[0].matches if rows else 0
     return KeysetPage(rows[:limit], more=len(rows) > limit), Count(min(total, COUNT_CAP), capped=total > COUNT_CAP)
+
+
+def page_count(session: Session, query: Select, mode: CountMode, *, cursor: Cursor | None, first_page_is_all: bool,
+               shown: int) -> Count | None:
+    """The count a list reports with a page: the one its cursor carries (capped), the page's own rows
+    when the first page holds every match, or `count(query, mode)`."""
+    if cursor is not None and cursor.count is not None and mode is CountMode.capped:
+        return cursor.count
+    if first_page_is_all:
+        return Count(shown)
+    return count(session, query, mode)
+
+
+def needs_count(mode: CountMode, cursor: Cursor | None) -> bool:
+    """Whether the list must count its matches for this page (the cursor may carry the count)."""
+    if mode is CountMode.none:
+        return False
+    return mode is CountMode.exact or cursor is None or cursor.count is None
 
 
 @dataclass

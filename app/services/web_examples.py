@@ -51,14 +51,14 @@ class ExampleFilters(example_query.ExampleFilters):
 @dataclass
 class ExamplePage:
     items: list[Example]
-    total: int
+    total: int | None  # None: not counted with the page (a text search: count_examples counts it)
     next_cursor: str | None
     prev_cursor: str | None
     open_checks: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def total_is_capped(self) -> bool:
-        return self.total > paging.COUNT_CAP
+        return self.total is not None and self.total > paging.COUNT_CAP
 
 
 def _sort_values(sort: str, example: Example, scores: dict[int, float]) -> list[Any]:
@@ -74,14 +74,19 @@ def _sort_values(sort: str, example: Example, scores: dict[int, float]) -> list[
 def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, *, after: str | None = None,
                     before: str | None = None, limit: int = 50) -> ExamplePage:
     """One page of the browser, after the cursor `after` or before the cursor `before` (keyset, the same
-    paging as the API lists: app/services/paging.py). `total` is capped: COUNT_CAP + 1 means "more"."""
+    paging as the API lists: app/services/paging.py). `total` is capped: COUNT_CAP + 1 means "more".
+
+    A text search in id order is not counted with its page (`total` None, unless the page holds every
+    match): the page reads only as far as it needs, and the browser asks count_examples for the count."""
     get_dataset(session, dataset_id)
     keys = SORTS[filters.sort]
-    selection = example_selection(session, dataset_id, filters)
-    conditions = selection.conditions
     backwards = before is not None
     cursor = paging.decode_cursor(before if backwards else after, keys, field="before" if backwards else "after") \
         if (before or after) else None
+    # Another order sorts every match, so the search there is planned for its count, which comes free.
+    page_alone = bool(filters.q) and filters.sort in ("oldest", "newest")
+    selection = example_selection(session, dataset_id, filters, counting=not page_alone)
+    conditions = selection.conditions
     walk_conditions = list(conditions)
     if filters.sort in ("oldest", "newest") and not (filters.status or filters.label) \
             and session.get_bind().dialect.name == "sqlite":
@@ -91,8 +96,8 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     # Sort narrow rows (the sort values and ids), then load the page's examples: sorting whole rows
     # (long texts) is what makes an unindexed sort slow.
     query = select(*(key.column for key in keys[:-1]), Example.id).where(*walk_conditions)
-    counted = cursor.count if cursor else None
-    if filters.q and cursor is None:  # a text search: its first page and count in one read
+    counted = cursor.count if cursor else selection.count  # a rare text's index lookup counts it on the way
+    if filters.q and cursor is None and not page_alone:  # a text search: its first page and count in one read
         page, counted = paging.fetch_first_counted(session, query, keys, limit=limit,
                                                    known=selection.count)
     else:
@@ -105,9 +110,10 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     if backwards:
         rows.reverse()
     if counted is None:
-        counted = paging.Count(len(rows)) if not cursor and not page.more else \
-            paging.count(session, select(Example.id).where(*conditions))
-    total = counted.total + (1 if counted.capped else 0)  # the template shows "more than COUNT_CAP"
+        counted = paging.page_count(session, select(Example.id).where(*conditions),
+                                    paging.CountMode.none if page_alone else paging.CountMode.capped,
+                                    cursor=cursor, shown=len(rows), first_page_is_all=not cursor and not page.more)
+    total = None if counted is None else counted.total + (1 if counted.capped else 0)  # "more than COUNT_CAP"
     next_cursor = prev_cursor = None
     if rows:
         if page.more or backwards:
@@ -115,6 +121,15 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
         if (page.more and backwards) or (cursor and not backwards):
             prev_cursor = paging.encode_cursor(_sort_values(filters.sort, rows[0], scores), counted)
     return ExamplePage(rows, total, next_cursor, prev_cursor, _open_checks(session, [e.id for e in rows]))
+
+
+def count_examples(session: Session, dataset_id: int, filters: ExampleFilters) -> paging.Count:
+    """The capped count of the browser's matches: the count a text search's page leaves out."""
+    get_dataset(session, dataset_id)
+    selection = example_selection(session, dataset_id, filters)
+    if selection.count is not None:
+        return selection.count
+    return paging.count(session, select(Example.id).where(*selection.conditions))
 
 
 def _open_checks(session: Session, example_ids: list[int]) -> dict[int, list[str]]:

@@ -1,6 +1,7 @@
 """The example browser (search, filters, sort, keyset pages) and the example page with inline edit."""
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -8,7 +9,7 @@ from fastapi.responses import Response
 from app.auth import Reviewer
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, InvalidInput
-from app.services import review_rules, revisions, similar, web_examples, web_overview
+from app.services import paging, review_rules, revisions, similar, web_examples, web_overview
 from app.services.datasets import get_dataset
 from app.services.examples import update_example
 from app.schemas.example import ExampleUpdate
@@ -20,7 +21,8 @@ from app.web.routing import HTMLRoute
 from app.web.templating import render, render_htmx
 
 router = APIRouter(route_class=HTMLRoute)
-TextQuery = Annotated[str | None, Query(max_length=500)]
+MAX_FILTER_LENGTH = 500
+TextQuery = Annotated[str | None, Query(max_length=MAX_FILTER_LENGTH)]
 
 
 @router.get("/datasets/{dataset_id}/examples", dependencies=[Reviewer])
@@ -41,8 +43,20 @@ FILTER_FIELDS = ("q", "status", "label", "check", "finding_status", "sort", "met
                  "max_score", "min_length", "max_length")
 
 
+@router.get("/datasets/{dataset_id}/examples/count", dependencies=[Reviewer])
+def count(dataset_id: int, request: Request, session: SessionDep) -> Response:
+    """The count a text search's page left out (the list fetches it once shown), for the list's filters."""
+    filters = _filters(dict(request.query_params))
+    counted = web_examples.count_examples(session, dataset_id, filters)
+    total = counted.total + (1 if counted.capped else 0)
+    return render(request, "examples/_count.html", {"total": total, "count_cap": paging.COUNT_CAP})
+
+
 def _filters(values: dict) -> web_examples.ExampleFilters:
     v = {k: (str(values.get(k)) if values.get(k) is not None else "") for k in FILTER_FIELDS}
+    for name, value in v.items():
+        if len(value) > MAX_FILTER_LENGTH:
+            raise InvalidInput(f"{name} is longer than {MAX_FILTER_LENGTH} characters", field=name)
     return web_examples.ExampleFilters(
         q=v["q"] or None, status=v["status"] or None, label=v["label"] or None, check=v["check"] or None,
         finding_status=v["finding_status"] or None, sort=v["sort"] or "oldest", meta_key=v["meta_key"] or None,
@@ -73,11 +87,14 @@ def _list_page(request: Request, session, dataset_id: int, filters, *, after=Non
                **extra) -> Response:
     page = web_examples.browse_examples(session, dataset_id, filters, after=after or None, before=before or None,
                                         limit=limit)
+    filter_values = {k: "" if getattr(filters, k) is None else getattr(filters, k) for k in FILTER_FIELDS}
     context = {"dataset": get_dataset(session, dataset_id), "page": page, "filters": filters, "limit": limit,
                "labels": web_overview.distinct_labels(session, dataset_id),
                "checks": web_examples.checks_in_use(session, dataset_id),
                "sorts": list(web_examples.SORTS), "finding_statuses": web_examples.FINDING_STATUSES,
-               "filter_values": {k: "" if getattr(filters, k) is None else getattr(filters, k) for k in FILTER_FIELDS},
+               "filter_values": filter_values, "count_cap": paging.COUNT_CAP,
+               "count_url": f"/datasets/{dataset_id}/examples/count?"
+                            + urlencode({k: v for k, v in filter_values.items() if v != ""}),
                **extra}
     return render_htmx(request, "examples/list.html", context, block="results")
 

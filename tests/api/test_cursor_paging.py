@@ -114,6 +114,24 @@ def test_counts_are_capped_exact_on_request_and_right_after_import_and_delete(cl
     assert later["total"] == 8
 
 
+def test_count_none_pages_without_a_total(client, dataset_of):
+    """`count=none`: the same pages, `total` null (but on a first page that holds every match), for the
+    examples (a search included) and the findings."""
+    ds = dataset_of(12)
+    path = f"/api/v1/datasets/{ds['id']}/examples"
+    for params in ({"limit": 5}, {"limit": 2, "q": "APPLE"}):
+        counted, _ = walk(client, path, **params)
+        uncounted, answers = walk(client, path, count="none", **params)
+        assert uncounted == counted and len(answers) > 1
+        assert all(a["total"] is None and a["total_capped"] is False for a in answers)
+    whole = client.get(path, params={"limit": 50, "count": "none", "q": "apple"}).json()
+    assert (whole["total"], len(whole["items"])) == (4, 4)
+    findings = client.get(f"/api/v1/datasets/{ds['id']}/findings", params={"count": "none"})
+    assert findings.status_code == 200 and findings.json()["total"] == 0
+    wrong = client.get(path, params={"count": "some"})
+    assert wrong.status_code == 422 and "count" in wrong.text
+
+
 def test_findings_page_by_score_with_ties_every_finding_once(client, dataset_of, session):
     ds = dataset_of(20)
     example_ids = [e["id"] for e in walk(client, f"/api/v1/datasets/{ds['id']}/examples", limit=50)[0]]

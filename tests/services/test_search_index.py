@@ -174,9 +174,10 @@ def test_the_rarest_trigrams_that_do_not_overlap_are_chosen():
 @pytest.mark.parametrize("sort", ["oldest", "newest", "label", "updated", "score"])
 def test_a_searchs_first_page_and_capped_count_come_from_one_read(sort, database, make_dataset, import_jsonl,
                                                                    monkeypatch):
-    """On both databases: the window count of paging.fetch_first_counted, in every sort of the browser."""
+    """On both databases: the window count of paging.fetch_first_counted, in every sort of the browser but
+    id order, whose page comes without its count: count_examples makes it."""
     from app.services import paging
-    from app.services.web_examples import ExampleFilters, browse_examples
+    from app.services.web_examples import ExampleFilters, browse_examples, count_examples
 
     ds = make_dataset("counted", task_type="classification")
     import_jsonl(ds["id"], "\n".join(json.dumps(r) for r in _texts(120)))
@@ -184,7 +185,13 @@ def test_a_searchs_first_page_and_capped_count_come_from_one_read(sort, database
     expected = _like(database, ds["id"], "charlie")
     with Session(database) as session:
         page = browse_examples(session, ds["id"], ExampleFilters(q="charlie", sort=sort), limit=4)
-        assert page.total == len(expected) and len(page.items) == 4
+        assert len(page.items) == 4
+        if sort in ("oldest", "newest"):
+            assert page.total is None
+            assert count_examples(session, ds["id"], ExampleFilters(q="charlie", sort=sort)) == \
+                paging.Count(len(expected))
+        else:
+            assert page.total == len(expected)
         ids, after = [e.id for e in page.items], page.next_cursor
         while after:
             page = browse_examples(session, ds["id"], ExampleFilters(q="charlie", sort=sort), after=after, limit=4)

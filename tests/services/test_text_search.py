@@ -5,10 +5,12 @@ in list order, and both give exactly ILIKE's rows."""
 import json
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlmodel import Session
 
+from app.models import Example
 from app.services import text_search
+from app.services.paging import CountMode
 from app.services.text_search import example_text_condition
 from tests.services.search_walk import search_ids
 
@@ -19,6 +21,8 @@ def _rows(n: int) -> list[dict]:
         prompt = f"common words of row {i}"
         if i % 400 == 3:
             prompt += " with a RarePhrase, inside"
+        if i % 50 == 7:
+            prompt += " and a MidPhrase"
         rows.append({"prompt": prompt, "completion": "École" if i == 5 else f"answer {i % 7}"})
     rows.append({"prompt": "100% sure_thing", "completion": "école"})
     return rows
@@ -108,3 +112,35 @@ def test_postgres_index_lookup_gives_the_count_and_stops_at_the_cap(database, da
         labelled = list_examples(session, dataset["id"], q="RarePhrase", status="pending", limit=3)
         assert [e.id for e in labelled.items] == rare[:3]
     assert search_ids(database, dataset["id"], "RarePhrase") == rare
+
+
+def test_postgres_page_without_a_count_walks_in_id_order(database, dataset):
+    """`count=none`: a text in at least WALK_FOR_A_PAGE_FROM of the probed rows is read in id order, in a
+    form no trigram index serves, and gives exactly ILIKE's rows page after page; a rarer one is still
+    looked up in the index."""
+    if database.dialect.name != "postgresql":
+        pytest.skip("Postgres's plan")
+    from app.services.examples import list_examples
+
+    mid = _ids_where(database, dataset["id"], "input ILIKE :p OR output ILIKE :p", p="%midphrase%")
+    assert text_search.WALK_FOR_A_PAGE_FROM * 2_400 <= len(mid) < text_search.INDEX_FIRST_BELOW * 2_400
+    with Session(database) as session:
+        walked = example_text_condition(session, "MidPhrase", dataset["id"], counting=False)
+        assert not walked.by_index and walked.count is None
+        assert example_text_condition(session, "MidPhrase", dataset["id"]).by_index  # counted: the index
+        assert example_text_condition(session, "RarePhrase", dataset["id"], counting=False).by_index
+        session.execute(text("ANALYZE examples"))
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        query = select(Example.id).where(walked.condition).order_by(Example.id).limit(51)
+        sql = str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+        plan = "\n".join(session.execute(text("EXPLAIN " + sql)).scalars())
+        assert "trgm" not in plan and "examples_pkey" in plan
+    with Session(database) as session:
+        ids, cursor = [], None
+        while True:
+            page = list_examples(session, dataset["id"], q="midphrase", limit=7, cursor=cursor, count=CountMode.none)
+            assert page.total is None
+            ids += [e.id for e in page.items]
+            if not (cursor := page.next_cursor):
+                break
+    assert ids == mid

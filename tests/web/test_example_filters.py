@@ -80,3 +80,26 @@ def test_sort_by_score_pages_through_every_example(page_client, seed_pairs, add_
             break
         params = {"sort": "score", "limit": 1, "after": unquote(after.group(1))}
     assert seen == [ids[2], ids[0], ids[3], ids[1]]  # highest open score first; none: newest id first
+
+
+def test_a_search_page_comes_first_and_its_count_after(page_client, seed_pairs):
+    """In id order a search's page is shown without its count; the list then fetches the count, for the
+    same filters. A page that holds every match states the count at once."""
+    rows = [{"id": f"r{i}", "prompt": f"{'printer' if i % 2 else 'screen'} trouble {i}" + "!" * i, "completion": "x"}
+            for i in range(9)]
+    ds, ids = seed_pairs(rows=rows)
+    url = f"/datasets/{ds['id']}/examples"
+    page = page_client.get(url, params={"q": "printer", "limit": 2})
+    assert _listed(page) == ids[1:5:2] and "counting matches…" in page.text
+    count_url = unquote(re.search(r'id="result-count" hx-get="([^"]+)"', page.text).group(1).replace("&amp;", "&"))
+    assert count_url == f"/datasets/{ds['id']}/examples/count?q=printer&sort=oldest"
+    counted = page_client.get(count_url, headers={"HX-Request": "true"})
+    assert counted.status_code == 200 and ">4 examples</p>" in counted.text
+    narrowed = page_client.get(url + "/count", params={"q": "printer", "min_length": "22"})  # rows 5 and 7
+    assert ">2 examples</p>" in narrowed.text
+    whole = page_client.get(url, params={"q": "printer"})
+    assert "counting" not in whole.text and ">4 examples</p>" in whole.text
+    scored = page_client.get(url, params={"q": "printer", "sort": "label", "limit": 2})
+    assert ">4 examples</p>" in scored.text  # another order reads every match anyway: counted with the page
+    too_long = page_client.get(url + "/count", params={"q": "x" * 501})
+    assert too_long.status_code == 422 and "q is longer than 500 characters" in too_long.text
