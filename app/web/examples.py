@@ -49,7 +49,7 @@ def count(dataset_id: int, request: Request, session: SessionDep) -> Response:
     filters = _filters(dict(request.query_params))
     counted = web_examples.count_examples(session, dataset_id, filters)
     total = counted.total + (1 if counted.capped else 0)
-    return render(request, "examples/_count.html", {"total": total, "count_cap": paging.COUNT_CAP})
+    return render(request, "examples/_count.html", {"total": total, "count_cap": paging.COUNT_CAP, "oob": True})
 
 
 def _filters(values: dict) -> web_examples.ExampleFilters:

@@ -95,6 +95,7 @@ def test_a_search_page_comes_first_and_its_count_after(page_client, seed_pairs):
     assert count_url == f"/datasets/{ds['id']}/examples/count?q=printer&sort=oldest"
     counted = page_client.get(count_url, headers={"HX-Request": "true"})
     assert counted.status_code == 200 and ">4 examples</p>" in counted.text
+    assert 'id="bulk-scope" hx-swap-oob="true">All 4 matching:' in counted.text  # the bulk bar states it too
     narrowed = page_client.get(url + "/count", params={"q": "printer", "min_length": "22"})  # rows 5 and 7
     assert ">2 examples</p>" in narrowed.text
     whole = page_client.get(url, params={"q": "printer"})
