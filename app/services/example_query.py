@@ -1,15 +1,18 @@
 """The one definition of which examples a filter selects: the JSON API's list and the example browser
 both build their queries from `example_conditions`."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, func, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlmodel import Session
 
 from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus
-from app.services.paging import Count
-from app.services.text_search import example_text_condition
+from app.services import paging
+from app.services.paging import Count, KeysetPage, SortKey
+from app.services.text_search import Walk, example_text_condition
 
 FINDING_STATUSES = tuple(s.value for s in FindingStatus)
 
@@ -37,6 +40,7 @@ class ExampleFilters:
 class ExampleSelection:
     conditions: list[ColumnElement[bool]]  # the first is the dataset's
     count: Count | None = None  # the capped count, when the text search found it on the way
+    walk: Walk | None = None  # a text search's page alone, read in id order within a window (fetch_page)
 
 
 def example_conditions(session: Session, dataset_id: int, filters: ExampleFilters) -> list[ColumnElement[bool]]:
@@ -49,7 +53,7 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
     """The conditions of `example_conditions`, and how to count them. The database picks the form of the
     text search (app/services/text_search.py), which may differ when no count is wanted (`counting`)."""
     conditions: list[ColumnElement[bool]] = [Example.dataset_id == dataset_id]
-    count = None
+    count = walk = None
     if filters.status:
         conditions.append(Example.status == filters.status)
     if filters.label:
@@ -69,6 +73,7 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
         text_condition = example_text_condition(session, filters.q, dataset_id, counting=counting or not alone)
         conditions.append(text_condition.condition)
         count = text_condition.count  # the text's matches in the whole dataset
+        walk = text_condition.walk
         if text_condition.by_index:
             # The index's candidate ids lead: `+ 0` keeps the database off the dataset's indexes,
             # which would have it read every row of the dataset and test each id against the candidates.
@@ -92,4 +97,26 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
     if filters.max_length is not None:
         conditions.append(func.length(Example.input) <= filters.max_length)
     only_the_text = len(conditions) == 2  # the dataset's condition and the text's
-    return ExampleSelection(conditions, count if only_the_text else None)
+    return ExampleSelection(conditions, count if only_the_text else None, walk)
+
+
+def fetch_page(session: Session, dataset_id: int, filters: ExampleFilters, selection: ExampleSelection,
+               query_of: Callable[[list], Select], keys: Sequence[SortKey], *, cursor_values: Sequence[Any] | None,
+               limit: int, backwards: bool = False) -> KeysetPage:
+    """paging.fetch of the rows `query_of(conditions)` selects, in `keys` (the id, for a walk). A text search's
+    page alone (`selection.walk`) reads at most the walk's window of ids past where it starts; a page that
+    is not full there is read again through the search's counted form, which the trigram index serves."""
+    walk = selection.walk
+    if walk is None:
+        return paging.fetch(session, query_of(selection.conditions), keys, cursor_values=cursor_values,
+                            limit=limit, backwards=backwards)
+    upwards = keys[0].descending == backwards
+    start = cursor_values[-1] if cursor_values else walk.first_id - 1
+    window = Example.id <= start + walk.window if upwards else Example.id >= start - walk.window
+    page = paging.fetch(session, query_of([*selection.conditions, window]), keys, cursor_values=cursor_values,
+                        limit=limit, backwards=backwards)
+    if page.more:
+        return page
+    counted = example_selection(session, dataset_id, filters)
+    return paging.fetch(session, query_of(counted.conditions), keys, cursor_values=cursor_values, limit=limit,
+                        backwards=backwards)

@@ -9,7 +9,7 @@ from app.errors import Conflict, InvalidInput
 from app.models import Dataset, Example, Finding, FindingStatus, Revision, TaskType, utcnow
 from app.schemas.example import ExampleCreate, ExampleUpdate
 from app.services.datasets import get_dataset
-from app.services.example_query import ExampleFilters, example_selection
+from app.services.example_query import ExampleFilters, ExampleSelection, example_selection, fetch_page
 from app.text import pair_hashes, storable_json
 from app.services import dataset_stats, paging
 from app.services.common import get_or_not_found
@@ -158,40 +158,46 @@ def list_examples(
     get_dataset(session, dataset_id)
     filters = ExampleFilters(q=q, status=status, label=label, check=check, finding_status=finding_status)
     position = paging.decode_cursor(cursor, [SortKey(Example.id, descending=descending)]) if cursor else None
-    selection = example_selection(session, dataset_id, filters, counting=paging.needs_count(count, position))
-    conditions = selection.conditions  # the dataset's own condition first
+    # A page alone (no count needed) may walk the rows upwards from the dataset's first; an offset or the
+    # newest-first order start elsewhere, so they keep the counted form.
+    page_alone = not paging.needs_count(count, position) and not descending and not offset
+    selection = example_selection(session, dataset_id, filters, counting=not page_alone)
     count_query = None
     if check and not (status or label or q):
         # Counted from the findings alone: no example row is read (findings go with their example).
         count_query = select(Finding.example_id).where(
             Finding.dataset_id == dataset_id, Finding.check == check,
             Finding.status == (finding_status or FindingStatus.open)).distinct()
-    return _keyset_page(session, dataset_id, conditions, narrow=not (status or label), limit=limit,
+    return _keyset_page(session, dataset_id, filters, selection, narrow=not (status or label), limit=limit,
                         offset=offset, position=position, descending=descending, count=count,
-                        count_query=count_query, searching=bool(q), known_count=selection.count)
+                        count_query=count_query)
 
 
-def _keyset_page(session: Session, dataset_id: int, conditions: list, *, narrow: bool, limit: int, offset: int,
-                 position: paging.Cursor | None, descending: bool, count: CountMode, count_query=None,
-                 searching: bool = False, known_count: paging.Count | None = None) -> ExampleList:
-    """`conditions[0]` is the dataset's own condition, in the form example_selection chose. `searching`:
-    a text search, whose first page and count are one read (paging.fetch_first_counted), or whose count
-    the search found on the way (`known_count`)."""
+def _keyset_page(session: Session, dataset_id: int, filters: ExampleFilters, selection: ExampleSelection, *,
+                 narrow: bool, limit: int, offset: int, position: paging.Cursor | None, descending: bool,
+                 count: CountMode, count_query=None) -> ExampleList:
+    """The selection's conditions start with the dataset's own, in the form example_selection chose. A text
+    search's first page and count are one read (paging.fetch_first_counted), unless the search counted
+    its matches on the way (`selection.count`)."""
     keys = [SortKey(Example.id, descending=descending)]
     counted = None
-    query = select(Example.id).where(*conditions)
-    walk = query
-    if narrow and session.get_bind().dialect.name == "sqlite":
-        # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
-        # row to find one page; `dataset_id + 0` keeps it on the primary key, already in id order (or
-        # on the sorted list of a check's findings, probing the primary key).
-        walk = select(Example.id).where((Example.dataset_id + 0) == dataset_id, *conditions[1:])
-    if offset and position is None:
-        walk = walk.offset(offset)
-    if searching and position is None and not offset and count is CountMode.capped and count_query is None:
-        page, counted = paging.fetch_first_counted(session, walk, keys, limit=limit, known=known_count)
+    query = select(Example.id).where(*selection.conditions)
+
+    def walk(conditions: list):
+        walk = select(Example.id).where(*conditions)
+        if narrow and session.get_bind().dialect.name == "sqlite":
+            # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
+            # row to find one page; `dataset_id + 0` keeps it on the primary key, already in id order (or
+            # on the sorted list of a check's findings, probing the primary key).
+            walk = select(Example.id).where((Example.dataset_id + 0) == dataset_id, *conditions[1:])
+        return walk.offset(offset) if offset and position is None else walk
+
+    if filters.q and position is None and not offset and count is CountMode.capped and count_query is None:
+        page, counted = paging.fetch_first_counted(session, walk(selection.conditions), keys, limit=limit,
+                                                   known=selection.count)
     else:
-        page = paging.fetch(session, walk, keys, cursor_values=position.values if position else None, limit=limit)
+        page = fetch_page(session, dataset_id, filters, selection, walk, keys,
+                          cursor_values=position.values if position else None, limit=limit)
     ids = [row.id for row in page.rows]
     if counted is None:
         counted = paging.page_count(session, query if count_query is None else count_query, count, cursor=position,

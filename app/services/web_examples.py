@@ -16,7 +16,7 @@ from app.models import Dataset, Example, Finding, Revision
 from app.schemas.example import ExampleUpdate
 from app.services import example_query, paging
 from app.services.datasets import get_dataset
-from app.services.example_query import FINDING_STATUSES, example_selection
+from app.services.example_query import FINDING_STATUSES, example_selection, fetch_page
 from app.services.paging import SortKey
 from app.services.examples import get_example, list_revisions, update_example
 from app.services.findings import list_findings
@@ -83,26 +83,31 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     backwards = before is not None
     cursor = paging.decode_cursor(before if backwards else after, keys, field="before" if backwards else "after") \
         if (before or after) else None
-    # Another order sorts every match, so the search there is planned for its count, which comes free.
-    page_alone = bool(filters.q) and filters.sort in ("oldest", "newest")
+    # Another order sorts every match, so the search there is planned for its count, which comes free;
+    # a page alone walks upwards from the dataset's first row (example_query.fetch_page).
+    page_alone = bool(filters.q) and filters.sort == "oldest"
     selection = example_selection(session, dataset_id, filters, counting=not page_alone)
     conditions = selection.conditions
-    walk_conditions = list(conditions)
-    if filters.sort in ("oldest", "newest") and not (filters.status or filters.label) \
-            and session.get_bind().dialect.name == "sqlite":
-        # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
-        # row to find the first page; `dataset_id + 0` keeps it on the primary key, already in id order.
-        walk_conditions[0] = (Example.dataset_id + 0) == dataset_id
-    # Sort narrow rows (the sort values and ids), then load the page's examples: sorting whole rows
-    # (long texts) is what makes an unindexed sort slow.
-    query = select(*(key.column for key in keys[:-1]), Example.id).where(*walk_conditions)
+    sqlite_in_id_order = filters.sort in ("oldest", "newest") and not (filters.status or filters.label) \
+        and session.get_bind().dialect.name == "sqlite"
+
+    def walk(conditions: list):
+        conditions = list(conditions)
+        if sqlite_in_id_order:
+            # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
+            # row to find the first page; `dataset_id + 0` keeps it on the primary key, already in id order.
+            conditions[0] = (Example.dataset_id + 0) == dataset_id
+        # Sort narrow rows (the sort values and ids), then load the page's examples: sorting whole rows
+        # (long texts) is what makes an unindexed sort slow.
+        return select(*(key.column for key in keys[:-1]), Example.id).where(*conditions)
+
     counted = cursor.count if cursor else selection.count  # a rare text's index lookup counts it on the way
     if filters.q and cursor is None and not page_alone:  # a text search: its first page and count in one read
-        page, counted = paging.fetch_first_counted(session, query, keys, limit=limit,
+        page, counted = paging.fetch_first_counted(session, walk(conditions), keys, limit=limit,
                                                    known=selection.count)
     else:
-        page = paging.fetch(session, query, keys, cursor_values=cursor.values if cursor else None, limit=limit,
-                            backwards=backwards)
+        page = fetch_page(session, dataset_id, filters, selection, walk, keys,
+                          cursor_values=cursor.values if cursor else None, limit=limit, backwards=backwards)
     page_ids = [row.id for row in page.rows]
     scores = {row.id: float(row[0]) for row in page.rows} if filters.sort == "score" else {}
     by_id = {e.id: e for e in session.scalars(select(Example).where(Example.id.in_(page_ids)))} if page_ids else {}

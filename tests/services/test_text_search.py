@@ -120,8 +120,6 @@ def test_postgres_page_without_a_count_walks_in_id_order(database, dataset):
     looked up in the index."""
     if database.dialect.name != "postgresql":
         pytest.skip("Postgres's plan")
-    from app.services.examples import list_examples
-
     mid = _ids_where(database, dataset["id"], "input ILIKE :p OR output ILIKE :p", p="%midphrase%")
     assert text_search.WALK_FOR_A_PAGE_FROM * 2_400 <= len(mid) < text_search.INDEX_FIRST_BELOW * 2_400
     with Session(database) as session:
@@ -135,12 +133,40 @@ def test_postgres_page_without_a_count_walks_in_id_order(database, dataset):
         sql = str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
         plan = "\n".join(session.execute(text("EXPLAIN " + sql)).scalars())
         assert "trgm" not in plan and "examples_pkey" in plan
+    assert _pages_alone(database, dataset["id"], "midphrase") == mid
+
+
+def _pages_alone(database, dataset_id: int, q: str) -> list[int]:
+    from app.services.examples import list_examples
+
     with Session(database) as session:
         ids, cursor = [], None
         while True:
-            page = list_examples(session, dataset["id"], q="midphrase", limit=7, cursor=cursor, count=CountMode.none)
+            page = list_examples(session, dataset_id, q=q, limit=7, cursor=cursor, count=CountMode.none)
             assert page.total is None
             ids += [e.id for e in page.items]
             if not (cursor := page.next_cursor):
-                break
-    assert ids == mid
+                return ids
+
+
+def test_postgres_walk_gives_up_at_its_window_and_asks_the_index(database, dataset, monkeypatch):
+    """A page that the walk does not fill within WALK_WINDOW_IDS (the text is rarer after the probed rows)
+    is read again through the counted form: the same rows, and the walk's cost stays bounded."""
+    if database.dialect.name != "postgresql":
+        pytest.skip("Postgres's plan")
+    from app.services import example_query
+
+    mid = _ids_where(database, dataset["id"], "input ILIKE :p OR output ILIKE :p", p="%midphrase%")
+    asked = []
+    counted_selection = example_query.example_selection
+
+    def spy(session, dataset_id, filters, *, counting=True):
+        asked.append(counting)
+        return counted_selection(session, dataset_id, filters, counting=counting)
+
+    monkeypatch.setattr(example_query, "example_selection", spy)
+    monkeypatch.setattr(text_search, "WALK_WINDOW_IDS", 500)  # a page of 7 at 2% needs ~350 ids: it fits
+    assert _pages_alone(database, dataset["id"], "midphrase") == mid and asked == [True]  # the last page only
+    asked.clear()
+    monkeypatch.setattr(text_search, "WALK_WINDOW_IDS", 100)  # it does not: every page asks the index
+    assert _pages_alone(database, dataset["id"], "midphrase") == mid and asked.count(True) >= len(mid) // 7
