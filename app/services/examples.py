@@ -183,20 +183,20 @@ def _keyset_page(session: Session, dataset_id: int, filters: ExampleFilters, sel
     counted = None
     query = select(Example.id).where(*selection.conditions)
 
-    def walk(conditions: list):
-        walk = select(Example.id).where(*conditions)
+    def page_query(conditions: list):
         if narrow and session.get_bind().dialect.name == "sqlite":
             # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
             # row to find one page; `dataset_id + 0` keeps it on the primary key, already in id order (or
             # on the sorted list of a check's findings, probing the primary key).
-            walk = select(Example.id).where((Example.dataset_id + 0) == dataset_id, *conditions[1:])
-        return walk.offset(offset) if offset and position is None else walk
+            conditions = [(Example.dataset_id + 0) == dataset_id, *conditions[1:]]
+        selected = select(Example.id).where(*conditions)
+        return selected.offset(offset) if offset and position is None else selected
 
     if filters.q and position is None and not offset and count is CountMode.capped and count_query is None:
-        page, counted = paging.fetch_first_counted(session, walk(selection.conditions), keys, limit=limit,
+        page, counted = paging.fetch_first_counted(session, page_query(selection.conditions), keys, limit=limit,
                                                    known=selection.count)
     else:
-        page = fetch_page(session, dataset_id, filters, selection, walk, keys,
+        page = fetch_page(session, dataset_id, filters, selection, page_query, keys,
                           cursor_values=position.values if position else None, limit=limit)
     ids = [row.id for row in page.rows]
     if counted is None:

@@ -36,9 +36,9 @@ ESCAPE = "\\"
 # are not a random sample) is then read in id order, where its matches come often enough.
 INDEX_FIRST_BELOW = 0.05
 PROBE_ROWS = 2_000
-# Postgres, a page without a count: from this share of the probed rows on, a page of 50 reads at most
-# 10,000 rows in id order (22 ms at 1,000,000 rows for the phrase above, against 150 ms for its index
-# candidates); rarer texts are looked up in the index, whose candidates are then few.
+# Postgres, a page without a count: from this share of the probed rows on, a page of 50 reads about
+# 10,000 rows in id order or fewer ("command-line tool" at 1,000,000 rows: 21 ms, against 150 ms for
+# its index candidates); rarer texts are looked up in the index, whose candidates are then few.
 WALK_FOR_A_PAGE_FROM = 0.005
 # ...and it walks at most this many ids past where it starts. The probe saw only the first rows: a text
 # that is common there and rare after them would otherwise be walked to the dataset's end (a second at

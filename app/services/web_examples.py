@@ -91,7 +91,7 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
     sqlite_in_id_order = filters.sort in ("oldest", "newest") and not (filters.status or filters.label) \
         and session.get_bind().dialect.name == "sqlite"
 
-    def walk(conditions: list):
+    def page_query(conditions: list):
         conditions = list(conditions)
         if sqlite_in_id_order:
             # Without statistics SQLite reads the dataset through ix_examples_dataset_status and sorts every
@@ -103,10 +103,10 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
 
     counted = cursor.count if cursor else selection.count  # a rare text's index lookup counts it on the way
     if filters.q and cursor is None and not page_alone:  # a text search: its first page and count in one read
-        page, counted = paging.fetch_first_counted(session, walk(conditions), keys, limit=limit,
+        page, counted = paging.fetch_first_counted(session, page_query(conditions), keys, limit=limit,
                                                    known=selection.count)
     else:
-        page = fetch_page(session, dataset_id, filters, selection, walk, keys,
+        page = fetch_page(session, dataset_id, filters, selection, page_query, keys,
                           cursor_values=cursor.values if cursor else None, limit=limit, backwards=backwards)
     page_ids = [row.id for row in page.rows]
     scores = {row.id: float(row[0]) for row in page.rows} if filters.sort == "score" else {}
