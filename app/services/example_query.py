@@ -12,7 +12,7 @@ from app.errors import InvalidInput
 from app.models import Example, Finding, FindingStatus
 from app.services import paging
 from app.services.paging import Count, KeysetPage, SortKey
-from app.services.text_search import Walk, example_text_condition
+from app.services.text_search import TextCondition, Walk, example_text_condition
 
 FINDING_STATUSES = tuple(s.value for s in FindingStatus)
 
@@ -53,7 +53,6 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
     """The conditions of `example_conditions`, and how to count them. The database picks the form of the
     text search (app/services/text_search.py), which may differ when no count is wanted (`counting`)."""
     conditions: list[ColumnElement[bool]] = [Example.dataset_id == dataset_id]
-    count = walk = None
     if filters.status:
         conditions.append(Example.status == filters.status)
     if filters.label:
@@ -64,20 +63,6 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
         if filters.check:
             findings = findings.where(Finding.check == filters.check)
         conditions.append(Example.id.in_(findings))
-    if filters.q:
-        # A page alone may walk the rows in id order, when the text is their only filter: other filters
-        # would make the walk longer by their selectivity, which is not known here.
-        others = (filters.status, filters.label, filters.check, filters.finding_status, filters.meta_key,
-                  filters.min_score, filters.max_score, filters.min_length, filters.max_length)
-        alone = all(value is None or value == "" for value in others)
-        text_condition = example_text_condition(session, filters.q, dataset_id, counting=counting or not alone)
-        conditions.append(text_condition.condition)
-        count = text_condition.count  # the text's matches in the whole dataset
-        walk = text_condition.walk
-        if text_condition.by_index:
-            # The index's candidate ids lead: `+ 0` keeps the database off the dataset's indexes,
-            # which would have it read every row of the dataset and test each id against the candidates.
-            conditions[0] = (Example.dataset_id + 0) == dataset_id
     if filters.meta_key:
         value = Example.meta[filters.meta_key].as_string()
         wanted = filters.meta_value
@@ -96,27 +81,42 @@ def example_selection(session: Session, dataset_id: int, filters: ExampleFilters
         conditions.append(func.length(Example.input) >= filters.min_length)
     if filters.max_length is not None:
         conditions.append(func.length(Example.input) <= filters.max_length)
-    only_the_text = len(conditions) == 2  # the dataset's condition and the text's
-    return ExampleSelection(conditions, count if only_the_text else None, walk)
+    if not filters.q:
+        return ExampleSelection(conditions)
+    # Last, so that what it may skip is known: a page alone is walked in id order only when the text
+    # is the only filter (another one would lengthen the walk by its selectivity, unknown here).
+    alone = len(conditions) == 1
+    text_condition = example_text_condition(session, filters.q, dataset_id, counting=counting or not alone)
+    return ExampleSelection(_with_text(conditions, text_condition, dataset_id),
+                            text_condition.count if alone else None, text_condition.walk)
 
 
-def fetch_page(session: Session, dataset_id: int, filters: ExampleFilters, selection: ExampleSelection,
-               query_of: Callable[[list], Select], keys: Sequence[SortKey], *, cursor_values: Sequence[Any] | None,
-               limit: int, backwards: bool = False) -> KeysetPage:
+def _with_text(conditions: list, text_condition: TextCondition, dataset_id: int) -> list:
+    """`conditions` and the text's last."""
+    conditions = [*conditions, text_condition.condition]
+    if text_condition.by_index:
+        # The index's candidate ids lead: `+ 0` keeps the database off the dataset's indexes,
+        # which would have it read every row of the dataset and test each id against the candidates.
+        conditions[0] = (Example.dataset_id + 0) == dataset_id
+    return conditions
+
+
+def fetch_page(session: Session, dataset_id: int, selection: ExampleSelection, query_of: Callable[[list], Select],
+               keys: Sequence[SortKey], *, cursor_values: Sequence[Any] | None, limit: int,
+               backwards: bool = False) -> KeysetPage:
     """paging.fetch of the rows `query_of(conditions)` selects, in `keys` (the id, for a walk). A text search's
-    page alone (`selection.walk`) reads at most the walk's window of ids past where it starts; a page that
-    is not full there is read again through the search's counted form, which the trigram index serves."""
+    page alone (`selection.walk`) reads only the walk's window of ids past where it starts; a page that is
+    not full there is read again with the text's counted form, which the trigram index serves."""
     walk = selection.walk
     if walk is None:
         return paging.fetch(session, query_of(selection.conditions), keys, cursor_values=cursor_values,
                             limit=limit, backwards=backwards)
-    upwards = keys[0].descending == backwards
-    start = cursor_values[-1] if cursor_values else walk.first_id - 1
-    window = Example.id <= start + walk.window if upwards else Example.id >= start - walk.window
+    start = cursor_values[-1] if cursor_values else None
+    window = walk.window(start, upwards=keys[0].descending == backwards)
     page = paging.fetch(session, query_of([*selection.conditions, window]), keys, cursor_values=cursor_values,
                         limit=limit, backwards=backwards)
     if page.more:
         return page
-    counted = example_selection(session, dataset_id, filters)
-    return paging.fetch(session, query_of(counted.conditions), keys, cursor_values=cursor_values, limit=limit,
+    counted = _with_text(selection.conditions[:-1], walk.counted(), dataset_id)  # the text's is the last
+    return paging.fetch(session, query_of(counted), keys, cursor_values=cursor_values, limit=limit,
                         backwards=backwards)

@@ -168,17 +168,17 @@ def list_examples(
         count_query = select(Finding.example_id).where(
             Finding.dataset_id == dataset_id, Finding.check == check,
             Finding.status == (finding_status or FindingStatus.open)).distinct()
-    return _keyset_page(session, dataset_id, filters, selection, narrow=not (status or label), limit=limit,
-                        offset=offset, position=position, descending=descending, count=count,
-                        count_query=count_query)
+    return _keyset_page(session, dataset_id, selection, narrow=not (status or label), limit=limit, offset=offset,
+                        position=position, descending=descending, count=count, count_query=count_query,
+                        searching=bool(q))
 
 
-def _keyset_page(session: Session, dataset_id: int, filters: ExampleFilters, selection: ExampleSelection, *,
-                 narrow: bool, limit: int, offset: int, position: paging.Cursor | None, descending: bool,
-                 count: CountMode, count_query=None) -> ExampleList:
+def _keyset_page(session: Session, dataset_id: int, selection: ExampleSelection, *, narrow: bool, limit: int,
+                 offset: int, position: paging.Cursor | None, descending: bool, count: CountMode, count_query=None,
+                 searching: bool = False) -> ExampleList:
     """The selection's conditions start with the dataset's own, in the form example_selection chose. A text
-    search's first page and count are one read (paging.fetch_first_counted), unless the search counted
-    its matches on the way (`selection.count`)."""
+    search (`searching`) has its first page and count in one read (paging.fetch_first_counted), unless
+    the search counted its matches on the way (`selection.count`)."""
     keys = [SortKey(Example.id, descending=descending)]
     counted = None
     query = select(Example.id).where(*selection.conditions)
@@ -192,11 +192,11 @@ def _keyset_page(session: Session, dataset_id: int, filters: ExampleFilters, sel
         selected = select(Example.id).where(*conditions)
         return selected.offset(offset) if offset and position is None else selected
 
-    if filters.q and position is None and not offset and count is CountMode.capped and count_query is None:
+    if searching and position is None and not offset and count is CountMode.capped and count_query is None:
         page, counted = paging.fetch_first_counted(session, page_query(selection.conditions), keys, limit=limit,
                                                    known=selection.count)
     else:
-        page = fetch_page(session, dataset_id, filters, selection, page_query, keys,
+        page = fetch_page(session, dataset_id, selection, page_query, keys,
                           cursor_values=position.values if position else None, limit=limit)
     ids = [row.id for row in page.rows]
     if counted is None:

@@ -19,6 +19,7 @@ web browser's search) reads only as far as the page where the probe shows the te
 Either way the ILIKE/LIKE decides, so every plan gives exactly its rows.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, bindparam, func, literal_column, or_, select, text
@@ -64,9 +65,18 @@ def contains(dialect_name: str, q: str, *columns):
 
 @dataclass
 class Walk:
-    """A page alone, read in id order: from `first_id` (or the cursor) up to `window` ids further."""
+    """A page alone, read in id order from the dataset's first row or a cursor, within WALK_WINDOW_IDS.
+    `counted` is the text's counted form (the index lookup), for a page the window does not fill."""
     first_id: int
-    window: int
+    counted: "Callable[[], TextCondition]"
+
+    def window(self, start: int | None, *, upwards: bool) -> ColumnElement[bool]:
+        """The ids a walk from `start` (the cursor's id; None: the dataset's first row) may read."""
+        if upwards:
+            return Example.id <= (self.first_id - 1 if start is None else start) + WALK_WINDOW_IDS
+        if start is None:
+            raise ValueError("a downward walk starts at a cursor")
+        return Example.id >= start - WALK_WINDOW_IDS
 
 
 @dataclass
@@ -103,7 +113,13 @@ def _postgres_condition(session: Session, q: str, dataset_id: int, condition, co
     if probed < PROBE_ROWS or matched >= INDEX_FIRST_BELOW * probed:  # a small dataset, or a common text
         return TextCondition(condition, by_index=False)
     if not counting and matched >= WALK_FOR_A_PAGE_FROM * probed:
-        return TextCondition(_unindexed(q), by_index=False, walk=Walk(first_id, WALK_WINDOW_IDS))
+        return TextCondition(_unindexed(q), by_index=False,
+                             walk=Walk(first_id, counted=lambda: _looked_up(session, dataset_id, condition)))
+    return _looked_up(session, dataset_id, condition)
+
+
+def _looked_up(session: Session, dataset_id: int, condition) -> TextCondition:
+    """The counted form of a rare text: its matching ids, read through the trigram indexes."""
     ids = _matching_ids_from_index(session, select(Example.id).where(Example.dataset_id == dataset_id, condition))
     if len(ids) > paging.COUNT_CAP:
         return TextCondition(condition, by_index=False, count=paging.Count(paging.COUNT_CAP, capped=True))

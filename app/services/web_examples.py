@@ -106,7 +106,7 @@ def browse_examples(session: Session, dataset_id: int, filters: ExampleFilters, 
         page, counted = paging.fetch_first_counted(session, page_query(conditions), keys, limit=limit,
                                                    known=selection.count)
     else:
-        page = fetch_page(session, dataset_id, filters, selection, page_query, keys,
+        page = fetch_page(session, dataset_id, selection, page_query, keys,
                           cursor_values=cursor.values if cursor else None, limit=limit, backwards=backwards)
     page_ids = [row.id for row in page.rows]
     scores = {row.id: float(row[0]) for row in page.rows} if filters.sort == "score" else {}
